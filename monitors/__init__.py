@@ -1,0 +1,1 @@
+"""Pure monitor computations: Arrow/numpy in, typed results out; no I/O."""

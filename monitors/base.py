@@ -1,0 +1,131 @@
+"""The monitor protocol, its typed results, and the registry of monitor kinds.
+
+A monitor measures; it never decides or sends anything (``alerts.rules`` decides).
+
+>>> r = MonitorResult(metrics=(Metric(name="share_drifted_columns", value=0.25),))
+>>> r.value("share_drifted_columns")
+0.25
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import pyarrow as pa
+from pydantic import BaseModel
+
+from monitors.errors import InvalidInputError
+from monitors.profile import ReferenceProfile
+from monitors.schema import Schema
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured value: dataset-level when ``column`` is None, else per column.
+
+    ``status`` is ``"ok"`` or ``"skipped: <reason>"`` (then ``value`` is None).
+    """
+
+    name: str
+    value: float | None
+    column: str | None = None
+    method: str | None = None
+    threshold: float | None = None
+    drifted: bool | None = None
+    status: str = "ok"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A row worth a person's attention: its id, a score (higher = more suspicious), why."""
+
+    row_id: str
+    score: float
+    reason: str
+    column: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """What one monitor run measured."""
+
+    metrics: tuple[Metric, ...]
+    findings: tuple[Finding, ...] = ()
+
+    def metric(self, name: str, column: str | None = None) -> Metric:
+        for m in self.metrics:
+            if m.name == name and m.column == column:
+                return m
+        raise KeyError((name, column))
+
+    def value(self, name: str, column: str | None = None) -> float | None:
+        return self.metric(name, column).value
+
+
+class Monitor(Protocol):
+    """A kind of monitor: a pure computation over a reference and a current window."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+
+    def run(
+        self,
+        reference: ReferenceProfile | pa.Table,
+        current: pa.Table,
+        schema: Schema,
+        params: BaseModel,
+    ) -> MonitorResult: ...
+
+
+REGISTRY: dict[str, type[Monitor]] = {}
+
+M = TypeVar("M", bound=type[Monitor])
+
+
+def register(cls: M) -> M:
+    """Class decorator: add a monitor kind to the registry and return the class unchanged."""
+    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
+        raise ValueError(f"monitor kind {cls.kind!r} is registered twice")
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+def monitor_class(kind: str) -> type[Monitor]:
+    """The registered class of ``kind``; an unknown kind names the known ones."""
+    import monitors.registry  # noqa: F401  (imports every built-in kind)
+
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown monitor kind {kind!r}; known kinds: {sorted(REGISTRY)}",
+            [{"field": "kind", "value": kind, "allowed": sorted(REGISTRY)}],
+        ) from None
+
+
+def parse_params(kind: str, params: Mapping[str, Any] | None) -> BaseModel:
+    """Validate ``params`` against the kind's ``Params`` model (extra keys are errors)."""
+    from pydantic import ValidationError
+
+    cls = monitor_class(kind)
+    try:
+        return cls.Params.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        raise InvalidInputError(
+            f"invalid params for monitor kind {kind!r}",
+            [
+                {"field": ".".join(str(p) for p in ("params", *e["loc"])), "message": e["msg"]}
+                for e in exc.errors()
+            ],
+        ) from None
+
+
+def as_profile(reference: ReferenceProfile | pa.Table, schema: Schema) -> ReferenceProfile:
+    """Accept a raw reference table where a profile is expected."""
+    if isinstance(reference, ReferenceProfile):
+        return reference
+    return ReferenceProfile(reference, schema)

@@ -1,0 +1,108 @@
+"""Reference profiles: per-column summaries computed once per reference version.
+
+A profile keeps the reference table and computes each column's summary the first time a monitor
+asks for it; ``warm()`` computes them all up front (the service does this when a reference
+version is uploaded, so runs only process the current window).
+
+>>> import pyarrow as pa
+>>> from monitors.schema import ColumnSpec, Schema
+>>> schema = Schema(columns=[ColumnSpec(name="x", type="numerical")])
+>>> p = ReferenceProfile(pa.table({"x": [3.0, 1.0, None, 2.0]}), schema)
+>>> p.numeric("x").sorted_values.tolist(), p.numeric("x").n_missing
+([1.0, 2.0, 3.0], 1)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
+from monitors.schema import Schema
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    """Sorted non-missing values of a numerical reference column and their summaries."""
+
+    sorted_values: FloatArray
+    unique_values: FloatArray
+    n_missing: int
+    std: float  # population standard deviation (ddof=0), as Evidently's normed Wasserstein
+
+    @property
+    def n(self) -> int:
+        return int(self.sorted_values.size)
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    """Category counts of a reference column (missing values excluded)."""
+
+    categories: ObjectArray
+    counts: IntArray
+    n_missing: int
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+
+def numeric_profile(values: FloatArray) -> NumericProfile:
+    """Summarize a float column whose missing values are NaN."""
+    present = values[~np.isnan(values)]
+    present.sort()
+    unique = np.unique(present) if present.size else present
+    std = float(present.std()) if present.size else float("nan")
+    return NumericProfile(present, unique, int(values.size - present.size), std)
+
+
+def categorical_profile(values: ObjectArray) -> CategoricalProfile:
+    """Count the categories of an object column whose missing values are None."""
+    mask = np.array([v is not None for v in values], dtype=bool)
+    present = values[mask].astype(str)
+    cats, counts = np.unique(present, return_counts=True)
+    return CategoricalProfile(cats.astype(object), counts.astype(np.int64), int((~mask).sum()))
+
+
+class ReferenceProfile:
+    """The reference table of one version plus lazily computed, cached column summaries."""
+
+    def __init__(self, table: pa.Table, schema: Schema) -> None:
+        self.table = table
+        self.schema = schema
+        self._numeric: dict[str, NumericProfile] = {}
+        self._categorical: dict[str, CategoricalProfile] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    def numeric(self, column: str) -> NumericProfile:
+        with self._lock:
+            if column not in self._numeric:
+                self._numeric[column] = numeric_profile(numeric_values(self.table, column))
+            return self._numeric[column]
+
+    def categorical(self, column: str) -> CategoricalProfile:
+        with self._lock:
+            if column not in self._categorical:
+                self._categorical[column] = categorical_profile(
+                    category_values(self.table, column)
+                )
+            return self._categorical[column]
+
+    def warm(self) -> ReferenceProfile:
+        """Compute every column's summary now; returns self."""
+        for col in self.schema.columns:
+            if col.name not in self.table.column_names:
+                continue
+            if col.type == "numerical":
+                self.numeric(col.name)
+            elif col.type == "categorical":
+                self.categorical(col.name)
+        return self
