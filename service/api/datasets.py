@@ -1,0 +1,139 @@
+"""/v1/datasets: datasets, reference versions, batches, labels and the relabel queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from monitors.errors import DqmError
+from monitors.schema import Schema
+from service import datasets as svc
+from service import labels, metrics
+from service.api.deps import CtxDep, SessionDep, read_body
+from service.api.schemas import (
+    BatchOut,
+    DatasetCreate,
+    DatasetOut,
+    LabelsIn,
+    LabelsOut,
+    ReferenceOut,
+)
+from service.db.models import Batch, Dataset
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+DATA_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+            "application/vnd.apache.arrow.stream": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+def dataset_out(d: Dataset) -> DatasetOut:
+    return DatasetOut(
+        name=d.name,
+        schema_=Schema.model_validate(d.schema_json) if d.schema_json else None,
+        schema_inferred=d.schema_inferred,
+        current_reference_version=d.current_reference_version,
+        created_at=d.created_at,
+    )
+
+
+def batch_out(b: Batch) -> BatchOut:
+    return BatchOut(batch_id=b.batch_key, rows=b.rows, received_at=b.received_at, bytes=b.bytes)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
+def create_dataset(body: DatasetCreate, ctx: CtxDep) -> DatasetOut:
+    return dataset_out(svc.create_dataset(ctx, body.name, body.schema_))
+
+
+@router.get("")
+def list_datasets(session: SessionDep) -> list[DatasetOut]:
+    return [dataset_out(d) for d in svc.list_datasets(session)]
+
+
+@router.get("/{name}")
+def get_dataset(name: str, session: SessionDep) -> DatasetOut:
+    return dataset_out(svc.get_dataset(session, name))
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_dataset(name: str, ctx: CtxDep) -> Response:
+    svc.delete_dataset(ctx, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{name}/reference", status_code=status.HTTP_201_CREATED, openapi_extra=DATA_BODY)
+async def upload_reference(name: str, request: Request, ctx: CtxDep) -> ReferenceOut:
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    content_type = request.headers.get("content-type")
+    ref, schema = await run_in_threadpool(svc.upload_reference, ctx, name, body, content_type)
+    return ReferenceOut(
+        version=ref.version, rows=ref.rows, bytes=ref.bytes, created_at=ref.created_at,
+        current=True, schema_=schema,
+    )
+
+
+@router.get("/{name}/references")
+def list_references(name: str, session: SessionDep) -> list[ReferenceOut]:
+    dataset = svc.get_dataset(session, name)
+    return [
+        ReferenceOut(
+            version=r.version, rows=r.rows, bytes=r.bytes, created_at=r.created_at,
+            current=r.version == dataset.current_reference_version,
+        )
+        for r in svc.list_references(session, dataset)
+    ]
+
+
+@router.post("/{name}/batches", status_code=status.HTTP_201_CREATED, openapi_extra=DATA_BODY,
+             responses={200: {"description": "replay of an earlier upload with the same key"}})
+async def ingest_batch(
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    batch_id: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:-]+$")] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> BatchOut:
+    try:
+        body = await read_body(request, ctx.settings.max_body_bytes)
+        content_type = request.headers.get("content-type")
+        done = await run_in_threadpool(
+            svc.ingest_batch, ctx, name, body, content_type, batch_id or idempotency_key
+        )
+    except DqmError as exc:
+        metrics.INGEST_REJECTIONS.labels(name, metrics.rejection_outcome(exc)).inc()
+        raise
+    if done.created:
+        metrics.INGESTED_BATCHES.labels(name).inc()
+        metrics.INGESTED_ROWS.labels(name).inc(done.batch.rows)
+        metrics.INGESTED_BYTES.labels(name).inc(len(body))
+    else:
+        response.status_code = status.HTTP_200_OK
+    return BatchOut(batch_id=done.batch.batch_key, rows=done.batch.rows,
+                    received_at=done.batch.received_at)
+
+
+@router.get("/{name}/batches")
+def list_batches(
+    name: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[BatchOut]:
+    return [batch_out(b) for b in svc.list_batches(session, svc.get_dataset(session, name), limit)]
+
+
+@router.post("/{name}/labels")
+def post_labels(name: str, body: LabelsIn, ctx: CtxDep) -> LabelsOut:
+    matched, unmatched = labels.store_labels(ctx, name, body.labels)
+    return LabelsOut(matched=matched, unmatched=len(unmatched), unmatched_ids=unmatched[:100])

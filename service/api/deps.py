@@ -1,0 +1,52 @@
+"""Dependencies shared by the routers (the FastAPI template's Annotated aliases)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from monitors.errors import PayloadTooLargeError
+from service.context import Context
+from service.settings import Settings
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def get_session(ctx: Annotated[Context, Depends(get_ctx)]) -> Iterator[Session]:
+    with ctx.sessions() as session:
+        yield session
+
+
+def get_settings(ctx: Annotated[Context, Depends(get_ctx)]) -> Settings:
+    return ctx.settings
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(
+            f"request body of {declared} bytes exceeds the limit of {limit} bytes",
+            [{"limit_bytes": limit, "content_length": int(declared)}],
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(
+                f"request body exceeds the limit of {limit} bytes", [{"limit_bytes": limit}]
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,82 @@
+"""/v1/hooks and /v1/deliveries: webhook endpoints and their delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from service import hooks as svc
+from service import relay
+from service.api.deps import CtxDep, SessionDep
+from service.api.schemas import AttemptOut, DeliveryOut, HookCreate, HookOut
+from service.db.models import Delivery, DeliveryAttempt, Hook
+
+router = APIRouter(tags=["hooks"])
+
+
+def hook_out(h: Hook, secret: str | None = None) -> HookOut:
+    return HookOut(
+        name=h.name, url=h.url, events=h.events["items"], enabled=h.enabled,
+        disabled_reason=h.disabled_reason, created_at=h.created_at, secret=secret,
+    )
+
+
+def delivery_out(d: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id, webhook_id=d.webhook_id, event_type=d.event_type, status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+        created_at=d.created_at, delivered_at=d.delivered_at, last_error=d.last_error,
+        attempt_log=[
+            AttemptOut(attempted_at=a.attempted_at, status_code=a.status_code,
+                       latency_ms=a.latency_ms, outcome=a.outcome, error=a.error)
+            for a in attempts
+        ],
+    )
+
+
+@router.post("/v1/hooks", status_code=status.HTTP_201_CREATED)
+def create_hook(body: HookCreate, ctx: CtxDep) -> HookOut:
+    hook, secret = svc.create_hook(ctx, body.name, body.url, list(body.events))
+    return hook_out(hook, secret)
+
+
+@router.get("/v1/hooks")
+def list_hooks(session: SessionDep) -> list[HookOut]:
+    return [hook_out(h) for h in svc.list_hooks(session)]
+
+
+@router.get("/v1/hooks/{name}")
+def get_hook(name: str, session: SessionDep) -> HookOut:
+    return hook_out(svc.get_hook(session, name))
+
+
+@router.delete("/v1/hooks/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_hook(name: str, ctx: CtxDep) -> Response:
+    svc.delete_hook(ctx, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/v1/hooks/{name}/rotate-secret")
+def rotate_secret(name: str, ctx: CtxDep) -> HookOut:
+    hook, secret = svc.rotate_secret(ctx, name)
+    return hook_out(hook, secret)
+
+
+@router.post("/v1/hooks/{name}/enable")
+def enable_hook(name: str, ctx: CtxDep) -> HookOut:
+    return hook_out(svc.enable_hook(ctx, name))
+
+
+@router.get("/v1/hooks/{name}/deliveries")
+def list_deliveries(
+    name: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[DeliveryOut]:
+    hook = svc.get_hook(session, name)
+    return [delivery_out(d, a) for d, a in svc.deliveries(session, hook, limit)]
+
+
+@router.post("/v1/deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
+def redeliver(delivery_id: int, ctx: CtxDep) -> DeliveryOut:
+    return delivery_out(relay.redeliver(ctx, delivery_id), [])

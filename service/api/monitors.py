@@ -1,0 +1,150 @@
+"""/v1/monitors and /v1/runs: definitions, manual runs, run results and metric series."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from monitors.errors import NotFoundError
+from service import monitoring as svc
+from service import reports, runner
+from service.api.deps import CtxDep, SessionDep
+from service.api.schemas import (
+    MetricOut,
+    MonitorCreate,
+    MonitorOut,
+    MonitorPatch,
+    RunAccepted,
+    RunOut,
+    SeriesOut,
+    SeriesPoint,
+)
+from service.clock import utcnow
+from service.context import Context
+from service.db.models import Monitor, Run
+
+router = APIRouter(tags=["monitors"])
+WAIT_SECONDS = 300.0
+
+
+def monitor_out(m: Monitor, dataset: str) -> MonitorOut:
+    return MonitorOut(
+        name=m.name, dataset=dataset, kind=m.kind, params=m.params, schedule=m.schedule,
+        window=m.window, rules=m.rules["items"], actions=m.actions["items"], enabled=m.enabled,
+        next_run_at=m.next_run_at, created_at=m.created_at,
+    )
+
+
+def run_out(ctx: Context, run_id: int) -> RunOut:
+    with ctx.sessions() as session:
+        run, monitor, values = svc.get_run(session, run_id)
+    return RunOut(
+        id=run.id, monitor=monitor, status=run.status, trigger=run.trigger,
+        scheduled_for=run.scheduled_for, started_at=run.started_at, finished_at=run.finished_at,
+        reference_version=run.reference_version, window=run.window, error=run.error,
+        metrics=[
+            MetricOut(
+                name=v.name, column=v.column, value=v.value, method=v.method,
+                threshold=v.threshold, drifted=v.drifted, status=v.status, details=v.details,
+            )
+            for v in values
+        ],
+    )
+
+
+@router.post("/v1/monitors", status_code=status.HTTP_201_CREATED)
+def create_monitor(body: MonitorCreate, ctx: CtxDep) -> MonitorOut:
+    return monitor_out(*svc.create_monitor(ctx, body))
+
+
+@router.get("/v1/monitors")
+def list_monitors(session: SessionDep) -> list[MonitorOut]:
+    return [monitor_out(m, d) for m, d in svc.list_monitors(session)]
+
+
+@router.get("/v1/monitors/{name}")
+def get_monitor(name: str, session: SessionDep) -> MonitorOut:
+    for m, d in svc.list_monitors(session):
+        if m.name == name:
+            return monitor_out(m, d)
+    raise NotFoundError(f"monitor {name!r} does not exist", [{"monitor": name}])
+
+
+@router.patch("/v1/monitors/{name}")
+def patch_monitor(name: str, body: MonitorPatch, ctx: CtxDep) -> MonitorOut:
+    return monitor_out(*svc.patch_monitor(ctx, name, body))
+
+
+@router.delete("/v1/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_monitor(name: str, ctx: CtxDep) -> Response:
+    svc.delete_monitor(ctx, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _wait_for(ctx: Context, run_id: int) -> None:
+    """Execute the run here if no worker took it yet; otherwise wait for that worker."""
+    if await run_in_threadpool(runner.claim, ctx, utcnow(), run_id) == run_id:
+        await run_in_threadpool(runner.execute, ctx, run_id)
+        return
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        with ctx.sessions() as session:
+            state = session.get_one(Run, run_id).status
+        if state not in ("queued", "running"):
+            return
+        await asyncio.sleep(0.2)
+
+
+@router.post(
+    "/v1/monitors/{name}/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": RunOut, "description": "with ?wait=true: the finished run"}},
+)
+async def run_now(
+    name: str, ctx: CtxDep, response: Response, wait: bool = False
+) -> RunAccepted | RunOut:
+    run_id = await run_in_threadpool(svc.request_run, ctx, name)
+    if not wait:
+        return RunAccepted(run_id=run_id)
+    await _wait_for(ctx, run_id)
+    response.status_code = status.HTTP_200_OK
+    return await run_in_threadpool(run_out, ctx, run_id)
+
+
+@router.get("/v1/monitors/{name}/runs")
+def list_runs(
+    name: str, ctx: CtxDep, session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[RunOut]:
+    monitor = svc.get_monitor(session, name)
+    return [run_out(ctx, r.id) for r in svc.list_runs(session, monitor, limit)]
+
+
+@router.get("/v1/runs/{run_id}")
+def get_run(run_id: int, ctx: CtxDep) -> RunOut:
+    return run_out(ctx, run_id)
+
+
+@router.get("/v1/runs/{run_id}/report", response_class=HTMLResponse)
+def get_report(run_id: int, ctx: CtxDep) -> HTMLResponse:
+    return HTMLResponse(reports.run_report(ctx, run_id))
+
+
+@router.get("/v1/monitors/{name}/series")
+def get_series(
+    name: str,
+    session: SessionDep,
+    metric: str,
+    column: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> SeriesOut:
+    monitor = svc.get_monitor(session, name)
+    points = [
+        SeriesPoint(run_id=r, at=at, value=v, drifted=d)
+        for r, at, v, d in svc.series(session, monitor, metric, column, limit)
+    ]
+    return SeriesOut(monitor=name, metric=metric, column=column, points=points)

@@ -1,0 +1,57 @@
+"""create_app(settings) -> FastAPI; the lifespan starts the worker (scheduler, runner, relay)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from service.api import alerts, datasets, health, hooks, monitors, relabel
+from service.api.errors import install_error_handlers
+from service.context import Context
+from service.metrics import DatabaseCollector
+from service.settings import Settings
+from service.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
+    """The HTTP application; with role ``all`` or ``worker`` its lifespan runs the worker."""
+    context = ctx or Context.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.webhook_allowlist is None:
+            log.warning(
+                "DQM_WEBHOOK_ALLOWLIST is unset: webhooks may target any host; "
+                "set it to the hosts and CIDRs of your receivers"
+            )
+        worker = Worker(context) if settings.runs_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+            context.engine.dispose()
+
+    app = FastAPI(
+        title="dqm",
+        version="0.1.0",
+        description="Data-quality monitoring for ML models: drift, coverage, label quality, "
+        "alerts and signed webhooks.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = context
+    db_registry = CollectorRegistry(auto_describe=False)
+    db_registry.register(DatabaseCollector(context.sessions, settings.metrics_max_features))
+    app.state.db_registry = db_registry
+    install_error_handlers(app)
+    for module in (health, datasets, relabel, monitors, alerts, hooks):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,85 @@
+"""Service settings: one ``Settings`` object read from ``DQM_*`` environment variables.
+
+Validated at start-up, so a typo in a URL or a role fails before the service binds a port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["all", "api", "worker"]
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a dqm process."""
+
+    model_config = SettingsConfigDict(env_prefix="DQM_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./dqm-data/dqm.db",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... in production.",
+    )
+    data_dir: str = Field(default="./dqm-data", description="Folder or URI for Parquet files.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    role: Role = Field(default="all", description="api: HTTP only; worker: scheduler+runner+relay.")
+    public_url: str | None = Field(
+        default=None, description="Base URL used in links inside webhook payloads."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Scheduler and runner.
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+    run_lease_seconds: float = Field(default=300.0, gt=0)
+    runner_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Webhook relay.
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_allowlist: str | None = None
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+
+    # Limits and metrics.
+    max_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    metrics_max_features: int = Field(default=50, ge=0)
+    profile_cache_size: int = Field(default=8, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("DQM_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the installed driver; plain postgresql:// would ask for psycopg2.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def runs_api(self) -> bool:
+        return self.role in ("all", "api")
+
+    @property
+    def runs_worker(self) -> bool:
+        return self.role in ("all", "worker")
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,44 @@
+"""Generated data for service tests."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA: dict[str, Any] = {
+    "columns": [
+        {"name": "id", "type": "categorical", "role": "id"},
+        {"name": "age", "type": "numerical"},
+        {"name": "income", "type": "numerical"},
+        {"name": "city", "type": "categorical"},
+        {"name": "label", "type": "categorical", "role": "target"},
+    ]
+}
+
+
+def frame(n: int, seed: int, shift: float = 0.0, prefix: str = "r") -> dict[str, list[Any]]:
+    """Rows of the test schema; ``shift`` moves age and income by that many std devs."""
+    rng = np.random.default_rng(seed)
+    return {
+        "id": [f"{prefix}{i}" for i in range(n)],
+        "age": (rng.normal(40, 10, n) + 10 * shift).round(1).tolist(),
+        "income": (rng.normal(50_000, 8_000, n) + 8_000 * shift).round(0).tolist(),
+        "city": rng.choice(["paris", "lyon", "nice", "lille"], n,
+                           p=[0.4, 0.3, 0.2, 0.1] if shift == 0 else [0.1, 0.2, 0.3, 0.4]).tolist(),
+        "label": rng.choice(["yes", "no"], n).tolist(),
+    }
+
+
+def records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def parquet_bytes(columns: dict[str, list[Any]]) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
