@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -90,7 +90,8 @@ def _save_states(session: Session, rc: RunContext, ts: Sequence[Transition], now
 def _notify(session: Session, rc: RunContext, ts: Sequence[Transition], now: datetime) -> None:
     actions: list[dict[str, Any]] = rc.monitor.actions.get("items", [])
     hooks = hooks_by_name(session, {a["hook"] for a in actions})
-    for kind in ("firing", "resolved"):
+    kinds: tuple[Literal["firing", "resolved"], ...] = ("firing", "resolved")
+    for kind in kinds:
         moved = [t for t in ts if t.event == kind or (kind == "firing" and t.event == "repeat")]
         if not moved:
             continue
@@ -101,7 +102,7 @@ def _notify(session: Session, rc: RunContext, ts: Sequence[Transition], now: dat
                 targets[hooks[action["hook"]].id] = hooks[action["hook"]]
         for t in moved:
             data = alert_event(
-                kind,  # type: ignore[arg-type]
+                kind,
                 dataset=rc.dataset.name,
                 monitor=rc.monitor.name,
                 alert=alert_fields(t, now),
@@ -114,9 +115,9 @@ def _notify(session: Session, rc: RunContext, ts: Sequence[Transition], now: dat
             if action["on"] != kind or action["hook"] not in hooks:
                 continue
             if action["event"] in ("retrain.requested", "relabel.requested") and kind == "firing":
-                data = _loop_event(session, rc, action, [t for t in moved if t.event == "firing"])
-                if data is not None:
-                    enqueue(session, hooks[action["hook"]], action["event"], data, now, rc.run.id)
+                loop = _loop_event(session, rc, action, [t for t in moved if t.event == "firing"])
+                if loop is not None:
+                    enqueue(session, hooks[action["hook"]], action["event"], loop, now, rc.run.id)
 
 
 def _loop_event(

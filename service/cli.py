@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "serve":
         settings = _settings(host=args.host, port=args.port, role=args.role)
         serve(settings, apply_migrations=not args.no_migrate)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from monitors.errors import ConflictError, InvalidInputError, NotFoundError
+from monitors.errors import ConflictError, NotFoundError
 from monitors.schema import Schema
 from service import ingest
 from service.clock import utcnow
 from service.context import Context
-from service.db.models import Batch, Dataset, Label, ReferenceVersion
+from service.db.models import Batch, Dataset, ReferenceVersion
 from service.db.session import transaction
-from service.storage import dataset_prefix, reference_path
+from service.storage import dataset_prefix
 
 
 def schema_of(dataset: Dataset) -> Schema:
@@ -68,37 +65,50 @@ def delete_dataset(ctx: Context, name: str) -> None:
 def upload_reference(
     ctx: Context, name: str, body: bytes, content_type: str | None
 ) -> tuple[ReferenceVersion, Schema]:
-    """Store a new reference version and make it current; infer the schema if there is none."""
+    """Store a new reference version and make it current; infer the schema if there is none.
+
+    The file is written before the short transaction that numbers the version, so no
+    database lock is held while Parquet is written.
+    """
     table = ingest.decode(body, content_type)
-    with transaction(ctx.sessions) as session:
+    with ctx.sessions() as session:
         dataset = get_dataset(session, name)
         inferred = dataset.schema_json is None
         schema = ingest.infer_schema(table) if inferred else schema_of(dataset)
-        table = ingest.validate(table, schema)
-        version = (
-            session.scalar(
+        dataset_id = dataset.id
+    table = ingest.validate(table, schema)
+    path = f"{dataset_prefix(dataset_id)}/references/{uuid.uuid4().hex}.parquet"
+    size = ctx.storage.write_table(path, table)
+    try:
+        with transaction(ctx.sessions) as session:
+            dataset = session.get_one(Dataset, dataset_id)
+            if inferred and dataset.schema_json is not None:
+                raise ConflictError(
+                    f"dataset {name!r} got a schema from a concurrent upload; retry",
+                    [{"dataset": name}],
+                )
+            latest = session.scalar(
                 select(func.max(ReferenceVersion.version)).where(
-                    ReferenceVersion.dataset_id == dataset.id
+                    ReferenceVersion.dataset_id == dataset_id
                 )
             )
-            or 0
-        ) + 1
-        path = reference_path(dataset.id, version)
-        size = ctx.storage.write_table(path, table)
-        ref = ReferenceVersion(
-            dataset_id=dataset.id,
-            version=version,
-            rows=table.num_rows,
-            bytes=size,
-            path=path,
-            content_hash=ingest.content_hash(body, content_type or ""),
-            created_at=utcnow(),
-        )
-        session.add(ref)
-        if inferred:
-            dataset.schema_json = schema.model_dump(by_alias=True, exclude_none=True)
-            dataset.schema_inferred = True
-        dataset.current_reference_version = version
+            ref = ReferenceVersion(
+                dataset_id=dataset_id,
+                version=(latest or 0) + 1,
+                rows=table.num_rows,
+                bytes=size,
+                path=path,
+                content_hash=ingest.content_hash(body, content_type or ""),
+                created_at=utcnow(),
+            )
+            session.add(ref)
+            if inferred:
+                dataset.schema_json = schema.model_dump(by_alias=True, exclude_none=True)
+                dataset.schema_inferred = True
+            dataset.current_reference_version = ref.version
+    except Exception:
+        ctx.storage.delete(path)
+        raise
     return ref, schema
 
 

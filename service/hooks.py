@@ -35,8 +35,12 @@ def create_hook(ctx: Context, name: str, url: str, events: list[str]) -> tuple[H
     try:
         with transaction(ctx.sessions) as session:
             hook = Hook(
-                name=name, url=url, events={"items": events}, secrets={"items": [secret]},
-                enabled=True, created_at=utcnow(),
+                name=name,
+                url=url,
+                events={"items": events},
+                secrets={"items": [secret]},
+                enabled=True,
+                created_at=utcnow(),
             )
             session.add(hook)
     except IntegrityError:

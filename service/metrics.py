@@ -34,23 +34,35 @@ INGESTED_ROWS = Counter(
     "dqm_ingested_rows", "Rows of accepted batches.", ["dataset"], registry=REGISTRY
 )
 INGESTED_BYTES = Counter(
-    "dqm_ingested_bytes", "Request-body bytes of accepted batches.", ["dataset"],
+    "dqm_ingested_bytes",
+    "Request-body bytes of accepted batches.",
+    ["dataset"],
     registry=REGISTRY,
 )
 INGEST_REJECTIONS = Counter(
-    "dqm_ingest_rejections", "Rejected uploads by outcome.", ["dataset", "outcome"],
+    "dqm_ingest_rejections",
+    "Rejected uploads by outcome.",
+    ["dataset", "outcome"],
     registry=REGISTRY,
 )
 RUN_DURATION = Histogram(
-    "dqm_run_duration_seconds", "Wall time of a monitor run.", ["monitor"],
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600), registry=REGISTRY,
+    "dqm_run_duration_seconds",
+    "Wall time of a monitor run.",
+    ["monitor"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+    registry=REGISTRY,
 )
 RUN_LAG = Histogram(
-    "dqm_run_lag_seconds", "Run start minus its scheduled time.", ["monitor"],
-    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600), registry=REGISTRY,
+    "dqm_run_lag_seconds",
+    "Run start minus its scheduled time.",
+    ["monitor"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
 )
 DELIVERY_ATTEMPTS = Counter(
-    "dqm_delivery_attempts", "Webhook delivery attempts by outcome.", ["outcome"],
+    "dqm_delivery_attempts",
+    "Webhook delivery attempts by outcome.",
+    ["outcome"],
     registry=REGISTRY,
 )
 
@@ -74,7 +86,9 @@ class DatabaseCollector(Collector):
 
     def _runs(self, session: Session) -> Iterator[Any]:
         runs = CounterMetricFamily(
-            "dqm_runs", "Finished monitor runs by outcome.", labels=["dataset", "monitor", "outcome"]
+            "dqm_runs",
+            "Finished monitor runs by outcome.",
+            labels=["dataset", "monitor", "outcome"],
         )
         last = GaugeMetricFamily(
             "dqm_monitor_last_success_timestamp_seconds",
@@ -98,11 +112,13 @@ class DatabaseCollector(Collector):
 
     def _latest(self, session: Session) -> Iterator[Any]:
         dataset_level = GaugeMetricFamily(
-            "dqm_monitor_metric", "Latest value of each dataset-level monitor metric.",
+            "dqm_monitor_metric",
+            "Latest value of each dataset-level monitor metric.",
             labels=["dataset", "monitor", "metric"],
         )
         per_column = GaugeMetricFamily(
-            "dqm_monitor_column_metric", "Latest value of each per-column monitor metric.",
+            "dqm_monitor_column_metric",
+            "Latest value of each per-column monitor metric.",
             labels=["dataset", "monitor", "metric", "feature"],
         )
         latest = (
@@ -112,8 +128,9 @@ class DatabaseCollector(Collector):
             .subquery()
         )
         query = (
-            select(Dataset.name, Monitor.name, MetricValue.name, MetricValue.column,
-                   MetricValue.value)
+            select(
+                Dataset.name, Monitor.name, MetricValue.name, MetricValue.column, MetricValue.value
+            )
             .join(latest, latest.c.run_id == MetricValue.run_id)
             .join(Monitor, Monitor.id == MetricValue.monitor_id)
             .join(Dataset, Dataset.id == Monitor.dataset_id)
@@ -122,6 +139,8 @@ class DatabaseCollector(Collector):
         )
         features: dict[tuple[str, str], set[str]] = {}
         for dataset, monitor, metric, column, value in session.execute(query):
+            if value is None:  # excluded by the query; narrows the type
+                continue
             if column is None:
                 dataset_level.add_metric([dataset, monitor, metric], value)
                 continue
@@ -145,7 +164,8 @@ class DatabaseCollector(Collector):
             counts.add_metric([state, severity], n)
         yield counts
         firing = GaugeMetricFamily(
-            "dqm_alert_firing", "One series per firing alert.",
+            "dqm_alert_firing",
+            "One series per firing alert.",
             labels=["dataset", "monitor", "metric", "feature", "severity"],
         )
         query = (
@@ -161,7 +181,7 @@ class DatabaseCollector(Collector):
     def _outbox(self, session: Session) -> Iterator[Any]:
         by_state = GaugeMetricFamily("dqm_deliveries", "Deliveries by state.", labels=["state"])
         query = select(Delivery.status, func.count()).group_by(Delivery.status)
-        states: dict[str, int] = {state: n for state, n in session.execute(query)}
+        states: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
         for state in ("pending", "delivered", "dead"):
             by_state.add_metric([state], states.get(state, 0))
         yield by_state

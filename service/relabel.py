@@ -5,12 +5,12 @@ A row leaves the queue once a label for it arrives after it was flagged.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from alerts.events import RelabelRow
 from service.db.models import Finding, Label
 
 
@@ -57,11 +57,10 @@ def queue_items(
     return count, items
 
 
-def queue_rows(session: Session, dataset_id: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+def queue_rows(session: Session, dataset_id: int, limit: int) -> tuple[int, list[RelabelRow]]:
     """The queue as event rows (``id``, ``batch_id``, ``score``, ``reason``)."""
     count, items = queue_items(session, dataset_id, limit)
     rows = [
-        {"id": f.row_id, "batch_id": f.batch_key, "score": f.score, "reason": f.reason}
-        for f in items
+        RelabelRow(id=f.row_id, batch_id=f.batch_key, score=f.score, reason=f.reason) for f in items
     ]
     return count, rows

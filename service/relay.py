@@ -26,7 +26,7 @@ from service import metrics
 from service.clock import utcnow
 from service.context import Context
 from service.db.models import Delivery, DeliveryAttempt, Hook
-from service.db.session import is_postgres, transaction
+from service.db.session import is_postgres, rowcount, transaction
 
 log = logging.getLogger(__name__)
 RESPONSE_CAP = 64 * 1024
@@ -53,10 +53,13 @@ def claim(ctx: Context, now: datetime, limit: int = 20) -> list[int]:
             taken = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, _due(now))
-                .values(lease_owner=ctx.worker_id, lease_expires_at=lease_until,
-                        attempts=Delivery.attempts + 1)
+                .values(
+                    lease_owner=ctx.worker_id,
+                    lease_expires_at=lease_until,
+                    attempts=Delivery.attempts + 1,
+                )
             )
-            if taken.rowcount == 1:
+            if rowcount(taken) == 1:
                 claimed.append(delivery_id)
     return claimed
 
@@ -101,23 +104,31 @@ def send(client: httpx.Client, hook: Hook, delivery: Delivery, now: datetime) ->
                 if read >= RESPONSE_CAP:
                     break
             return Attempt(
-                response.status_code, None, (time.monotonic() - started) * 1000,
+                response.status_code,
+                None,
+                (time.monotonic() - started) * 1000,
                 response.headers.get("retry-after"),
             )
     except httpx.HTTPError as exc:
-        return Attempt(None, f"{type(exc).__name__}: {exc}"[:500],
-                       (time.monotonic() - started) * 1000, None)
+        return Attempt(
+            None, f"{type(exc).__name__}: {exc}"[:500], (time.monotonic() - started) * 1000, None
+        )
 
 
-def _record(ctx: Context, delivery_id: int, attempt: Attempt, outcome: Outcome, now: datetime) -> None:
+def _record(
+    ctx: Context, delivery_id: int, attempt: Attempt, outcome: Outcome, now: datetime
+) -> None:
     with transaction(ctx.sessions) as session:
         delivery = session.get_one(Delivery, delivery_id, with_for_update=True)
         if delivery.lease_owner != ctx.worker_id:
             return  # another worker re-claimed it after our lease expired
         session.add(
             DeliveryAttempt(
-                delivery_id=delivery_id, attempted_at=now, status_code=attempt.status_code,
-                latency_ms=attempt.latency_ms, outcome=outcome.result,
+                delivery_id=delivery_id,
+                attempted_at=now,
+                status_code=attempt.status_code,
+                latency_ms=attempt.latency_ms,
+                outcome=outcome.result,
                 error=attempt.error or (outcome.reason if outcome.result != "success" else None),
             )
         )
@@ -144,8 +155,16 @@ def _kill(ctx: Context, delivery_id: int, reason: str, now: datetime) -> None:
         delivery = session.get_one(Delivery, delivery_id)
         if delivery.lease_owner != ctx.worker_id:
             return
-        session.add(DeliveryAttempt(delivery_id=delivery_id, attempted_at=now, status_code=None,
-                                    latency_ms=None, outcome="failure", error=reason))
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery_id,
+                attempted_at=now,
+                status_code=None,
+                latency_ms=None,
+                outcome="failure",
+                error=reason,
+            )
+        )
         delivery.status, delivery.last_error = "dead", reason
         delivery.lease_owner, delivery.lease_expires_at = None, None
 
@@ -195,8 +214,9 @@ def redeliver(ctx: Context, delivery_id: int) -> Delivery:
     with transaction(ctx.sessions) as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
-            raise NotFoundError(f"delivery {delivery_id} does not exist",
-                                [{"delivery_id": delivery_id}])
+            raise NotFoundError(
+                f"delivery {delivery_id} does not exist", [{"delivery_id": delivery_id}]
+            )
         delivery.status, delivery.next_attempt_at, delivery.attempts = "pending", utcnow(), 0
         delivery.lease_owner = delivery.lease_expires_at = None
     return delivery

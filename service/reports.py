@@ -42,10 +42,12 @@ def run_report(ctx: Context, run_id: int) -> str:
         )
         batch_paths = list(
             session.scalars(
-                select(Batch.path).where(
+                select(Batch.path)
+                .where(
                     Batch.dataset_id == dataset.id,
                     Batch.batch_key.in_(run.window["batch_ids"]),
-                ).order_by(Batch.received_at)
+                )
+                .order_by(Batch.received_at)
             )
         )
     cached = _cache_path(dataset.id, run_id)

@@ -29,7 +29,7 @@ from service.clock import utcnow
 from service.context import Context
 from service.datasets import current_reference, schema_of
 from service.db.models import Dataset, Finding, MetricValue, Monitor, Run
-from service.db.session import is_postgres, transaction
+from service.db.session import is_postgres, rowcount, transaction
 from service.windows import Window, load_window
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def claim(ctx: Context, now: datetime, run_id: int | None = None) -> int | None:
                 attempts=Run.attempts + 1,
             )
         )
-        return row.id if taken.rowcount == 1 else None
+        return row.id if rowcount(taken) == 1 else None
 
 
 @contextmanager
@@ -127,7 +127,7 @@ def _finish(ctx: Context, run_id: int, status: str, error: str | None, **values:
             .where(Run.id == run_id, Run.lease_owner == ctx.worker_id, Run.status == "running")
             .values(status=status, error=error, finished_at=utcnow(), lease_owner=None, **values)
         )
-        return done.rowcount == 1
+        return rowcount(done) == 1
 
 
 def _load(ctx: Context, run_id: int) -> Loaded:

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.durations import duration_seconds
 from service.context import Context
 from service.db.models import Monitor, Run
 from service.db.session import transaction
+from service.durations import duration_seconds
 
 log = logging.getLogger(__name__)
 TICK = timedelta(microseconds=1)

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///./dqm-data/dqm.db",
-        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... in production.",
+        description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production.",
     )
     data_dir: str = Field(default="./dqm-data", description="Folder or URI for Parquet files.")
     host: str = "127.0.0.1"

@@ -15,6 +15,9 @@ from service.clock import utcnow
 from service.context import Context
 
 log = logging.getLogger(__name__)
+# A tick that finds the previous one still running is skipped by design (max_instances=1);
+# APScheduler would log each skip as a warning.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 class Worker:
@@ -32,7 +35,12 @@ class Worker:
         )
         for func, seconds, name in jobs:
             self.scheduler.add_job(
-                func, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True,
+                func,
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,
+                coalesce=True,
                 next_run_time=utcnow(),
             )
 

@@ -29,9 +29,18 @@ def list_alerts(
     query = query.order_by(Alert.started_at.desc(), Alert.id.desc()).limit(limit)
     return [
         AlertOut(
-            id=a.id, monitor=m, rule=a.rule, metric=a.metric, column=a.column,
-            severity=a.severity, state=a.state, value=a.value, threshold=a.threshold,
-            started_at=a.started_at, firing_at=a.firing_at, resolved_at=a.resolved_at,
+            id=a.id,
+            monitor=m,
+            rule=a.rule,
+            metric=a.metric,
+            column=a.column,
+            severity=a.severity,
+            state=a.state,
+            value=a.value,
+            threshold=a.threshold,
+            started_at=a.started_at,
+            firing_at=a.firing_at,
+            resolved_at=a.resolved_at,
         )
         for a, m in session.execute(query)
     ]

@@ -80,8 +80,12 @@ async def upload_reference(name: str, request: Request, ctx: CtxDep) -> Referenc
     content_type = request.headers.get("content-type")
     ref, schema = await run_in_threadpool(svc.upload_reference, ctx, name, body, content_type)
     return ReferenceOut(
-        version=ref.version, rows=ref.rows, bytes=ref.bytes, created_at=ref.created_at,
-        current=True, schema_=schema,
+        version=ref.version,
+        rows=ref.rows,
+        bytes=ref.bytes,
+        created_at=ref.created_at,
+        current=True,
+        schema_=schema,
     )
 
 
@@ -90,15 +94,22 @@ def list_references(name: str, session: SessionDep) -> list[ReferenceOut]:
     dataset = svc.get_dataset(session, name)
     return [
         ReferenceOut(
-            version=r.version, rows=r.rows, bytes=r.bytes, created_at=r.created_at,
+            version=r.version,
+            rows=r.rows,
+            bytes=r.bytes,
+            created_at=r.created_at,
             current=r.version == dataset.current_reference_version,
         )
         for r in svc.list_references(session, dataset)
     ]
 
 
-@router.post("/{name}/batches", status_code=status.HTTP_201_CREATED, openapi_extra=DATA_BODY,
-             responses={200: {"description": "replay of an earlier upload with the same key"}})
+@router.post(
+    "/{name}/batches",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=DATA_BODY,
+    responses={200: {"description": "replay of an earlier upload with the same key"}},
+)
 async def ingest_batch(
     name: str,
     request: Request,
@@ -122,8 +133,9 @@ async def ingest_batch(
         metrics.INGESTED_BYTES.labels(name).inc(len(body))
     else:
         response.status_code = status.HTTP_200_OK
-    return BatchOut(batch_id=done.batch.batch_key, rows=done.batch.rows,
-                    received_at=done.batch.received_at)
+    return BatchOut(
+        batch_id=done.batch.batch_key, rows=done.batch.rows, received_at=done.batch.received_at
+    )
 
 
 @router.get("/{name}/batches")

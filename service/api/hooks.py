@@ -17,20 +17,35 @@ router = APIRouter(tags=["hooks"])
 
 def hook_out(h: Hook, secret: str | None = None) -> HookOut:
     return HookOut(
-        name=h.name, url=h.url, events=h.events["items"], enabled=h.enabled,
-        disabled_reason=h.disabled_reason, created_at=h.created_at, secret=secret,
+        name=h.name,
+        url=h.url,
+        events=h.events["items"],
+        enabled=h.enabled,
+        disabled_reason=h.disabled_reason,
+        created_at=h.created_at,
+        secret=secret,
     )
 
 
 def delivery_out(d: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
     return DeliveryOut(
-        id=d.id, webhook_id=d.webhook_id, event_type=d.event_type, status=d.status,
+        id=d.id,
+        webhook_id=d.webhook_id,
+        event_type=d.event_type,
+        status=d.status,
         attempts=d.attempts,
         next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
-        created_at=d.created_at, delivered_at=d.delivered_at, last_error=d.last_error,
+        created_at=d.created_at,
+        delivered_at=d.delivered_at,
+        last_error=d.last_error,
         attempt_log=[
-            AttemptOut(attempted_at=a.attempted_at, status_code=a.status_code,
-                       latency_ms=a.latency_ms, outcome=a.outcome, error=a.error)
+            AttemptOut(
+                attempted_at=a.attempted_at,
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
+                outcome=a.outcome,
+                error=a.error,
+            )
             for a in attempts
         ],
     )

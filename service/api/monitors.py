@@ -33,9 +33,17 @@ WAIT_SECONDS = 300.0
 
 def monitor_out(m: Monitor, dataset: str) -> MonitorOut:
     return MonitorOut(
-        name=m.name, dataset=dataset, kind=m.kind, params=m.params, schedule=m.schedule,
-        window=m.window, rules=m.rules["items"], actions=m.actions["items"], enabled=m.enabled,
-        next_run_at=m.next_run_at, created_at=m.created_at,
+        name=m.name,
+        dataset=dataset,
+        kind=m.kind,
+        params=m.params,
+        schedule=m.schedule,
+        window=m.window,
+        rules=m.rules["items"],
+        actions=m.actions["items"],
+        enabled=m.enabled,
+        next_run_at=m.next_run_at,
+        created_at=m.created_at,
     )
 
 
@@ -43,13 +51,26 @@ def run_out(ctx: Context, run_id: int) -> RunOut:
     with ctx.sessions() as session:
         run, monitor, values = svc.get_run(session, run_id)
     return RunOut(
-        id=run.id, monitor=monitor, status=run.status, trigger=run.trigger,
-        scheduled_for=run.scheduled_for, started_at=run.started_at, finished_at=run.finished_at,
-        reference_version=run.reference_version, window=run.window, error=run.error,
+        id=run.id,
+        monitor=monitor,
+        status=run.status,
+        trigger=run.trigger,
+        scheduled_for=run.scheduled_for,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        reference_version=run.reference_version,
+        window=run.window,
+        error=run.error,
         metrics=[
             MetricOut(
-                name=v.name, column=v.column, value=v.value, method=v.method,
-                threshold=v.threshold, drifted=v.drifted, status=v.status, details=v.details,
+                name=v.name,
+                column=v.column,
+                value=v.value,
+                method=v.method,
+                threshold=v.threshold,
+                drifted=v.drifted,
+                status=v.status,
+                details=v.details,
             )
             for v in values
         ],
@@ -117,7 +138,9 @@ async def run_now(
 
 @router.get("/v1/monitors/{name}/runs")
 def list_runs(
-    name: str, ctx: CtxDep, session: SessionDep,
+    name: str,
+    ctx: CtxDep,
+    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunOut]:
     monitor = svc.get_monitor(session, name)

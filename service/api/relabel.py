@@ -28,8 +28,13 @@ def relabel_queue(
     count, findings = queue_items(session, dataset.id, limit, offset)
     items = [
         RelabelItem(
-            row_id=f.row_id, batch_id=f.batch_key, score=f.score, reason=f.reason,
-            column=f.column, details=f.details, found_at=f.created_at,
+            row_id=f.row_id,
+            batch_id=f.batch_key,
+            score=f.score,
+            reason=f.reason,
+            column=f.column,
+            details=f.details,
+            found_at=f.created_at,
         )
         for f in findings
     ]
@@ -38,8 +43,17 @@ def relabel_queue(
         writer = csv.writer(out)
         writer.writerow(["row_id", "batch_id", "score", "reason", "column", "found_at"])
         for i in items:
-            writer.writerow([i.row_id, i.batch_id or "", i.score, i.reason, i.column or "",
-                             i.found_at.isoformat()])
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"x-total-count": str(count)})
+            writer.writerow(
+                [
+                    i.row_id,
+                    i.batch_id or "",
+                    i.score,
+                    i.reason,
+                    i.column or "",
+                    i.found_at.isoformat(),
+                ]
+            )
+        return Response(
+            out.getvalue(), media_type="text/csv", headers={"x-total-count": str(count)}
+        )
     return items

@@ -27,8 +27,11 @@ def frame(n: int, seed: int, shift: float = 0.0, prefix: str = "r") -> dict[str,
         "id": [f"{prefix}{i}" for i in range(n)],
         "age": (rng.normal(40, 10, n) + 10 * shift).round(1).tolist(),
         "income": (rng.normal(50_000, 8_000, n) + 8_000 * shift).round(0).tolist(),
-        "city": rng.choice(["paris", "lyon", "nice", "lille"], n,
-                           p=[0.4, 0.3, 0.2, 0.1] if shift == 0 else [0.1, 0.2, 0.3, 0.4]).tolist(),
+        "city": rng.choice(
+            ["paris", "lyon", "nice", "lille"],
+            n,
+            p=[0.4, 0.3, 0.2, 0.1] if shift == 0 else [0.1, 0.2, 0.3, 0.4],
+        ).tolist(),
         "label": rng.choice(["yes", "no"], n).tolist(),
     }
 

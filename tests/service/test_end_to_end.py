@@ -17,21 +17,30 @@ PARQUET = {"content-type": "application/vnd.apache.parquet"}
 
 def _setup(client: httpx.Client, hook_url: str) -> str:
     assert client.post("/v1/datasets", json={"name": "churn", "schema": SCHEMA}).status_code == 201
-    ref = client.put("/v1/datasets/churn/reference", content=parquet_bytes(frame(2000, 1)),
-                     headers=PARQUET)
+    ref = client.put(
+        "/v1/datasets/churn/reference", content=parquet_bytes(frame(2000, 1)), headers=PARQUET
+    )
     assert ref.status_code == 201, ref.text
     assert ref.json()["version"] == 1 and ref.json()["rows"] == 2000
-    hook = client.post("/v1/hooks", json={"name": "trainer", "url": hook_url,
-                                          "events": ["alert.firing", "alert.resolved"]})
+    hook = client.post(
+        "/v1/hooks",
+        json={"name": "trainer", "url": hook_url, "events": ["alert.firing", "alert.resolved"]},
+    )
     assert hook.status_code == 201, hook.text
     secret: str = hook.json()["secret"]
     assert secret.startswith("whsec_")
-    monitor = client.post("/v1/monitors", json={
-        "name": "churn-drift", "dataset": "churn", "kind": "drift",
-        "schedule": {"every": "1h"}, "window": {"last_batches": 1},
-        "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
-        "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
-    })
+    monitor = client.post(
+        "/v1/monitors",
+        json={
+            "name": "churn-drift",
+            "dataset": "churn",
+            "kind": "drift",
+            "schedule": {"every": "1h"},
+            "window": {"last_batches": 1},
+            "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
+            "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
+        },
+    )
     assert monitor.status_code == 201, monitor.text
     return secret
 
@@ -40,8 +49,9 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
     with running_receiver() as receiver, running_server(settings) as client:
         receiver.secrets.append(_setup(client, receiver.url))
 
-        clean = client.post("/v1/datasets/churn/batches?batch_id=b1",
-                            json={"rows": records(frame(500, 2))})
+        clean = client.post(
+            "/v1/datasets/churn/batches?batch_id=b1", json={"rows": records(frame(500, 2))}
+        )
         assert clean.status_code == 201, clean.text
         run = client.post("/v1/monitors/churn-drift/run?wait=true")
         assert run.status_code == 200, run.text
@@ -51,9 +61,11 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         assert share["value"] < 0.3 and share["column"] is None
         assert client.get("/v1/alerts?state=firing").json() == []
 
-        drifted = client.post("/v1/datasets/churn/batches?batch_id=b2",
-                              content=parquet_bytes(frame(500, 3, shift=1.0, prefix="d")),
-                              headers=PARQUET)
+        drifted = client.post(
+            "/v1/datasets/churn/batches?batch_id=b2",
+            content=parquet_bytes(frame(500, 3, shift=1.0, prefix="d")),
+            headers=PARQUET,
+        )
         assert drifted.status_code == 201, drifted.text
         body = client.post("/v1/monitors/churn-drift/run?wait=true").json()
         scores = {m["column"]: m for m in body["metrics"] if m["name"] == "drift_score"}
@@ -76,11 +88,21 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         assert len(client.get("/v1/alerts?state=resolved").json()) == 1
 
         scrape = client.get("/metrics").text
-        assert 'dqm_monitor_metric{dataset="churn",metric="share_drifted_columns",monitor="churn-drift"}' in scrape
-        assert 'dqm_monitor_column_metric{dataset="churn",feature="age",metric="drift_score",monitor="churn-drift"}' in scrape
-        assert 'dqm_runs_total{dataset="churn",monitor="churn-drift",outcome="succeeded"} 3.0' in scrape
+        assert (
+            'dqm_monitor_metric{dataset="churn",metric="share_drifted_columns",monitor="churn-drift"}'
+            in scrape
+        )
+        assert (
+            'dqm_monitor_column_metric{dataset="churn",feature="age",metric="drift_score",monitor="churn-drift"}'
+            in scrape
+        )
+        assert (
+            'dqm_runs_total{dataset="churn",monitor="churn-drift",outcome="succeeded"} 3.0'
+            in scrape
+        )
         assert 'dqm_ingested_batches_total{dataset="churn"}' in scrape
-        series = client.get("/v1/monitors/churn-drift/series",
-                            params={"metric": "drift_score", "column": "age"}).json()
+        series = client.get(
+            "/v1/monitors/churn-drift/series", params={"metric": "drift_score", "column": "age"}
+        ).json()
         assert [p["drifted"] for p in series["points"]] == [False, True, False]
         time.sleep(0)

@@ -64,7 +64,9 @@ class Receiver:
             ok = [r for r in self.received if 200 <= r.status < 300]
         return [r for r in ok if event_type is None or r.event["type"] == event_type]
 
-    def wait_for(self, count: int, event_type: str | None = None, timeout: float = 20) -> list[Received]:
+    def wait_for(
+        self, count: int, event_type: str | None = None, timeout: float = 20
+    ) -> list[Received]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self.delivered(event_type)

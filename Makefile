@@ -1,0 +1,43 @@
+# dqm — every target creates the virtual environment it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: install serve demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve on the embedded default: SQLite + ./dqm-data, http://127.0.0.1:8000 (/docs for the API).
+serve: $(STAMP)
+	$(BIN)/dqm serve
+
+## The 2-minute tour on a throwaway database.
+demo: $(STAMP)
+	$(BIN)/dqm demo
+
+## The test suite (SQLite; set DQM_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python bench/drift_vs_evidently.py --shapes 100k
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
