@@ -1,0 +1,152 @@
+"""Parquet files under one root: a local folder or an object store, through ``pyarrow.fs``.
+
+Paths given to ``Storage`` are relative to its root, use "/" and may not leave the root.
+Writes go to a temporary name in the same folder and are then moved into place, so a crash
+never leaves a half-written file under the final name.
+
+>>> import tempfile
+>>> store = Storage.from_uri(tempfile.mkdtemp())
+>>> store.write_table(batch_path(1, 7), pa.table({"x": [1.0, 2.0]})) > 0
+True
+>>> store.read_table("datasets/1/batches/7.parquet").column("x").to_pylist()
+[1.0, 2.0]
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from monitors.errors import InvalidInputError, NotFoundError
+
+COMPRESSION = "zstd"
+
+
+def dataset_prefix(dataset_id: int) -> str:
+    """The folder holding every file of a dataset (delete it with ``delete_prefix``)."""
+    return f"datasets/{_positive(dataset_id, 'dataset_id')}"
+
+
+def reference_path(dataset_id: int, version: int) -> str:
+    """Where reference ``version`` of a dataset is stored.
+
+    >>> reference_path(3, 2)
+    'datasets/3/references/v2.parquet'
+    """
+    return f"{dataset_prefix(dataset_id)}/references/v{_positive(version, 'version')}.parquet"
+
+
+def batch_path(dataset_id: int, batch_pk: int) -> str:
+    """Where the batch with primary key ``batch_pk`` is stored.
+
+    >>> batch_path(3, 41)
+    'datasets/3/batches/41.parquet'
+    """
+    return f"{dataset_prefix(dataset_id)}/batches/{_positive(batch_pk, 'batch_pk')}.parquet"
+
+
+def _positive(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+class Storage:
+    """Parquet tables under ``root`` of a ``pyarrow.fs`` filesystem."""
+
+    def __init__(self, filesystem: pafs.FileSystem, root: str) -> None:
+        self.filesystem = filesystem
+        self.root = root.rstrip("/")
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Storage:
+        """Open a local folder ("/data/dqm", "./dqm-data"), "file:///...", or "s3://b/prefix".
+
+        A local folder is created if missing.
+        """
+        if not uri.strip():
+            raise InvalidInputError("the storage location is empty")
+        if "://" not in uri:
+            path = Path(uri).expanduser().resolve()
+            path.mkdir(parents=True, exist_ok=True)
+            return cls(pafs.LocalFileSystem(), path.as_posix())
+        try:
+            filesystem, root = pafs.FileSystem.from_uri(uri)
+        except (pa.ArrowException, ValueError) as exc:
+            raise InvalidInputError(f"cannot open storage at {uri!r}: {exc}") from exc
+        if isinstance(filesystem, pafs.LocalFileSystem):
+            filesystem.create_dir(root, recursive=True)
+        return cls(filesystem, root)
+
+    def path(self, relpath: str) -> str:
+        """The full path of ``relpath``; rejects absolute paths and paths leaving the root.
+
+        >>> Storage(pafs.LocalFileSystem(), "/data").path("a/./b.parquet")
+        '/data/a/b.parquet'
+        """
+        parts = relpath.replace("\\", "/").split("/")
+        if not relpath or relpath.startswith("/") or ".." in parts or "\0" in relpath:
+            raise InvalidInputError(
+                f"storage path {relpath!r} must be relative and stay under the root"
+            )
+        clean = posixpath.normpath("/".join(parts))
+        if clean == ".":
+            raise InvalidInputError("a storage path must name something under the root")
+        return f"{self.root}/{clean}" if self.root else clean
+
+    def write_table(self, relpath: str, table: pa.Table) -> int:
+        """Write ``table`` as zstd Parquet at ``relpath`` (replacing it); return its size."""
+        final = self.path(relpath)
+        folder, name = posixpath.split(final)
+        self.filesystem.create_dir(folder, recursive=True)
+        temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, temporary, filesystem=self.filesystem, compression=COMPRESSION)
+            self.filesystem.move(temporary, final)
+        except BaseException:
+            self._remove(temporary)
+            raise
+        return int(self.filesystem.get_file_info(final).size)
+
+    def read_table(self, relpath: str, columns: list[str] | None = None) -> pa.Table:
+        """Read one Parquet file (only ``columns`` if given)."""
+        full = self.path(relpath)
+        try:
+            return pq.read_table(full, filesystem=self.filesystem, columns=columns)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no stored file at {relpath!r}", [{"path": relpath}]) from exc
+
+    def read_tables(self, relpaths: Iterable[str], columns: list[str] | None = None) -> pa.Table:
+        """Read several files into one table, in order; null-only columns take the others' type."""
+        tables = [self.read_table(p, columns) for p in relpaths]
+        if not tables:
+            raise InvalidInputError("no stored files to read")
+        return pa.concat_tables(tables, promote_options="default")
+
+    def exists(self, relpath: str) -> bool:
+        info = self.filesystem.get_file_info(self.path(relpath))
+        return bool(info.type == pafs.FileType.File)
+
+    def delete(self, relpath: str) -> bool:
+        """Delete one file; False if there was none."""
+        return self._remove(self.path(relpath))
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Delete a folder and everything under it (nothing happens if it does not exist)."""
+        full = self.path(prefix)
+        if self.filesystem.get_file_info(full).type == pafs.FileType.Directory:
+            self.filesystem.delete_dir(full)
+        else:
+            self._remove(full)
+
+    def _remove(self, full: str) -> bool:
+        if self.filesystem.get_file_info(full).type != pafs.FileType.File:
+            return False
+        self.filesystem.delete_file(full)
+        return True
