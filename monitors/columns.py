@@ -40,3 +40,62 @@ def category_values(table: pa.Table, column: str) -> ObjectArray:
     if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
         chunked = pc.cast(chunked, pa.string())
     return np.asarray(chunked.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def sorted_present(values: FloatArray) -> FloatArray:
+    """The non-NaN values of a float array, sorted ascending.
+
+    >>> sorted_present(np.array([3.0, np.nan, 1.0])).tolist()
+    [1.0, 3.0]
+    """
+    present = values[~np.isnan(values)]
+    present.sort()
+    return present
+
+
+def category_counts(table: pa.Table, column: str) -> tuple[ObjectArray, IntArray, int]:
+    """Distinct non-null categories (as str, sorted), their counts, and the number of nulls.
+
+    Counting happens in Arrow, so no Python loop runs over rows.
+
+    >>> cats, counts, n_null = category_counts(pa.table({"c": ["b", "a", None, "b"]}), "c")
+    >>> cats.tolist(), counts.tolist(), n_null
+    (['a', 'b'], [1, 2], 1)
+    """
+    chunked = table.column(column)
+    if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
+        chunked = pc.cast(chunked, pa.string())
+    n_null = int(chunked.null_count)
+    counted = pc.value_counts(pc.drop_null(chunked))
+    cats = np.asarray(counted.field("values").to_pylist(), dtype=object)
+    counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+    order = np.argsort(cats, kind="stable")
+    return cats[order], counts[order], n_null
+
+
+#: Columns the service adds to a window (e.g. ``__label_delay_seconds``) start with this;
+#: they are not data and no integrity check counts them.
+INTERNAL_PREFIX = "__"
+
+
+def data_columns(table: pa.Table) -> list[str]:
+    """The table's column names without the service's internal columns."""
+    return [n for n in table.column_names if not n.startswith(INTERNAL_PREFIX)]
+
+
+def embedding_values(table: pa.Table, column: str) -> FloatArray:
+    """The non-null vectors of a list-typed embedding column as an (n, d) float64 matrix.
+
+    >>> embedding_values(pa.table({"e": [[1, 2], None, [3, 4]]}), "e").tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    chunked = pc.drop_null(table.column(column))
+    if len(chunked) == 0:
+        return np.zeros((0, 0), dtype=np.float64)
+    lengths = pc.list_value_length(chunked)
+    size = pc.min_max(lengths)
+    if size["min"].as_py() != size["max"].as_py():
+        raise ValueError(f"embedding column {column!r} has vectors of different lengths")
+    flat = pc.cast(pc.list_flatten(chunked), pa.float64())
+    values = np.asarray(flat.to_numpy(), dtype=np.float64)
+    return values.reshape(len(chunked), -1)

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
+from monitors.columns import (
+    FloatArray,
+    IntArray,
+    ObjectArray,
+    category_counts,
+    numeric_values,
+    sorted_present,
+)
 from monitors.schema import Schema
 
 
@@ -53,9 +60,10 @@ class CategoricalProfile:
 
 def numeric_profile(values: FloatArray) -> NumericProfile:
     """Summarize a float column whose missing values are NaN."""
-    present = values[~np.isnan(values)]
-    present.sort()
-    unique = np.unique(present) if present.size else present
+    present = sorted_present(values)
+    unique = (
+        present[np.concatenate([[True], present[1:] != present[:-1]])] if present.size else present
+    )
     std = float(present.std()) if present.size else float("nan")
     return NumericProfile(present, unique, int(values.size - present.size), std)
 
@@ -84,17 +92,23 @@ class ReferenceProfile:
 
     def numeric(self, column: str) -> NumericProfile:
         with self._lock:
-            if column not in self._numeric:
-                self._numeric[column] = numeric_profile(numeric_values(self.table, column))
-            return self._numeric[column]
+            found = self._numeric.get(column)
+        if found is None:
+            # Computed outside the lock so that threads profiling other columns do not wait.
+            found = numeric_profile(numeric_values(self.table, column))
+            with self._lock:
+                found = self._numeric.setdefault(column, found)
+        return found
 
     def categorical(self, column: str) -> CategoricalProfile:
         with self._lock:
-            if column not in self._categorical:
-                self._categorical[column] = categorical_profile(
-                    category_values(self.table, column)
-                )
-            return self._categorical[column]
+            found = self._categorical.get(column)
+        if found is None:
+            cats, counts, n_null = category_counts(self.table, column)
+            found = CategoricalProfile(cats, counts, n_null)
+            with self._lock:
+                found = self._categorical.setdefault(column, found)
+        return found
 
     def warm(self) -> ReferenceProfile:
         """Compute every column's summary now; returns self."""

@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from monitors.errors import InvalidInputError, NotFoundError
 
 ColumnType = Literal["numerical", "categorical", "text", "embedding", "datetime"]
-ColumnRole = Literal[
-    "feature", "prediction", "prediction_probability", "target", "id", "timestamp"
-]
+ColumnRole = Literal["feature", "prediction", "prediction_probability", "target", "id", "timestamp"]
 
 
 class ColumnSpec(BaseModel):

@@ -1,0 +1,146 @@
+"""Time the label_quality monitor, and measure confident learning against cleanlab.
+
+``time``: one run on a 1M-row window (3 classes, 80% labeled, 10% of labels flipped, label
+delays, prediction and probability columns) against a 100k reference; prints the best wall
+time of ``repeats`` runs and the time of the confident-learning step alone, next to
+``cleanlab.filter.find_label_issues`` on the same rows (cleanlab is a test-only dependency).
+
+``quality``: label-issue precision / recall on a synthetic problem with 10% flipped labels and
+out-of-sample probabilities (``cross_val_predict``), for dqm and cleanlab, and the agreement
+(Jaccard, identical) of the flagged sets.
+
+Run: ``.venv/bin/python bench/label_quality.py [time|quality] [n_current] [repeats]``
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from monitors import confident_learning as cl
+from monitors.label_quality import DELAY_COLUMN, LabelQualityMonitor, LabelQualityParams
+from monitors.profile import ReferenceProfile
+from monitors.schema import ColumnSpec, Schema
+
+CLASSES = ["a", "b", "c"]
+SCHEMA = Schema(
+    columns=[
+        ColumnSpec(name="id", type="categorical", role="id"),
+        ColumnSpec(name="y", type="categorical", role="target"),
+        ColumnSpec(name="pred", type="categorical", role="prediction"),
+        *(
+            ColumnSpec.model_validate(
+                {
+                    "name": f"p_{c}",
+                    "type": "numerical",
+                    "role": "prediction_probability",
+                    "class": c,
+                }
+            )
+            for c in CLASSES
+        ),
+    ]
+)
+
+
+def make_window(n: int, seed: int, labeled: float) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """A window whose probabilities are calibrated, 10% of labels flipped; also codes, probs."""
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet([0.5, 0.5, 0.5], size=n)
+    truth = (rng.random(n)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
+    given = np.where(rng.random(n) < 0.1, (truth + rng.integers(1, 3, size=n)) % 3, truth)
+    names = np.array(CLASSES)
+    has_label = rng.random(n) < labeled
+    y = pa.array(names[given], mask=~has_label)
+    cols: dict[str, Any] = {
+        "id": pa.array(np.char.add("r", np.arange(n).astype(str))),
+        "y": y,
+        "pred": pa.array(names[probs.argmax(axis=1)]),
+    }
+    cols.update({f"p_{c}": pa.array(probs[:, i]) for i, c in enumerate(CLASSES)})
+    cols[DELAY_COLUMN] = pa.array(rng.exponential(3600, size=n), mask=~has_label)
+    return pa.table(cols), np.where(has_label, given, -1), probs
+
+
+def best_of(fn: Callable[[], Any], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_time(n: int, repeats: int) -> None:
+    from cleanlab.filter import find_label_issues  # type: ignore[import-untyped]
+
+    reference = ReferenceProfile(make_window(100_000, 1, labeled=1.0)[0], SCHEMA).warm()
+    current, labels, probs = make_window(n, 2, labeled=0.8)
+    monitor, params = LabelQualityMonitor(), LabelQualityParams()
+    result = monitor.run(reference, current, SCHEMA, params)
+    total = best_of(lambda: monitor.run(reference, current, SCHEMA, params), repeats)
+    rows = labels >= 0
+    ours = best_of(lambda: cl.find_label_issues(labels[rows], probs[rows]), repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = best_of(lambda: find_label_issues(labels[rows], probs[rows], n_jobs=1), repeats)
+    print(f"label_quality run, {n:,} rows x 3 classes vs 100k reference: {total:.2f} s")
+    print(f"  confident learning on {rows.sum():,} labeled rows: dqm {ours:.2f} s, ", end="")
+    print(f"cleanlab (n_jobs=1) {theirs:.2f} s, ratio {theirs / ours:.2f}x")
+    share = result.value("label_issue_share")
+    print(f"  label_issue_share {share:.4f}, findings kept {len(result.findings)}")
+
+
+def bench_quality(n: int, seed: int) -> None:
+    from cleanlab.filter import find_label_issues
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    x, truth = make_classification(
+        n_samples=n,
+        n_features=10,
+        n_informative=6,
+        n_classes=3,
+        n_clusters_per_class=1,
+        class_sep=1.5,
+        random_state=seed,
+    )
+    rng = np.random.default_rng(seed)
+    flipped = rng.random(n) < 0.1
+    given = np.where(flipped, (truth + rng.integers(1, 3, size=n)) % 3, truth)
+    probs = cross_val_predict(
+        LogisticRegression(max_iter=500), x, given, cv=5, method="predict_proba"
+    )
+    ours = cl.find_label_issues(given.astype(np.int64), probs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = np.asarray(find_label_issues(given, probs, n_jobs=1))
+    for name, mask in (("dqm", ours), ("cleanlab", theirs)):
+        hits = int((mask & flipped).sum())
+        print(
+            f"{name:9s} flagged {int(mask.sum()):5d} of {n} ({int(flipped.sum())} flipped): "
+            f"precision {hits / max(int(mask.sum()), 1):.3f}, recall {hits / flipped.sum():.3f}"
+        )
+    jaccard = (ours & theirs).sum() / max(int((ours | theirs).sum()), 1)
+    print(f"agreement: Jaccard {jaccard:.4f}, identical {bool(np.array_equal(ours, theirs))}")
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "time"
+    if mode == "quality":
+        n_rows = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+        for s in range(3):
+            print(f"seed {s}:")
+            bench_quality(n_rows, s)
+    else:
+        bench_time(
+            int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000,
+            int(sys.argv[3]) if len(sys.argv) > 3 else 3,
+        )

@@ -1,0 +1,56 @@
+"""The Evidently HTML report of a window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from monitors.drift_select import DriftParams
+from monitors.errors import InvalidInputError
+from monitors.report import render_drift_report
+from monitors.schema import ColumnSpec, Schema
+
+SCHEMA = Schema(
+    columns=[
+        ColumnSpec(name="row_id", type="numerical", role="id"),
+        ColumnSpec(name="temperature_c", type="numerical"),
+        ColumnSpec(name="weather_kind", type="categorical"),
+        ColumnSpec(name="empty_sensor", type="numerical"),
+    ]
+)
+
+
+def _table(seed: int, n: int, shift: float) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table(
+        {
+            "row_id": np.arange(n, dtype=np.float64),
+            "temperature_c": rng.normal(15 + shift, 5, n),
+            "weather_kind": rng.choice(["sun", "rain", "snow"], n).tolist(),
+            "empty_sensor": pa.nulls(n, pa.float64()),
+        }
+    )
+
+
+def test_report_is_an_html_document_naming_the_columns() -> None:
+    html = render_drift_report(_table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA)
+    assert html.lstrip().lower().startswith("<!doctype html") or "<html" in html[:500].lower()
+    assert "</html>" in html.lower()
+    assert "temperature_c" in html
+    assert "weather_kind" in html
+    # An all-null column is left out instead of failing the whole report.
+    assert "empty_sensor" not in html
+
+
+def test_report_of_an_empty_window_is_invalid_input() -> None:
+    with pytest.raises(InvalidInputError):
+        render_drift_report(_table(0, 300, 0.0), _table(1, 0, 0.0), SCHEMA)
+
+
+def test_report_follows_the_monitor_params() -> None:
+    params = DriftParams(columns=["temperature_c"], stattest="psi", threshold=0.3)
+    html = render_drift_report(_table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA, params)
+    assert "temperature_c" in html
+    assert "weather_kind" not in html
+    assert "PSI" in html
