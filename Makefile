@@ -38,6 +38,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/drift_vs_evidently.py --shapes 100k
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/metrics_scrape.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,11 +11,25 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from alerts.events import alert_event, alert_fields, relabel_requested, retrain_requested
-from alerts.rules import Rule, Transition, evaluate, rule_name
+from alerts.rules import Rule, SeriesKey, Transition, evaluate, rule_name
 from alerts.state import AlertState
 from monitors.base import MonitorResult
-from service.db.models import Alert, AlertStateRow, Dataset, Monitor, Run
+from service import retrain
+from service.datasets import schema_of
+from service.db.models import (
+    Alert,
+    AlertStateRow,
+    Dataset,
+    Hook,
+    MetricValue,
+    Monitor,
+    RetrainRequest,
+    Run,
+)
+from service.durations import duration_seconds
 from service.outbox import enqueue, hooks_by_name, subscribed_hooks
+from service.relabel import queue_rows
+from service.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -27,10 +41,16 @@ class RunContext:
     dataset: Dataset
     window: dict[str, Any]
     base_url: str
+    storage: Storage
+    reference_values: dict[SeriesKey, list[float]] = field(default_factory=dict)
 
     @property
     def run_url(self) -> str:
         return f"{self.base_url}/v1/runs/{self.run.id}"
+
+
+def monitor_rules(monitor: Monitor) -> list[Rule]:
+    return [Rule.model_validate(r) for r in monitor.rules.get("items", [])]
 
 
 def _open_alert(session: Session, fingerprint: str) -> Alert | None:
@@ -87,19 +107,26 @@ def _save_states(session: Session, rc: RunContext, ts: Sequence[Transition], now
         row.state, row.updated_at = t.current.to_dict(), now
 
 
-def _notify(session: Session, rc: RunContext, ts: Sequence[Transition], now: datetime) -> None:
+def _alert_events(
+    session: Session,
+    rc: RunContext,
+    ts: Sequence[Transition],
+    hooks: dict[str, Hook],
+    now: datetime,
+) -> None:
+    """``alert.firing`` (also for reminders) and ``alert.resolved`` to subscribed hooks and to
+    hooks named by matching actions; one delivery per (alert, hook)."""
     actions: list[dict[str, Any]] = rc.monitor.actions.get("items", [])
-    hooks = hooks_by_name(session, {a["hook"] for a in actions})
     kinds: tuple[Literal["firing", "resolved"], ...] = ("firing", "resolved")
     for kind in kinds:
         moved = [t for t in ts if t.event == kind or (kind == "firing" and t.event == "repeat")]
         if not moved:
             continue
-        alert_type = f"alert.{kind}"
-        targets = {h.id: h for h in subscribed_hooks(session, alert_type)}
-        for action in actions:
-            if action["on"] == kind and action["event"] == alert_type and action["hook"] in hooks:
-                targets[hooks[action["hook"]].id] = hooks[action["hook"]]
+        event_type = f"alert.{kind}"
+        targets = {h.id: h for h in subscribed_hooks(session, event_type)}
+        for a in actions:
+            if a["on"] == kind and a["event"] == event_type and a["hook"] in hooks:
+                targets[hooks[a["hook"]].id] = hooks[a["hook"]]
         for t in moved:
             data = alert_event(
                 kind,
@@ -110,24 +137,36 @@ def _notify(session: Session, rc: RunContext, ts: Sequence[Transition], now: dat
                 run_url=rc.run_url,
             )
             for hook in targets.values():
-                enqueue(session, hook, alert_type, data, now, rc.run.id)
-        for action in actions:
-            if action["on"] != kind or action["hook"] not in hooks:
-                continue
-            if action["event"] in ("retrain.requested", "relabel.requested") and kind == "firing":
-                loop = _loop_event(session, rc, action, [t for t in moved if t.event == "firing"])
-                if loop is not None:
-                    enqueue(session, hooks[action["hook"]], action["event"], loop, now, rc.run.id)
+                enqueue(session, hook, event_type, data, now, rc.run.id)
 
 
-def _loop_event(
-    session: Session, rc: RunContext, action: dict[str, Any], fired: Sequence[Transition]
-) -> dict[str, Any] | None:
-    """The retrain or relabel request of one run's newly firing alerts (None: nothing new)."""
-    if not fired:
-        return None
-    if action["event"] == "retrain.requested":
-        breaches = [
+def _request_retrain(
+    session: Session,
+    rc: RunContext,
+    action: dict[str, Any],
+    hook: Hook,
+    fired: Sequence[Transition],
+    now: datetime,
+) -> None:
+    cooldown = duration_seconds(action["cooldown"]) if action.get("cooldown") else 0
+    if not retrain.cooldown_allows(session, rc.dataset.id, cooldown, now):
+        return
+    request = RetrainRequest(
+        dataset_id=rc.dataset.id,
+        monitor_id=rc.monitor.id,
+        hook_id=hook.id,
+        run_id=rc.run.id,
+        fingerprints={"items": [t.fingerprint for t in fired]},
+        reference_version=rc.run.reference_version,
+        status="requested",
+        requested_at=now,
+    )
+    session.add(request)
+    session.flush()
+    data = retrain_requested(
+        dataset=rc.dataset.name,
+        reference_version=rc.run.reference_version,
+        breaches=[
             {
                 "metric": t.rule.metric,
                 "column": t.column,
@@ -137,40 +176,120 @@ def _loop_event(
                 "severity": t.rule.severity,
             }
             for t in fired
-        ]
-        return retrain_requested(
-            dataset=rc.dataset.name,
-            reference_version=rc.run.reference_version,
-            breaches=breaches,  # type: ignore[arg-type]
-            window={k: rc.window[k] for k in ("batch_ids", "start", "end")},  # type: ignore[arg-type]
-            run_id=str(rc.run.id),
-            report_url=f"{rc.run_url}/report",
-            request_id=f"rr_{rc.run.id}_{action['hook']}",
-        )
-    from service.relabel import queue_rows
+        ],
+        window={
+            "batch_ids": rc.window["batch_ids"],
+            "start": rc.window["start"],
+            "end": rc.window["end"],
+        },
+        run_id=str(rc.run.id),
+        report_url=f"{rc.run_url}/report",
+        request_id=f"rr_{request.id}",
+    )
+    delivery = enqueue(session, hook, "retrain.requested", data, now, rc.run.id)
+    session.flush()
+    request.delivery_id = delivery.id
 
-    count, rows = queue_rows(session, rc.dataset.id, limit=int(action.get("budget", 100)))
-    return relabel_requested(
+
+def _request_relabel(
+    session: Session, rc: RunContext, action: dict[str, Any], hook: Hook, now: datetime
+) -> None:
+    budget = int(action.get("budget") or 100)
+    count, rows = queue_rows(session, rc.storage, rc.dataset.id, schema_of(rc.dataset), budget)
+    if count == 0:
+        return
+    data = relabel_requested(
         dataset=rc.dataset.name,
         count=count,
         rows=rows,
-        export_url=f"{rc.base_url}/v1/datasets/{rc.dataset.name}/relabel-queue",
+        export_url=f"{rc.base_url}/v1/datasets/{rc.dataset.name}/relabel-queue?format=csv",
     )
+    enqueue(session, hook, "relabel.requested", data, now, rc.run.id)
+
+
+def _loop_events(
+    session: Session,
+    rc: RunContext,
+    ts: Sequence[Transition],
+    hooks: dict[str, Hook],
+    now: datetime,
+) -> None:
+    """Retrain and relabel requests, once per run, for alerts that started firing in it."""
+    fired = [t for t in ts if t.event == "firing"]
+    if not fired:
+        return
+    for action in rc.monitor.actions.get("items", []):
+        hook = hooks.get(action["hook"])
+        if action["on"] != "firing" or hook is None:
+            continue
+        if action["event"] == "retrain.requested":
+            _request_retrain(session, rc, action, hook, fired, now)
+        elif action["event"] == "relabel.requested":
+            _request_relabel(session, rc, action, hook, now)
+
+
+def _history(
+    session: Session, rc: RunContext, rules: Sequence[Rule]
+) -> dict[SeriesKey, list[float]]:
+    """Previous successful runs' values of the metrics that history baselines watch."""
+    wanted = [r for r in rules if r.baseline is not None and r.baseline.baseline == "history"]
+    if not wanted:
+        return {}
+    depth = max(r.baseline.runs or 0 for r in wanted if r.baseline is not None)
+    run_ids = list(
+        session.scalars(
+            select(Run.id)
+            .where(Run.monitor_id == rc.monitor.id, Run.status == "succeeded", Run.id != rc.run.id)
+            .order_by(Run.scheduled_for.desc(), Run.id.desc())
+            .limit(depth)
+        )
+    )
+    series: dict[SeriesKey, list[float]] = {}
+    query = (
+        select(MetricValue.name, MetricValue.column, MetricValue.value)
+        .where(MetricValue.run_id.in_(run_ids), MetricValue.name.in_({r.metric for r in wanted}))
+        .order_by(MetricValue.run_id)
+    )
+    for name, column, value in session.execute(query):
+        if value is not None:
+            series.setdefault((name, column), []).append(value)
+    return series
 
 
 def apply_rules(session: Session, rc: RunContext, result: MonitorResult, now: datetime) -> None:
-    """Evaluate the monitor's rules on a successful run and record what changed."""
-    rules = [Rule.model_validate(r) for r in rc.monitor.rules.get("items", [])]
-    if not rules:
-        return
-    rows = session.scalars(select(AlertStateRow).where(AlertStateRow.monitor_id == rc.monitor.id))
-    previous = {r.fingerprint: AlertState.from_dict(r.state) for r in rows}
-    transitions = evaluate(rc.monitor.name, rules, result, previous, now)
-    _save_states(session, rc, transitions, now)
-    for t in transitions:
-        _record_episode(session, rc, t, now)
-    _notify(session, rc, transitions, now)
+    """Evaluate the monitor's rules on a successful run and record what changed.
+
+    Failed and skipped runs never come here, so they neither fire nor resolve anything.
+    """
+    rules = monitor_rules(rc.monitor)
+    if rules:
+        rows = session.scalars(
+            select(AlertStateRow).where(AlertStateRow.monitor_id == rc.monitor.id)
+        )
+        previous = {r.fingerprint: AlertState.from_dict(r.state) for r in rows}
+        transitions = evaluate(
+            rc.monitor.name,
+            rules,
+            result,
+            previous,
+            now,
+            history=_history(session, rc, rules),
+            reference_bounds=rc.reference_values,
+        )
+        _save_states(session, rc, transitions, now)
+        for t in transitions:
+            _record_episode(session, rc, t, now)
+        hooks = hooks_by_name(session, {a["hook"] for a in rc.monitor.actions.get("items", [])})
+        _alert_events(session, rc, transitions, hooks, now)
+        _loop_events(session, rc, transitions, hooks, now)
+    if rc.run.reference_version is not None:
+        retrain.check_after_run(session, rc.monitor.id, rc.run.id, rc.run.reference_version, now)
 
 
-def forget_monitor_alerts(session: Session, monitor_id: int) -> None:
+def close_monitor_alerts(session: Session, monitor_id: int, now: datetime) -> None:
+    """Rules changed: forget the rule engine's state and close the monitor's open alerts."""
     session.execute(delete(AlertStateRow).where(AlertStateRow.monitor_id == monitor_id))
+    for alert in session.scalars(
+        select(Alert).where(Alert.monitor_id == monitor_id, Alert.state.in_(("pending", "firing")))
+    ):
+        alert.state, alert.resolved_at = "resolved", now

@@ -6,11 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from service.api import alerts, datasets, health, hooks, monitors, relabel
+from service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
 from service.api.errors import install_error_handlers
+from service.auth import authorize, install_auth_handlers
 from service.context import Context
 from service.metrics import DatabaseCollector
 from service.settings import Settings
@@ -52,6 +53,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     db_registry.register(DatabaseCollector(context.sessions, settings.metrics_max_features))
     app.state.db_registry = db_registry
     install_error_handlers(app)
-    for module in (health, datasets, relabel, monitors, alerts, hooks):
-        app.include_router(module.router)
+    install_auth_handlers(app)
+    for module in (health, datasets, relabel, monitors, alerts, hooks, retrain, keys):
+        app.include_router(module.router, dependencies=[Depends(authorize)])
     return app

@@ -16,6 +16,7 @@ from service.clock import utcnow
 from service.context import Context
 from service.db.models import Batch, Dataset, ReferenceVersion
 from service.db.session import transaction
+from service.retrain import record_new_reference
 from service.storage import dataset_prefix
 
 
@@ -106,6 +107,7 @@ def upload_reference(
                 dataset.schema_json = schema.model_dump(by_alias=True, exclude_none=True)
                 dataset.schema_inferred = True
             dataset.current_reference_version = ref.version
+            record_new_reference(session, dataset_id, ref.version)
     except Exception:
         ctx.storage.delete(path)
         raise

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from monitors.base import parse_params
 from monitors.errors import ConflictError, InvalidInputError, NotFoundError
+from service.alerting import close_monitor_alerts
 from service.api.schemas import Action, MonitorCreate, MonitorPatch
 from service.clock import utcnow
 from service.context import Context
@@ -86,6 +87,7 @@ def patch_monitor(ctx: Context, name: str, patch: MonitorPatch) -> tuple[Monitor
             monitor.window = patch.window.model_dump(exclude_none=True)
         if patch.rules is not None:
             monitor.rules = _dump(patch.rules)
+            close_monitor_alerts(session, monitor.id, now)
         if patch.actions is not None:
             _check_actions(session, patch.actions)
             monitor.actions = _dump(patch.actions)

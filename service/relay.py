@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from alerts.allowlist import Allowlist, parse_allowlist
 from alerts.retry import Outcome, classify, next_attempt, parse_retry_after
@@ -27,6 +28,7 @@ from service.clock import utcnow
 from service.context import Context
 from service.db.models import Delivery, DeliveryAttempt, Hook
 from service.db.session import is_postgres, rowcount, transaction
+from service.retrain import acknowledge_delivered
 
 log = logging.getLogger(__name__)
 RESPONSE_CAP = 64 * 1024
@@ -135,6 +137,7 @@ def _record(
         delivery.lease_owner, delivery.lease_expires_at = None, None
         if outcome.result == "success":
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+            acknowledge_delivered(session, delivery_id, now)
             return
         delivery.last_error = attempt.error or outcome.reason
         if outcome.disable_endpoint:
@@ -148,6 +151,23 @@ def _record(
             delivery.status = "dead"
         else:
             delivery.next_attempt_at = following
+        _disable_if_failing_for_long(ctx, session, delivery.hook_id, now)
+
+
+def _disable_if_failing_for_long(
+    ctx: Context, session: Session, hook_id: int, now: datetime
+) -> None:
+    """A hook without any successful delivery for ``webhook_disable_after_seconds`` is disabled."""
+    hook = session.get_one(Hook, hook_id)
+    last_success = session.scalar(
+        select(func.max(DeliveryAttempt.attempted_at))
+        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.hook_id == hook_id, DeliveryAttempt.outcome == "success")
+    )
+    since = last_success or hook.created_at
+    if hook.enabled and (now - since).total_seconds() > ctx.settings.webhook_disable_after_seconds:
+        hook.enabled = False
+        hook.disabled_reason = f"no successful delivery since {since.isoformat()}"
 
 
 def _kill(ctx: Context, delivery_id: int, reason: str, now: datetime) -> None:

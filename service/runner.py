@@ -20,11 +20,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from alerts.rules import SeriesKey
 from monitors.base import MonitorResult, as_profile, monitor_class, parse_params
 from monitors.errors import DqmError
 from monitors.schema import Schema
 from service import metrics
-from service.alerting import RunContext, apply_rules
+from service.alerting import RunContext, apply_rules, monitor_rules
+from service.baselines import CHUNKS, chunk_values, needs_reference_baseline, reference_values
 from service.clock import utcnow
 from service.context import Context
 from service.datasets import current_reference, schema_of
@@ -142,7 +144,13 @@ def _load(ctx: Context, run_id: int) -> Loaded:
         return Loaded(run, monitor, dataset, schema, version, window)
 
 
-def _compute(ctx: Context, loaded: Loaded) -> MonitorResult:
+@dataclass(frozen=True)
+class Computed:
+    result: MonitorResult
+    reference_values: dict[SeriesKey, list[float]]
+
+
+def _compute(ctx: Context, loaded: Loaded) -> Computed:
     assert loaded.window is not None
     key = (loaded.dataset.id, loaded.reference_version)
     profile = ctx.profiles.get(key)
@@ -153,7 +161,16 @@ def _compute(ctx: Context, loaded: Loaded) -> MonitorResult:
         ctx.profiles.put(key, profile)
     params = parse_params(loaded.monitor.kind, loaded.monitor.params)
     monitor = monitor_class(loaded.monitor.kind)()
-    return monitor.run(profile, loaded.window.table, loaded.schema, params)
+    result = monitor.run(profile, loaded.window.table, loaded.schema, params)
+    reference: dict[SeriesKey, list[float]] = {}
+    if needs_reference_baseline(monitor_rules(loaded.monitor)):
+        reference = reference_values(
+            ctx,
+            loaded.monitor.id,
+            loaded.reference_version,
+            lambda: chunk_values(monitor, profile, loaded.schema, params, CHUNKS),
+        )
+    return Computed(result, reference)
 
 
 def execute(ctx: Context, run_id: int) -> str:
@@ -177,8 +194,8 @@ def execute(ctx: Context, run_id: int) -> str:
                     reference_version=loaded.reference_version,
                 )
             else:
-                result = _compute(ctx, loaded)
-                status = _persist(ctx, run_id, loaded.window, loaded.reference_version, result)
+                computed = _compute(ctx, loaded)
+                status = _persist(ctx, run_id, loaded.window, loaded.reference_version, computed)
         except DqmError as exc:
             status = "failed"
             _finish(ctx, run_id, status, exc.message)
@@ -190,9 +207,10 @@ def execute(ctx: Context, run_id: int) -> str:
     return status
 
 
-def _persist(ctx: Context, run_id: int, window: Window, version: int, result: MonitorResult) -> str:
+def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: Computed) -> str:
     """Metrics, findings, alert transitions and outbox rows: one transaction, fenced by lease."""
     now = utcnow()
+    result = computed.result
     with transaction(ctx.sessions) as session:
         run = session.get_one(Run, run_id, with_for_update=True)
         if run.lease_owner != ctx.worker_id or run.status != "running":
@@ -220,7 +238,15 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, result: Mo
         run.status, run.finished_at, run.lease_owner = "succeeded", now, None
         run.reference_version, run.window, run.error = version, window.describe(), None
         session.flush()
-        rc = RunContext(run, monitor, dataset, window.describe(), ctx.settings.base_url())
+        rc = RunContext(
+            run,
+            monitor,
+            dataset,
+            window.describe(),
+            ctx.settings.base_url(),
+            ctx.storage,
+            computed.reference_values,
+        )
         apply_rules(session, rc, result, now)
     return "succeeded"
 

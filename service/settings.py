@@ -9,7 +9,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["all", "api", "worker"]
@@ -43,11 +43,20 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_allowlist: str | None = None
     delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 86400, gt=0, description="A hook with no success for this long is disabled."
+    )
 
     # Limits and metrics.
     max_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     metrics_max_features: int = Field(default=50, ge=0)
     profile_cache_size: int = Field(default=8, ge=1)
+
+    # Access control (see docs/security.md).
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None, description="At start-up, ensure an admin API key with this token exists."
+    )
+    metrics_auth: bool = Field(default=False, description="/metrics needs a read-scoped key.")
 
     @field_validator("database_url")
     @classmethod

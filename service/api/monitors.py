@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
@@ -13,6 +13,7 @@ from monitors.errors import NotFoundError
 from service import monitoring as svc
 from service import reports, runner
 from service.api.deps import CtxDep, SessionDep
+from service.api.examples import MONITOR_EXAMPLES
 from service.api.schemas import (
     MetricOut,
     MonitorCreate,
@@ -78,7 +79,12 @@ def run_out(ctx: Context, run_id: int) -> RunOut:
 
 
 @router.post("/v1/monitors", status_code=status.HTTP_201_CREATED)
-def create_monitor(body: MonitorCreate, ctx: CtxDep) -> MonitorOut:
+def create_monitor(
+    body: Annotated[MonitorCreate, Body(openapi_examples=MONITOR_EXAMPLES)], ctx: CtxDep
+) -> MonitorOut:
+    """Define a monitor. ``params`` are validated against the kind's parameters (see the
+    examples for the drift options beyond Evidently: effect-size floor, multiple testing,
+    column weights, per-column methods, domain classifier)."""
     return monitor_out(*svc.create_monitor(ctx, body))
 
 

@@ -1,59 +1,118 @@
-"""/v1/datasets/{name}/relabel-queue: rows proposed for relabeling, best first."""
+"""/v1/datasets/{name}/relabel-queue: rows proposed for relabeling, best first.
+
+JSON by default; ``format=csv`` or ``format=parquet`` exports the same rows with their data,
+for a labeling tool.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
-from service.api.deps import SessionDep
-from service.api.schemas import RelabelItem
-from service.datasets import get_dataset
-from service.relabel import queue_items
+from monitors.errors import InvalidInputError
+from service.api.deps import CtxDep, SessionDep
+from service.datasets import get_dataset, schema_of
+from service.relabel import QueueItem, build_queue
 
 router = APIRouter(tags=["relabel"])
+QUEUE_COLUMNS = [
+    "row_id",
+    "batch_id",
+    "priority",
+    "reasons",
+    "label_issue",
+    "coverage",
+    "uncertainty",
+]
+
+
+class RelabelItem(BaseModel):
+    row_id: str
+    batch_id: str | None
+    priority: float
+    reasons: list[str]
+    label_issue: float
+    coverage: float
+    uncertainty: float
+    found_at: datetime | None
+    details: dict[str, Any]
+    row: dict[str, Any] | None
+
+
+def _flat(item: QueueItem, data_columns: list[str]) -> dict[str, Any]:
+    base = {
+        "row_id": item.row_id,
+        "batch_id": item.batch_id,
+        "priority": item.priority,
+        "reasons": "+".join(item.reasons),
+        "label_issue": item.label_issue,
+        "coverage": item.coverage,
+        "uncertainty": item.uncertainty,
+    }
+    row = item.row or {}
+    return {**base, **{f"data.{c}": row.get(c) for c in data_columns}}
+
+
+def _export(items: list[QueueItem], data_columns: list[str], fmt: str, count: int) -> Response:
+    rows = [_flat(i, data_columns) for i in items]
+    headers = {"x-total-count": str(count)}
+    names = QUEUE_COLUMNS + [f"data.{c}" for c in data_columns]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(out.getvalue(), media_type="text/csv", headers=headers)
+    table = pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([]) for n in names})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return Response(sink.getvalue(), media_type="application/vnd.apache.parquet", headers=headers)
 
 
 @router.get("/v1/datasets/{name}/relabel-queue", response_model=list[RelabelItem])
 def relabel_queue(
     name: str,
+    ctx: CtxDep,
     session: SessionDep,
+    response: Response,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "parquet"] = "json",
+    slice_column: str | None = None,
+    max_slice_share: Annotated[float, Query(gt=0, le=1)] = 0.5,
 ) -> Response | list[RelabelItem]:
     dataset = get_dataset(session, name)
-    count, findings = queue_items(session, dataset.id, limit, offset)
-    items = [
+    schema = schema_of(dataset)
+    if slice_column is not None and slice_column not in schema.names:
+        raise InvalidInputError(
+            f"slice_column {slice_column!r} is not a column of {name!r}",
+            [{"field": "slice_column", "value": slice_column, "allowed": schema.names}],
+        )
+    count, items = build_queue(
+        session, ctx.storage, dataset.id, schema, limit, offset, slice_column, max_slice_share
+    )
+    if format != "json":
+        return _export(items, schema.names, format, count)
+    response.headers["x-total-count"] = str(count)
+    return [
         RelabelItem(
-            row_id=f.row_id,
-            batch_id=f.batch_key,
-            score=f.score,
-            reason=f.reason,
-            column=f.column,
-            details=f.details,
-            found_at=f.created_at,
+            row_id=i.row_id,
+            batch_id=i.batch_id,
+            priority=i.priority,
+            reasons=i.reasons,
+            label_issue=i.label_issue,
+            coverage=i.coverage,
+            uncertainty=i.uncertainty,
+            found_at=i.found_at,
+            details=i.details,
+            row=i.row,
         )
-        for f in findings
+        for i in items
     ]
-    if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row_id", "batch_id", "score", "reason", "column", "found_at"])
-        for i in items:
-            writer.writerow(
-                [
-                    i.row_id,
-                    i.batch_id or "",
-                    i.score,
-                    i.reason,
-                    i.column or "",
-                    i.found_at.isoformat(),
-                ]
-            )
-        return Response(
-            out.getvalue(), media_type="text/csv", headers={"x-total-count": str(count)}
-        )
-    return items

@@ -94,9 +94,29 @@ EventType = Literal["alert.firing", "alert.resolved", "retrain.requested", "rela
 
 
 class Action(Strict):
+    """Send ``event`` to ``hook`` when an alert of the monitor fires (or resolves).
+
+    ``cooldown`` (retrain.requested): at most one retrain request per dataset within it,
+    however many monitors fire. ``budget`` (relabel.requested): rows listed inline.
+    """
+
     on: Literal["firing", "resolved"] = "firing"
     hook: str
     event: EventType
+    cooldown: str | None = None
+    budget: int | None = Field(default=None, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _fits_event(self) -> Action:
+        if self.cooldown is not None:
+            if self.event != "retrain.requested":
+                raise ValueError("'cooldown' applies to retrain.requested actions only")
+            duration_seconds(self.cooldown)
+        if self.budget is not None and self.event != "relabel.requested":
+            raise ValueError("'budget' applies to relabel.requested actions only")
+        if self.on == "resolved" and self.event in ("retrain.requested", "relabel.requested"):
+            raise ValueError(f"{self.event} is sent when alerts fire, not when they resolve")
+        return self
 
 
 class MonitorCreate(Strict):
@@ -232,13 +252,3 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
     last_error: str | None
     attempt_log: list[AttemptOut]
-
-
-class RelabelItem(BaseModel):
-    row_id: str
-    batch_id: str | None
-    score: float
-    reason: str
-    column: str | None
-    details: dict[str, Any] | None
-    found_at: datetime

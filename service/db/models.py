@@ -167,6 +167,49 @@ class Finding(Base):
     created_at: Mapped[datetime]
 
 
+class RetrainRequest(Base):
+    """A retrain request sent to a hook, followed until the alerts behind it resolve.
+
+    Status: ``requested`` → ``acknowledged`` (delivered, or acknowledged over the API) →
+    ``resolved`` (a run after a new reference version found the alerts resolved) or
+    ``still_firing`` (a run after a new reference version found them still firing).
+    """
+
+    __tablename__ = "retrain_requests"
+    __table_args__ = (Index("ix_retrain_requests_dataset", "dataset_id", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    hook_id: Mapped[int | None] = mapped_column(ForeignKey("hooks.id", ondelete="SET NULL"))
+    run_id: Mapped[int] = mapped_column(Integer)
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    fingerprints: Mapped[dict[str, Any]] = mapped_column(JsonType)  # {"items": [...]}
+    reference_version: Mapped[int | None] = mapped_column(Integer)
+    new_reference_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    checked_run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReferenceBaseline(Base):
+    """A monitor's metric values over chunks of one reference version (NannyML-style bounds)."""
+
+    __tablename__ = "reference_baselines"
+    __table_args__ = (UniqueConstraint("monitor_id", "reference_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    reference_version: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(
+        JsonType
+    )  # {"items": [[metric, column, [v...]]]}
+    created_at: Mapped[datetime]
+
+
 class AlertStateRow(Base):
     """The rule engine's state per alert fingerprint (pending counters, firing since, ...)."""
 
@@ -247,3 +290,17 @@ class DeliveryAttempt(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; ``prefix`` identifies it in listings and logs."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated: "ingest read"
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

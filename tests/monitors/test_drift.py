@@ -226,3 +226,19 @@ def test_chunked_and_dictionary_encoded_columns_read_the_same() -> None:
     want = _run(ref, cur)
     assert _run(ref, chunked) == want
     assert _run(ref, encoded) == want
+
+
+def test_effect_size_floor_silences_a_one_million_row_shift_of_a_hundredth_sd() -> None:
+    """The issue's case: 1M rows shifted by 0.01 standard deviations. Plain KS (scipy agrees)
+    calls it drift; with a floor on normed Wasserstein it is not."""
+    rng = np.random.default_rng(11)
+    schema = Schema(columns=[ColumnSpec(name="x", type="numerical")])
+    ref_x, cur_x = rng.normal(0, 1, 1_000_000), rng.normal(0.01, 1, 1_000_000)
+    ref, cur = pa.table({"x": ref_x}), pa.table({"x": cur_x})
+    ks = DriftParams(stattest="ks")
+    plain = DriftMonitor().run(ref, cur, schema, ks).metric("drift_score", "x")
+    assert plain.drifted is True and sps.ks_2samp(ref_x, cur_x).pvalue <= 0.05
+    floored = DriftMonitor().run(ref, cur, schema, ks.model_copy(update={"effect_size_floor": 0.1}))
+    m = floored.metric("drift_score", "x")
+    assert m.drifted is False and m.details["effect_size"] < 0.02
+    assert floored.value("share_drifted_columns") == 0.0

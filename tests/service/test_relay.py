@@ -136,3 +136,28 @@ def test_allowlist_blocks_targets_outside_it(settings: Settings) -> None:
         with ctx.sessions() as session:
             delivery = session.get_one(Delivery, delivery_id)
             assert delivery.status == "dead" and "ALLOWLIST" in (delivery.last_error or "")
+
+
+def test_a_hook_failing_for_days_is_disabled(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from service.db.session import transaction
+
+    ctx = make_context(settings, "w1")
+    with running_receiver() as receiver, relay.make_client(ctx) as client:
+        receiver.default = 503
+        hook_id = add_hook(ctx, receiver.url, generate_secret())
+        add_delivery(ctx, hook_id)
+        relay.relay_once(ctx, client)
+        with ctx.sessions() as session:
+            assert session.get_one(Hook, hook_id).enabled  # one failure is not days of them
+        with transaction(ctx.sessions) as session:
+            session.get_one(Hook, hook_id).created_at = utcnow() - timedelta(days=6)
+        delivery_id = add_delivery(ctx, hook_id)
+        make_due(ctx, delivery_id)
+        relay.relay_once(ctx, client)
+        with ctx.sessions() as session:
+            hook = session.get_one(Hook, hook_id)
+            assert not hook.enabled and "no successful delivery since" in (
+                hook.disabled_reason or ""
+            )

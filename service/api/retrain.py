@@ -1,0 +1,111 @@
+"""/v1/retrain-requests: what was asked of the training pipeline, and how it ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from monitors.errors import NotFoundError
+from service import retrain
+from service.api.deps import CtxDep, SessionDep
+from service.clock import utcnow
+from service.db.models import Dataset, Monitor, RetrainRequest
+from service.db.session import transaction
+
+router = APIRouter(tags=["retrain"])
+
+
+class RetrainRequestOut(BaseModel):
+    id: str
+    dataset: str
+    monitor: str
+    status: str
+    run_id: int
+    reference_version: int | None
+    new_reference_version: int | None
+    requested_at: datetime
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    checked_run_id: int | None
+
+
+def _out(r: RetrainRequest, dataset: str, monitor: str) -> RetrainRequestOut:
+    return RetrainRequestOut(
+        id=f"rr_{r.id}",
+        dataset=dataset,
+        monitor=monitor,
+        status=r.status,
+        run_id=r.run_id,
+        reference_version=r.reference_version,
+        new_reference_version=r.new_reference_version,
+        requested_at=r.requested_at,
+        acknowledged_at=r.acknowledged_at,
+        closed_at=r.closed_at,
+        checked_run_id=r.checked_run_id,
+    )
+
+
+def _parse_id(request_id: str) -> int:
+    digits = request_id.removeprefix("rr_")
+    if not digits.isdigit():
+        raise NotFoundError(
+            f"retrain request {request_id!r} does not exist", [{"retrain_request": request_id}]
+        )
+    return int(digits)
+
+
+@router.get("/v1/retrain-requests")
+def list_requests(
+    session: SessionDep,
+    dataset: str | None = None,
+    status: Literal["requested", "acknowledged", "resolved", "still_firing"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RetrainRequestOut]:
+    query = (
+        select(RetrainRequest, Dataset.name, Monitor.name)
+        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
+        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
+    )
+    if dataset is not None:
+        query = query.where(Dataset.name == dataset)
+    if status is not None:
+        query = query.where(RetrainRequest.status == status)
+    query = query.order_by(RetrainRequest.requested_at.desc(), RetrainRequest.id.desc()).limit(
+        limit
+    )
+    return [_out(r, d, m) for r, d, m in session.execute(query)]
+
+
+def _one(session: SessionDep, request_id: int) -> RetrainRequestOut:
+    query = (
+        select(RetrainRequest, Dataset.name, Monitor.name)
+        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
+        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
+        .where(RetrainRequest.id == request_id)
+    )
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFoundError(
+            f"retrain request rr_{request_id} does not exist",
+            [{"retrain_request": f"rr_{request_id}"}],
+        )
+    return _out(*row)
+
+
+@router.get("/v1/retrain-requests/{request_id}")
+def get_request(request_id: str, session: SessionDep) -> RetrainRequestOut:
+    return _one(session, _parse_id(request_id))
+
+
+@router.post("/v1/retrain-requests/{request_id}/acknowledge")
+def acknowledge(request_id: str, ctx: CtxDep) -> RetrainRequestOut:
+    """The training pipeline took the request (a 2xx delivery acknowledges it too)."""
+    number = _parse_id(request_id)
+    with transaction(ctx.sessions) as session:
+        retrain.acknowledge(session, number, utcnow())
+    with ctx.sessions() as session:
+        return _one(session, number)
