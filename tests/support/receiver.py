@@ -43,7 +43,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _verified(self, headers: dict[str, str], body: bytes) -> bool:
+    def verifies(self, headers: dict[str, str], body: bytes) -> bool:
         for secret in self.secrets:
             try:
                 verify(secret, headers, body, now=int(time.time()))
@@ -55,7 +55,7 @@ class Receiver:
     def handle(self, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
             status = self.script.pop(0) if self.script else self.default
-            self.received.append(Received(headers, body, status, self._verified(headers, body)))
+            self.received.append(Received(headers, body, status, self.verifies(headers, body)))
             return status
 
     def delivered(self, event_type: str | None = None) -> list[Received]:
