@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,14 +115,29 @@ def store_labels(ctx: Context, name: str, items: list[dict[str, Any]]) -> tuple[
 def labels_for(
     session: Session, dataset_id: int, row_ids: Iterable[str]
 ) -> dict[str, tuple[Any, datetime]]:
-    """{row id: (label, received_at)} for the given ids that have a label."""
-    wanted = list(dict.fromkeys(row_ids))
+    """{row id: (label, received_at)} for the given ids that have a label.
+
+    A dataset with few labels (the common case: most windows have none yet) is read whole in
+    one query; only when it holds many more labels than the window has rows are they looked up
+    by id, in chunks.
+    """
+    stored = session.scalar(select(func.count()).where(Label.dataset_id == dataset_id)) or 0
+    if stored == 0:
+        return {}
+    wanted = set(row_ids)
+    query = select(Label.row_id, Label.value, Label.received_at).where(
+        Label.dataset_id == dataset_id
+    )
+    if stored <= max(50_000, 2 * len(wanted)):
+        return {
+            row_id: (value["label"], at)
+            for row_id, value, at in session.execute(query)
+            if row_id in wanted
+        }
     found: dict[str, tuple[Any, datetime]] = {}
-    for start in range(0, len(wanted), 5000):
-        chunk = wanted[start : start + 5000]
-        query = select(Label.row_id, Label.value, Label.received_at).where(
-            Label.dataset_id == dataset_id, Label.row_id.in_(chunk)
-        )
-        for row_id, value, received_at in session.execute(query):
-            found[row_id] = (value["label"], received_at)
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 5000):
+        chunk = query.where(Label.row_id.in_(ordered[start : start + 5000]))
+        for row_id, value, at in session.execute(chunk):
+            found[row_id] = (value["label"], at)
     return found
