@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from monitors.errors import NotFoundError
 from service import monitoring as svc
 from service import reports, runner
 from service.api.deps import CtxDep, SessionDep
@@ -26,7 +25,7 @@ from service.api.schemas import (
 )
 from service.clock import utcnow
 from service.context import Context
-from service.db.models import Monitor, Run
+from service.db.models import Dataset, Monitor, Run
 
 router = APIRouter(tags=["monitors"])
 WAIT_SECONDS = 300.0
@@ -95,10 +94,8 @@ def list_monitors(session: SessionDep) -> list[MonitorOut]:
 
 @router.get("/v1/monitors/{name}")
 def get_monitor(name: str, session: SessionDep) -> MonitorOut:
-    for m, d in svc.list_monitors(session):
-        if m.name == name:
-            return monitor_out(m, d)
-    raise NotFoundError(f"monitor {name!r} does not exist", [{"monitor": name}])
+    monitor = svc.get_monitor(session, name)
+    return monitor_out(monitor, session.get_one(Dataset, monitor.dataset_id).name)
 
 
 @router.patch("/v1/monitors/{name}")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from monitors.errors import NotFoundError
 from service import retrain
@@ -49,6 +49,14 @@ def _out(r: RetrainRequest, dataset: str, monitor: str) -> RetrainRequestOut:
     )
 
 
+def _with_names() -> Select[RetrainRequest, str, str]:
+    return (
+        select(RetrainRequest, Dataset.name, Monitor.name)
+        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
+        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
+    )
+
+
 def _parse_id(request_id: str) -> int:
     digits = request_id.removeprefix("rr_")
     if not digits.isdigit():
@@ -65,11 +73,7 @@ def list_requests(
     status: Literal["requested", "acknowledged", "resolved", "still_firing"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RetrainRequestOut]:
-    query = (
-        select(RetrainRequest, Dataset.name, Monitor.name)
-        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
-        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
-    )
+    query = _with_names()
     if dataset is not None:
         query = query.where(Dataset.name == dataset)
     if status is not None:
@@ -81,19 +85,15 @@ def list_requests(
 
 
 def _one(session: SessionDep, request_id: int) -> RetrainRequestOut:
-    query = (
-        select(RetrainRequest, Dataset.name, Monitor.name)
-        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
-        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
-        .where(RetrainRequest.id == request_id)
-    )
+    query = _with_names().where(RetrainRequest.id == request_id)
     row = session.execute(query).first()
     if row is None:
         raise NotFoundError(
             f"retrain request rr_{request_id} does not exist",
             [{"retrain_request": f"rr_{request_id}"}],
         )
-    return _out(*row)
+    request, dataset, monitor = row
+    return _out(request, dataset, monitor)
 
 
 @router.get("/v1/retrain-requests/{request_id}")
