@@ -7,6 +7,7 @@ idempotent across replicas (see ``scheduler``, ``runner`` and ``relay``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,8 +16,10 @@ from service.clock import utcnow
 from service.context import Context
 
 log = logging.getLogger(__name__)
-# A tick that finds the previous one still running is skipped by design (max_instances=1);
-# APScheduler would log each skip as a warning.
+# The jobs tick every second or so: APScheduler's per-execution INFO lines would drown the
+# log, and a tick that finds the previous one still running is skipped by design
+# (max_instances=1), which APScheduler would log as a warning each time.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
@@ -48,14 +51,18 @@ class Worker:
         self._guard("schedule", lambda: scheduler.schedule_due_runs(self.ctx, utcnow()))
 
     def work(self) -> None:
-        self._guard("runs", lambda: sum(1 for _ in iter(lambda: runner.work_once(self.ctx), False)))
+        self._guard("runs", self._drain_runs)
+
+    def _drain_runs(self) -> None:
+        while runner.work_once(self.ctx):  # every due run, one at a time
+            pass
 
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
 
-    def _guard(self, name: str, job: object) -> None:
+    def _guard(self, name: str, job: Callable[[], object]) -> None:
         try:
-            job()  # type: ignore[operator]
+            job()
         except Exception:  # a database hiccup must not kill the job for good
             log.exception("background job %s failed; retrying on its next tick", name)
 
