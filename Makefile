@@ -35,10 +35,14 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Benchmarks against the peers (drift vs Evidently takes ~3 minutes, mostly Evidently).
 bench: $(STAMP)
-	$(BIN)/python bench/drift_vs_evidently.py --shapes 100k
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/metrics_scrape.py
+	$(BIN)/python bench/drift_vs_evidently.py --shapes 100k_25 1m_25 100k_100 --memory
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.service_path
+	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/label_quality.py
+	$(BIN)/python -m bench.metrics_scrape
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -46,7 +46,9 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="dqm-bench-")
     settings = Settings(
         database_url=args.database_url or f"sqlite:///{folder}/dqm.db",
-        data_dir=f"{folder}/data", role="api", max_body_bytes=2**31,
+        data_dir=f"{folder}/data",
+        role="api",
+        max_body_bytes=2**31,
     )
     migrate(settings)
     spec = schema().model_dump(by_alias=True, exclude_none=True)
@@ -61,23 +63,34 @@ def main() -> None:
         body = parquet(big)
         response, seconds = timed_post(client, "/v1/datasets/bench/batches?batch_id=big", body)
         response.raise_for_status()
-        print(f"batch     {big.num_rows:>9,} rows, {len(body) / 2**20:6.1f} MiB Parquet: "
-              f"{seconds:6.2f} s = {big.num_rows / seconds:,.0f} rows/s")
+        print(
+            f"batch     {big.num_rows:>9,} rows, {len(body) / 2**20:6.1f} MiB Parquet: "
+            f"{seconds:6.2f} s = {big.num_rows / seconds:,.0f} rows/s"
+        )
         response, _ = timed_post(client, "/v1/datasets/bench/batches?batch_id=big", body)
         print(f"replay of the same batch (idempotent, 200): {response.status_code}")
-        client.post("/v1/datasets/bench/batches?batch_id=window", content=parquet(window),
-                    headers=PARQUET).raise_for_status()
-        client.post("/v1/monitors", json={
-            "name": "drift", "dataset": "bench", "kind": "drift",
-            "schedule": {"every": "1h"}, "window": {"last_batches": 1},
-        }).raise_for_status()
+        client.post(
+            "/v1/datasets/bench/batches?batch_id=window", content=parquet(window), headers=PARQUET
+        ).raise_for_status()
+        client.post(
+            "/v1/monitors",
+            json={
+                "name": "drift",
+                "dataset": "bench",
+                "kind": "drift",
+                "schedule": {"every": "1h"},
+                "window": {"last_batches": 1},
+            },
+        ).raise_for_status()
         for label in ("first run (builds the reference profile)", "second run (profile cached)"):
             started = time.perf_counter()
             run = client.post("/v1/monitors/drift/run?wait=true").json()
             wall = time.perf_counter() - started
             assert run["status"] == "succeeded", run
-            print(f"drift {window.num_rows:,} x {window.num_columns} {label}: {wall:6.2f} s "
-                  f"wall, {len(run['metrics'])} metrics")
+            print(
+                f"drift {window.num_rows:,} x {window.num_columns} {label}: {wall:6.2f} s "
+                f"wall, {len(run['metrics'])} metrics"
+            )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from pydantic import BaseModel
 
 from monitors import stats
 from monitors.base import Metric, MonitorResult, as_profile, register
-from monitors.columns import category_counts, embedding_values, numeric_values, sorted_present
+from monitors.columns import category_counts, embedding_values, sorted_finite_values
+from monitors.drift_embedding import embedding_metrics
 from monitors.drift_methods import (
     EMBEDDING_METHOD,
     METHODS,
@@ -64,6 +65,7 @@ class _Outcome:
     drifted: bool | None = None
     status: str = "ok"
     details: dict[str, Any] = field(default_factory=dict)
+    extra: list[Metric] = field(default_factory=list)
 
 
 @register
@@ -71,7 +73,9 @@ class DriftMonitor:
     """Distribution drift of each tested column between reference and current window.
 
     Metrics: ``drift_score`` per column (with ``method``, ``threshold``, ``drifted``),
-    ``missing_share`` per column (current window), dataset-level ``share_drifted_columns``,
+    ``missing_share`` per column (current window), for embedding columns also
+    ``embedding_mean_distance`` and ``embedding_drifted_components_share``
+    (:mod:`monitors.drift_embedding`), dataset-level ``share_drifted_columns``,
     ``number_drifted_columns`` and ``dataset_drift`` (1.0/0.0), and ``prediction_drift`` /
     ``target_drift`` repeating the score of the prediction and target columns.
     """
@@ -117,7 +121,7 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
     """The column pair to test and the missing share of the current window."""
     if spec.type == "numerical":
         prof = profile.numeric(spec.name)
-        cur = sorted_present(numeric_values(current, spec.name))
+        cur = sorted_finite_values(current, spec.name)
         pair: Pair = NumericPair(prof.sorted_values, cur, prof.std, prof.unique_values)
     else:
         cprof = profile.categorical(spec.name)
@@ -153,8 +157,9 @@ def _column(
         out.status = f"skipped: no non-missing values in the {side} window"
         return out
     method = choose_method(spec, p) or default_method(pair)
-    if not method.applies_to(pair):
-        out.status = f"skipped: method {method.name} does not apply to {spec.type} columns"
+    reason = method.skip_reason(pair)
+    if reason is not None:
+        out.status = f"skipped: {reason}"
         return out
     score = method.score(pair)
     if math.isnan(score):
@@ -174,7 +179,10 @@ def _column(
 def _embedding_column(
     reference: pa.Table, current: pa.Table, spec: ColumnSpec, p: DriftParams
 ) -> _Outcome:
-    """Embedding drift: domain-classifier ROC AUC on the vectors (Evidently's ``model``)."""
+    """Embedding drift: domain-classifier ROC AUC on the vectors (Evidently's ``model``).
+
+    Beside it: the normalized mean-vector distance and the share of drifted components.
+    """
     ref, cur = embedding_values(reference, spec.name), embedding_values(current, spec.name)
     out = _Outcome(spec=spec, missing_share=1.0 - len(cur) / current.num_rows)
     if len(ref) < 2 or len(cur) < 2:
@@ -187,6 +195,7 @@ def _embedding_column(
     out.threshold = threshold_for(spec, EMBEDDING_METHOD, p)
     out.drifted = EMBEDDING_METHOD.drifted(out.score, out.threshold)
     out.details = {"n_reference": len(ref), "n_current": len(cur), "dimensions": ref.shape[1]}
+    out.extra = embedding_metrics(spec.name, ref, cur, p.multiple_testing)
     return out
 
 
@@ -262,6 +271,7 @@ def _column_metrics(outcomes: Sequence[_Outcome]) -> list[Metric]:
         )
         if o.missing_share is not None:
             metrics.append(Metric("missing_share", o.missing_share, column=o.spec.name))
+        metrics.extend(o.extra)
     return metrics
 
 

@@ -5,6 +5,19 @@ A column pair is either a :class:`NumericPair` (sorted non-missing values of bot
 into one score; :meth:`Method.drifted` compares it with a threshold the way Evidently 0.7 does,
 method by method (``ks``: p <= t, ``chisquare``: p < t, ``wasserstein``: d >= t, ``ed``: d > t).
 
+Three methods differ from Evidently's namesakes, on purpose:
+
+- ``tvd`` is the total variation distance itself on Evidently's binning (drift when >= 0.1),
+  for numerical and categorical columns; Evidently's ``TVD`` reports a 1000-permutation p-value
+  of that distance instead, for categorical columns only.
+- ``fisher_exact`` (Fisher's exact test, p < 0.1 as Evidently's default) tests the 2x2 table
+  of the two values' counts in reference and current; unlike Evidently it accepts windows of
+  unequal sizes and numerical 0/1 columns, and skips columns with more than 2 values.
+- ``mmd`` (Evidently: ``empirical_mmd``, p < 0.1) tests a seeded subsample of at most
+  2000 values per side, with a median-heuristic RBF bandwidth over the pooled
+  sample and 100 seeded permutations; its p-value is never 0 (see
+  :func:`monitors.stats_kernel.mmd_permutation_test`).
+
 >>> pair = CategoricalPair.from_counts(
 ...     np.array(["a", "b"], dtype=object), np.array([50, 50]),
 ...     np.array(["a", "b"], dtype=object), np.array([30, 70]))
@@ -22,7 +35,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats as sps
 
-from monitors import stats, stats_more
+from monitors import stats, stats_kernel, stats_more
 from monitors.columns import FloatArray, IntArray, ObjectArray
 
 MethodName = Literal[
@@ -38,6 +51,9 @@ MethodName = Literal[
     "mannw",
     "cramer_von_mises",
     "anderson",
+    "tvd",
+    "fisher_exact",
+    "mmd",
 ]
 
 
@@ -194,6 +210,27 @@ def _anderson(pair: Pair) -> float:
     return stats_more.anderson_darling_sorted(pair.ref, pair.cur)[1]
 
 
+def _tvd(pair: Pair) -> float:
+    return stats_more.total_variation(*pair.binned())
+
+
+def _fisher_exact(pair: Pair) -> float:
+    c = pair.counts
+    table = np.zeros((2, 2), dtype=np.int64)  # rows: reference, current; columns: the values
+    table[0, : c.keys.size], table[1, : c.keys.size] = c.ref, c.cur
+    return stats_more.fisher_exact_2x2(table)
+
+
+def _not_binary(pair: Pair) -> str | None:
+    u = pair.counts.keys.size
+    return f"fisher_exact needs a binary column, this one has {u} values" if u > 2 else None
+
+
+def _mmd(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats_kernel.mmd_subsample_test(pair.ref, pair.cur)[1]
+
+
 @dataclass(frozen=True)
 class Method:
     """One drift method: Evidently's name, score function, default threshold and comparison."""
@@ -204,6 +241,7 @@ class Method:
     default_threshold: float
     drift_when: Literal["<=", "<", ">=", ">"]  # score against threshold, as Evidently
     numerical_only: bool = False
+    requires: Callable[[Pair], str | None] | None = None  # why it cannot test a pair, if so
 
     @property
     def is_p_value(self) -> bool:
@@ -218,8 +256,11 @@ class Method:
             ">": score > threshold,
         }[self.drift_when]
 
-    def applies_to(self, pair: Pair) -> bool:
-        return not (self.numerical_only and pair.kind != "numerical")
+    def skip_reason(self, pair: Pair) -> str | None:
+        """Why this method cannot test ``pair`` (None when it can)."""
+        if self.numerical_only and pair.kind != "numerical":
+            return f"method {self.name} does not apply to {pair.kind} columns"
+        return self.requires(pair) if self.requires is not None else None
 
 
 METHODS: dict[str, Method] = {
@@ -237,6 +278,9 @@ METHODS: dict[str, Method] = {
         Method("mannw", "Mann-Whitney U-rank test", _mann_whitney, 0.05, "<", True),
         Method("cramer_von_mises", "Cramer-von Mises", _cramer_von_mises, 0.1, "<=", True),
         Method("anderson", "Anderson-Darling", _anderson, 0.1, "<", True),
+        Method("tvd", "Total variation distance", _tvd, 0.1, ">="),
+        Method("fisher_exact", "Fisher's exact test", _fisher_exact, 0.1, "<", False, _not_binary),
+        Method("mmd", "MMD (RBF kernel) permutation p_value", _mmd, 0.1, "<", True),
     )
 }
 

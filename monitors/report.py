@@ -26,7 +26,7 @@ def render_drift_report(
     Tests the columns the drift monitor tests (numerical and categorical features, predictions,
     probabilities and targets); a column with no values in either window is left out, since
     Evidently refuses empty columns. ``params`` (the monitor's) carries over the options both
-    share: columns, drift share, methods and thresholds.
+    share: columns, drift share, methods (see ``EVIDENTLY_METHOD``) and thresholds.
     """
     if reference.num_rows == 0 or current.num_rows == 0:
         raise InvalidInputError(
@@ -47,14 +47,33 @@ def render_drift_report(
     return _render(_frame(reference, specs), _frame(current, specs), specs, _preset_options(p))
 
 
+# dqm method names Evidently knows under another name; methods mapped to None have no
+# Evidently counterpart that can render here (``tvd`` is a p-value in Evidently, its
+# ``fisher_exact`` needs windows of equal size), so the report uses Evidently's default.
+EVIDENTLY_METHOD: dict[str, str | None] = {
+    "mmd": "empirical_mmd",
+    "tvd": None,
+    "fisher_exact": None,
+}
+
+
+def _evidently_method(name: str | None) -> str | None:
+    return EVIDENTLY_METHOD.get(name, name) if name is not None else None
+
+
 def _preset_options(p: DriftParams) -> dict[str, Any]:
     """DataDriftPreset keyword arguments equivalent to the monitor's params."""
+    per_column = {
+        column: evidently
+        for column, name in p.per_column_method.items()
+        if (evidently := _evidently_method(name)) is not None
+    }
     options: dict[str, Any] = {
         "drift_share": p.drift_share,
-        "method": p.stattest,
-        "num_method": p.num_stattest,
-        "cat_method": p.cat_stattest,
-        "per_column_method": dict(p.per_column_method) or None,
+        "method": _evidently_method(p.stattest),
+        "num_method": _evidently_method(p.num_stattest),
+        "cat_method": _evidently_method(p.cat_stattest),
+        "per_column_method": per_column or None,
         "threshold": p.threshold,
         "num_threshold": p.num_threshold,
         "cat_threshold": p.cat_threshold,

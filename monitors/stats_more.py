@@ -188,33 +188,6 @@ def fisher_exact_2x2(table: IntArray) -> float:
     return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))
 
 
-def mmd_rbf(x: FloatArray, y: FloatArray, sigma: float | None = None) -> float:
-    """Unbiased squared maximum mean discrepancy with a Gaussian (RBF) kernel.
-
-    ``x`` and ``y`` are (n, d) arrays (1-d arrays are one feature). ``sigma`` defaults to the
-    median heuristic: sqrt(median squared distance / 2) over the pooled sample.
-    Quadratic in the sample size: subsample large windows first.
-
-    Reference: Gretton et al. (2012), "A kernel two-sample test", eq. 3.
-
-    >>> x = np.array([[0.0], [1.0]]); round(mmd_rbf(x, x + 10.0, sigma=1.0), 6)
-    1.213061
-    """
-    x2 = x.reshape(len(x), -1)
-    y2 = y.reshape(len(y), -1)
-    pooled = np.vstack([x2, y2])
-    sq = np.sum(pooled**2, axis=1)
-    dist = np.maximum(sq[:, None] + sq[None, :] - 2.0 * pooled @ pooled.T, 0.0)
-    if sigma is None:
-        sigma = math.sqrt(float(np.median(dist)) / 2.0) or 1.0
-    kernel = np.exp(-dist / (2.0 * sigma**2))
-    m, n = len(x2), len(y2)
-    kxx, kyy, kxy = kernel[:m, :m], kernel[m:, m:], kernel[:m, m:]
-    within_x = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-    within_y = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-    return float(within_x + within_y - 2.0 * kxy.mean())
-
-
 # Scholz & Stephens (1987), Table 2: critical values of the standardized statistic for k - 1 = 1.
 _AD_LEVELS = np.array([0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001])
 _AD_CRITICAL = (

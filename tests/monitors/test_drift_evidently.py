@@ -171,7 +171,11 @@ def test_forced_categorical_method_and_threshold_match_evidently(method: str) ->
     _assert_same(ref, cur, _schema(columns), params, method=method, threshold=0.2)
 
 
-@pytest.mark.parametrize("name", sorted(METHODS))
+# dqm's ``tvd`` is the distance itself; Evidently's ``TVD`` is a permutation p-value of it.
+EVIDENTLY_NAME = {"mmd": "empirical_mmd"}
+
+
+@pytest.mark.parametrize("name", sorted(set(METHODS) - {"tvd"}))
 def test_verdict_at_the_threshold_itself_matches_evidently(name: str) -> None:
     """Each method's comparison (<=, <, >=, >) against Evidently's, with score == threshold."""
     from evidently.legacy.calculations.stattests.registry import get_registered_stattest
@@ -179,14 +183,33 @@ def test_verdict_at_the_threshold_itself_matches_evidently(name: str) -> None:
 
     method = METHODS[name]
     numerical = method.numerical_only
-    column = "num_ten" if numerical else ("cat_binary" if name == "z" else "cat_shift")
-    ref, cur = _tables(13, 300, 200, {"v": COLUMNS[column]})
+    binary = name in ("z", "fisher_exact")
+    column = "num_ten" if numerical else ("cat_binary" if binary else "cat_shift")
+    # Evidently's fisher_exact wants windows of equal size
+    ref, cur = _tables(13, 300, 300 if name == "fisher_exact" else 200, {"v": COLUMNS[column]})
     feature_type = ColumnType.Numerical if numerical else ColumnType.Categorical
-    stattest = get_registered_stattest(name, feature_type)
+    stattest = get_registered_stattest(EVIDENTLY_NAME.get(name, name), feature_type)
     ref_s, cur_s = ref.to_pandas()["v"].dropna(), cur.to_pandas()["v"].dropna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        np.random.seed(0)  # Evidently's empirical_mmd permutes with the global generator
         score = float(stattest(ref_s, cur_s, feature_type, None).drift_score)
+        np.random.seed(0)
         want = stattest(ref_s, cur_s, feature_type, score).drifted
     assert method.drifted(score, score) == want
     assert method.default_threshold == stattest.default_threshold
+
+
+def test_fisher_exact_score_matches_evidently_on_a_binary_column() -> None:
+    from evidently.legacy.calculations.stattests.registry import get_registered_stattest
+    from evidently.legacy.core import ColumnType
+
+    columns: Columns = {"v": COLUMNS["cat_binary"]}
+    ref, cur = _tables(17, 400, 400, columns)
+    params = DriftParams.model_validate({"cat_stattest": "fisher_exact"})
+    got = DriftMonitor().run(ref, cur, _schema(columns), params).metric("drift_score", "v")
+    stattest = get_registered_stattest("fisher_exact", ColumnType.Categorical)
+    ref_s, cur_s = ref.to_pandas()["v"].dropna(), cur.to_pandas()["v"].dropna()
+    want = stattest(ref_s, cur_s, ColumnType.Categorical, None)
+    assert got.value == pytest.approx(float(want.drift_score), rel=1e-9)
+    assert got.drifted == want.drifted

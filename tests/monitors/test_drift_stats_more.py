@@ -17,7 +17,6 @@ from evidently.legacy.calculations.stattests.mann_whitney_urank_stattest import 
 from evidently.legacy.calculations.stattests.tvd_stattest import _total_variation_distance
 from evidently.legacy.core import ColumnType
 from scipy import stats as sps
-from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 
 from monitors import stats, stats_more
 
@@ -136,27 +135,3 @@ def test_anderson_darling_matches_scipy_and_evidently(seed: int, ties: bool, shi
 def test_fisher_exact_matches_scipy(table: list[list[int]]) -> None:
     got = stats_more.fisher_exact_2x2(np.array(table))
     assert got == pytest.approx(sps.fisher_exact(table).pvalue, rel=1e-9)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_mmd_matches_sklearn_kernel_computation(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    x, y = rng.normal(0, 1, (60, 3)), rng.normal(0.5, 1, (40, 3))
-    sigma = 1.3
-    gamma = 1 / (2 * sigma**2)
-    kxx, kyy, kxy = (
-        rbf_kernel(x, x, gamma=gamma),
-        rbf_kernel(y, y, gamma=gamma),
-        rbf_kernel(x, y, gamma=gamma),
-    )
-    want = (
-        (kxx.sum() - np.trace(kxx)) / (60 * 59)
-        + (kyy.sum() - np.trace(kyy)) / (40 * 39)
-        - 2 * kxy.mean()
-    )
-    assert stats_more.mmd_rbf(x, y, sigma) == pytest.approx(want, rel=1e-9)
-    pooled = np.vstack([x, y])
-    median_sigma = np.sqrt(np.median(euclidean_distances(pooled, squared=True)) / 2)
-    assert stats_more.mmd_rbf(x, y) == pytest.approx(
-        stats_more.mmd_rbf(x, y, median_sigma), rel=1e-9
-    )

@@ -54,3 +54,12 @@ def test_report_follows_the_monitor_params() -> None:
     assert "temperature_c" in html
     assert "weather_kind" not in html
     assert "PSI" in html
+
+
+def test_report_maps_dqm_only_methods_to_what_evidently_can_render() -> None:
+    params = DriftParams(
+        num_stattest="mmd", per_column_method={"weather_kind": "tvd"}, cat_stattest="fisher_exact"
+    )
+    html = render_drift_report(_table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA, params)
+    assert "empirical_mmd" in html  # Evidently's name of dqm's mmd
+    assert "weather_kind" in html  # rendered with Evidently's default method instead of failing
