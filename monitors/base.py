@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import pyarrow as pa
 from pydantic import BaseModel
@@ -79,6 +79,49 @@ class Monitor(Protocol):
         schema: Schema,
         params: BaseModel,
     ) -> MonitorResult: ...
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class BaseMonitor(Generic[P]):
+    """The shared work of every monitor kind; a subclass writes only ``measure``.
+
+    ``run`` validates the params against the kind's ``Params`` model (a params object of
+    another model is re-validated from its fields), builds the reference profile from a raw
+    table, and refuses an empty window — and an empty reference unless ``needs_reference``
+    is False — with ``InvalidInputError``.
+    """
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+    needs_reference: ClassVar[bool] = True
+
+    def run(
+        self,
+        reference: ReferenceProfile | pa.Table,
+        current: pa.Table,
+        schema: Schema,
+        params: BaseModel,
+    ) -> MonitorResult:
+        profile = as_profile(reference, schema)
+        if current.num_rows == 0 or (self.needs_reference and profile.num_rows == 0):
+            raise InvalidInputError(
+                f"{self.kind} needs a non-empty reference and current window",
+                [{"reference_rows": profile.num_rows, "current_rows": current.num_rows}],
+            )
+        return self.measure(profile, current, schema, self._params(params))
+
+    def _params(self, params: BaseModel) -> P:
+        if not isinstance(params, self.Params):
+            params = parse_params(self.kind, params.model_dump())
+        return cast(P, params)
+
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, params: P
+    ) -> MonitorResult:
+        """The monitor's own computation, on validated inputs."""
+        raise NotImplementedError
 
 
 REGISTRY: dict[str, type[Monitor]] = {}

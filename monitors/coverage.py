@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitors.base import Finding, Metric, MonitorResult, as_profile, register
+from monitors.base import BaseMonitor, Finding, Metric, MonitorResult, register
 from monitors.columns import numeric_values
 from monitors.coverage_columns import (
     category_counts,
@@ -89,23 +89,17 @@ def monitored(schema: Schema, kind: str) -> list[ColumnSpec]:
 
 
 @register
-class Coverage:
+class Coverage(BaseMonitor[CoverageParams]):
     """Coverage of the window by the reference: unseen categories, out-of-range values,
     empty slices and Deep-kNN out-of-distribution rows."""
 
     kind: ClassVar[str] = "coverage"
     Params: ClassVar[type[BaseModel]] = CoverageParams
 
-    def run(
-        self,
-        reference: ReferenceProfile | pa.Table,
-        current: pa.Table,
-        schema: Schema,
-        params: BaseModel,
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: CoverageParams
     ) -> MonitorResult:
-        p = CoverageParams.model_validate(params.model_dump())
-        profile = as_profile(reference, schema)
-        _check_inputs(profile, current, schema, p)
+        _check_columns(schema, p)
         schema = _shared_columns(schema, profile, current)
         metrics: list[Metric] = []
         candidates: list[Candidate] = []
@@ -121,13 +115,7 @@ class Coverage:
         return MonitorResult(tuple(metrics), _findings(current, schema, candidates, p))
 
 
-def _check_inputs(
-    profile: ReferenceProfile, current: pa.Table, schema: Schema, p: CoverageParams
-) -> None:
-    if current.num_rows == 0:
-        raise InvalidInputError("the current window is empty", [{"rows": 0}])
-    if profile.num_rows == 0:
-        raise InvalidInputError("the reference is empty", [{"rows": 0}])
+def _check_columns(schema: Schema, p: CoverageParams) -> None:
     named = [c for pair in p.slice_pairs or [] for c in pair]
     schema.require(named + ([p.embedding_column] if p.embedding_column else []))
 

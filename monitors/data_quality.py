@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitors.base import Finding, Metric, MonitorResult, as_profile, register
+from monitors.base import BaseMonitor, Finding, Metric, MonitorResult, register
 from monitors.columns import IntArray, data_columns
 from monitors.coverage import row_ids
 from monitors.coverage_columns import category_counts
@@ -70,23 +70,18 @@ class DataQualityParams(BaseModel):
 
 
 @register
-class DataQuality:
+class DataQuality(BaseMonitor[DataQualityParams]):
     """Integrity of the window: missing values, constant columns, values outside their domain
     or range, duplicate rows and ids, missing or unexpected columns."""
 
     kind: ClassVar[str] = "data_quality"
     Params: ClassVar[type[BaseModel]] = DataQualityParams
 
-    def run(
-        self,
-        reference: ReferenceProfile | pa.Table,
-        current: pa.Table,
-        schema: Schema,
-        params: BaseModel,
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: DataQualityParams
     ) -> MonitorResult:
-        p = DataQualityParams.model_validate(params.model_dump())
-        ref = as_profile(reference, schema).table
-        _check_inputs(current, schema, p)
+        ref = profile.table
+        _check_columns(schema, p)
         metrics: list[Metric] = []
         flags: list[tuple[str, BoolArray]] = []  # (problem label, rows having it)
         required = _required(ref, schema, p)
@@ -111,9 +106,7 @@ class DataQuality:
         return MonitorResult(tuple(metrics), _findings(current, schema, problems, flags, p))
 
 
-def _check_inputs(current: pa.Table, schema: Schema, p: DataQualityParams) -> None:
-    if current.num_rows == 0:
-        raise InvalidInputError("the current window is empty", [{"rows": 0}])
+def _check_columns(schema: Schema, p: DataQualityParams) -> None:
     schema.require([*p.domains, *p.ranges, *(p.required_columns or [])])
     wrong = [(n, "categorical") for n in p.domains if schema.column(n).type != "categorical"]
     wrong += [(n, "numerical") for n in p.ranges if schema.column(n).type != "numerical"]

@@ -26,7 +26,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from monitors import stats
-from monitors.base import Metric, MonitorResult, as_profile, register
+from monitors.base import BaseMonitor, Metric, MonitorResult, register
 from monitors.columns import category_counts, embedding_values, sorted_finite_values
 from monitors.drift_embedding import embedding_metrics
 from monitors.drift_methods import (
@@ -39,7 +39,6 @@ from monitors.drift_methods import (
     default_method,
 )
 from monitors.drift_select import DriftParams, choose_method, threshold_for
-from monitors.errors import InvalidInputError
 from monitors.multivariate import domain_classifier_metric, embedding_auc
 from monitors.profile import ReferenceProfile
 from monitors.schema import ColumnSpec, Schema
@@ -69,7 +68,7 @@ class _Outcome:
 
 
 @register
-class DriftMonitor:
+class DriftMonitor(BaseMonitor[DriftParams]):
     """Distribution drift of each tested column between reference and current window.
 
     Metrics: ``drift_score`` per column (with ``method``, ``threshold``, ``drifted``),
@@ -83,20 +82,9 @@ class DriftMonitor:
     kind: ClassVar[str] = "drift"
     Params: ClassVar[type[BaseModel]] = DriftParams
 
-    def run(
-        self,
-        reference: ReferenceProfile | pa.Table,
-        current: pa.Table,
-        schema: Schema,
-        params: BaseModel,
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: DriftParams
     ) -> MonitorResult:
-        p = params if isinstance(params, DriftParams) else DriftParams.model_validate(params)
-        profile = as_profile(reference, schema)
-        if profile.num_rows == 0 or current.num_rows == 0:
-            raise InvalidInputError(
-                "drift needs a non-empty reference and current window",
-                [{"reference_rows": profile.num_rows, "current_rows": current.num_rows}],
-            )
         specs = _tested_columns(schema, p)
         with ThreadPoolExecutor(max_workers=MAX_THREADS) as pool:
             outcomes = list(pool.map(lambda s: _guarded_column(profile, current, s, p), specs))

@@ -26,10 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitors import confident_learning as cl
 from monitors.agreement import agreement_metrics
-from monitors.base import Finding, Metric, MonitorResult, as_profile, register
+from monitors.base import BaseMonitor, Finding, Metric, MonitorResult, register
 from monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
 from monitors.drift_methods import CategoricalPair, NumericPair, Pair, default_method
-from monitors.errors import InvalidInputError
 from monitors.performance import (
     classification_metrics,
     compare_metrics,
@@ -303,7 +302,7 @@ def _estimated_accuracy(ref: _Window, cur: _Window) -> Metric:
 
 
 @register
-class LabelQualityMonitor:
+class LabelQualityMonitor(BaseMonitor[LabelQualityParams]):
     """Label quality of a window: coverage, delay, drift, realized and estimated performance.
 
     Classification windows also get confident-learning label issues (findings with reason
@@ -316,20 +315,13 @@ class LabelQualityMonitor:
 
     kind: ClassVar[str] = "label_quality"
     Params: ClassVar[type[BaseModel]] = LabelQualityParams
+    # Coverage, delay and realized performance need no reference; what does is skipped.
+    needs_reference: ClassVar[bool] = False
 
-    def run(
-        self,
-        reference: ReferenceProfile | pa.Table,
-        current: pa.Table,
-        schema: Schema,
-        params: BaseModel,
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: LabelQualityParams
     ) -> MonitorResult:
-        if current.num_rows == 0:
-            raise InvalidInputError("the current window has no rows")
-        if not isinstance(params, LabelQualityParams):
-            raise InvalidInputError("label_quality expects LabelQualityParams")
-        p = params
-        ref_table = as_profile(reference, schema).table
+        ref_table = profile.table
         roles = _roles(schema, p)
         metrics: list[Metric] = []
         findings: list[Finding] = []
