@@ -1,4 +1,4 @@
-"""Datasets, reference versions, production batches and late labels."""
+"""Datasets, reference versions and production batches."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from service.context import Context
 from service.db.models import Batch, Dataset, ReferenceVersion
 from service.db.session import transaction
 from service.retrain import record_new_reference
-from service.storage import dataset_prefix
+from service.storage import dataset_prefix, new_batch_path, new_reference_path
 
 
 def schema_of(dataset: Dataset) -> Schema:
@@ -78,7 +78,7 @@ def upload_reference(
         schema = ingest.infer_schema(table) if inferred else schema_of(dataset)
         dataset_id = dataset.id
     table = ingest.validate(table, schema)
-    path = f"{dataset_prefix(dataset_id)}/references/{uuid.uuid4().hex}.parquet"
+    path = new_reference_path(dataset_id)
     size = ctx.storage.write_table(path, table)
     try:
         with transaction(ctx.sessions) as session:
@@ -173,8 +173,7 @@ def ingest_batch(
     table = ingest.decode(body, content_type)
     target = schema.role_column("target")
     table = ingest.validate(table, schema, allow_missing=[target.name] if target else [])
-    # A fresh file per upload: a losing concurrent upload never overwrites the winner's file.
-    path = f"datasets/{dataset.id}/batches/{uuid.uuid4().hex}.parquet"
+    path = new_batch_path(dataset.id)
     size = ctx.storage.write_table(path, table)
     try:
         with transaction(ctx.sessions) as session:

@@ -6,9 +6,10 @@ never leaves a half-written file under the final name.
 
 >>> import tempfile
 >>> store = Storage.from_uri(tempfile.mkdtemp())
->>> store.write_table(batch_path(1, 7), pa.table({"x": [1.0, 2.0]})) > 0
+>>> path = new_batch_path(1)
+>>> store.write_table(path, pa.table({"x": [1.0, 2.0]})) > 0
 True
->>> store.read_table("datasets/1/batches/7.parquet").column("x").to_pylist()
+>>> store.read_table(path).column("x").to_pylist()
 [1.0, 2.0]
 """
 
@@ -33,22 +34,25 @@ def dataset_prefix(dataset_id: int) -> str:
     return f"datasets/{_positive(dataset_id, 'dataset_id')}"
 
 
-def reference_path(dataset_id: int, version: int) -> str:
-    """Where reference ``version`` of a dataset is stored.
+def new_reference_path(dataset_id: int) -> str:
+    """A fresh path for one reference upload of a dataset.
 
-    >>> reference_path(3, 2)
-    'datasets/3/references/v2.parquet'
+    Every upload gets its own file, written before the database row that points to it: a
+    losing concurrent upload, or a crash before the commit, never touches a stored file.
+
+    >>> new_reference_path(3).startswith("datasets/3/references/")
+    True
     """
-    return f"{dataset_prefix(dataset_id)}/references/v{_positive(version, 'version')}.parquet"
+    return f"{dataset_prefix(dataset_id)}/references/{uuid.uuid4().hex}.parquet"
 
 
-def batch_path(dataset_id: int, batch_pk: int) -> str:
-    """Where the batch with primary key ``batch_pk`` is stored.
+def new_batch_path(dataset_id: int) -> str:
+    """A fresh path for one batch upload of a dataset (see ``new_reference_path``).
 
-    >>> batch_path(3, 41)
-    'datasets/3/batches/41.parquet'
+    >>> new_batch_path(3) != new_batch_path(3)
+    True
     """
-    return f"{dataset_prefix(dataset_id)}/batches/{_positive(batch_pk, 'batch_pk')}.parquet"
+    return f"{dataset_prefix(dataset_id)}/batches/{uuid.uuid4().hex}.parquet"
 
 
 def _positive(value: int, name: str) -> int:

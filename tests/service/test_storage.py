@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from monitors.errors import InvalidInputError, NotFoundError
-from service.storage import Storage, batch_path, dataset_prefix, reference_path
+from service.storage import Storage, dataset_prefix, new_batch_path, new_reference_path
 
 TABLE = pa.table({"x": [1.0, None, 3.0], "s": ["a", "b", None]})
 
@@ -72,10 +72,11 @@ def test_missing_file_is_not_found(store: Storage) -> None:
 
 
 def test_exists_delete_and_delete_prefix(store: Storage) -> None:
-    first, second = batch_path(1, 1), batch_path(1, 2)
+    first, second = new_batch_path(1), new_batch_path(1)
+    other = new_reference_path(2)
     store.write_table(first, TABLE)
     store.write_table(second, TABLE)
-    store.write_table(reference_path(2, 1), TABLE)
+    store.write_table(other, TABLE)
     assert store.exists(first)
     assert not store.exists("datasets/1/batches")  # a folder is not a file
     assert store.delete(first) is True
@@ -83,16 +84,17 @@ def test_exists_delete_and_delete_prefix(store: Storage) -> None:
     assert not store.exists(first)
     store.delete_prefix(dataset_prefix(1))
     assert not store.exists(second)
-    assert store.exists(reference_path(2, 1))
+    assert store.exists(other)
     store.delete_prefix(dataset_prefix(9))  # nothing there: no error
 
 
 def test_path_helpers() -> None:
-    assert reference_path(3, 2) == "datasets/3/references/v2.parquet"
-    assert batch_path(3, 41) == "datasets/3/batches/41.parquet"
+    assert new_reference_path(3).startswith("datasets/3/references/")
+    assert new_batch_path(3).startswith("datasets/3/batches/")
+    assert new_batch_path(3) != new_batch_path(3)
     for bad in (-1, True, 1.5):
         with pytest.raises(InvalidInputError):
-            batch_path(1, bad)  # type: ignore[arg-type]
+            new_batch_path(bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
