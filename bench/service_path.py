@@ -1,5 +1,5 @@
 """The service path over real HTTP: a 1M-row Parquet batch through POST /batches, and a drift
-run on a 100k-row × 25-column window, against a real dqm server (SQLite by default, or
+run on a 100k-row × 25-column window, against a real ``dqm serve`` process (SQLite by default, or
 ``--database-url postgresql+psycopg://...``).
 
 Run: ``.venv/bin/python -m bench.service_path [--rows 1000000] [--window-rows 100000]``.
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from bench.ingest import make_table, schema
 from service.cli import migrate
 from service.settings import Settings
-from tests.support.server import running_server
+from tests.support.process import dqm_process
 
 PARQUET = {"content-type": "application/vnd.apache.parquet"}
 
@@ -54,7 +54,9 @@ def main() -> None:
     spec = schema().model_dump(by_alias=True, exclude_none=True)
     reference, window = make_table(args.window_rows, 1), make_table(args.window_rows, 2)
     big = make_table(args.rows, 3)
-    with running_server(settings) as client:
+    # The server is its own process (``dqm serve``), as in production: a client in the same
+    # process would compete with it for the GIL while sending 150 MB.
+    with dqm_process(settings, DQM_ROLE="api", DQM_MAX_BODY_BYTES=str(2**31)) as client:
         client.post("/v1/datasets", json={"name": "bench", "schema": spec}).raise_for_status()
         body = parquet(reference)
         started = time.perf_counter()
