@@ -293,3 +293,16 @@ def close_monitor_alerts(session: Session, monitor_id: int, now: datetime) -> No
         select(Alert).where(Alert.monitor_id == monitor_id, Alert.state.in_(("pending", "firing")))
     ):
         alert.state, alert.resolved_at = "resolved", now
+
+
+def list_alerts(
+    session: Session, state: str | None, monitor: str | None, limit: int
+) -> list[tuple[Alert, str]]:
+    """(alert episode, monitor name), newest first."""
+    query = select(Alert, Monitor.name).join(Monitor, Monitor.id == Alert.monitor_id)
+    if state is not None:
+        query = query.where(Alert.state == state)
+    if monitor is not None:
+        query = query.where(Monitor.name == monitor)
+    query = query.order_by(Alert.started_at.desc(), Alert.id.desc()).limit(limit)
+    return [(a, m) for a, m in session.execute(query)]

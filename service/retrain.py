@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from monitors.errors import ConflictError, NotFoundError
-from service.db.models import Alert, Dataset, RetrainRequest
+from service.db.models import Alert, Dataset, Monitor, RetrainRequest
 
 OPEN = ("requested", "acknowledged")
 
@@ -96,3 +96,35 @@ def acknowledge(session: Session, request_id: int, now: datetime) -> RetrainRequ
     if request.status == "requested":
         request.status, request.acknowledged_at = "acknowledged", now
     return request
+
+
+def _with_names() -> Select[RetrainRequest, str, str]:
+    return (
+        select(RetrainRequest, Dataset.name, Monitor.name)
+        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
+        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
+    )
+
+
+def list_requests(
+    session: Session, dataset: str | None, status: str | None, limit: int
+) -> list[tuple[RetrainRequest, str, str]]:
+    """(request, dataset name, monitor name), newest first."""
+    query = _with_names()
+    if dataset is not None:
+        query = query.where(Dataset.name == dataset)
+    if status is not None:
+        query = query.where(RetrainRequest.status == status)
+    query = query.order_by(RetrainRequest.requested_at.desc(), RetrainRequest.id.desc())
+    return [(r, d, m) for r, d, m in session.execute(query.limit(limit))]
+
+
+def get_request(session: Session, request_id: int) -> tuple[RetrainRequest, str, str]:
+    row = session.execute(_with_names().where(RetrainRequest.id == request_id)).first()
+    if row is None:
+        raise NotFoundError(
+            f"retrain request rr_{request_id} does not exist",
+            [{"retrain_request": f"rr_{request_id}"}],
+        )
+    request, dataset, monitor = row
+    return request, dataset, monitor

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
+from service.alerting import list_alerts as list_alerts_of
 from service.api.deps import SessionDep
 from service.api.schemas import AlertOut
-from service.db.models import Alert, Monitor
 
 router = APIRouter(tags=["alerts"])
 
@@ -21,12 +20,6 @@ def list_alerts(
     monitor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertOut]:
-    query = select(Alert, Monitor.name).join(Monitor, Monitor.id == Alert.monitor_id)
-    if state is not None:
-        query = query.where(Alert.state == state)
-    if monitor is not None:
-        query = query.where(Monitor.name == monitor)
-    query = query.order_by(Alert.started_at.desc(), Alert.id.desc()).limit(limit)
     return [
         AlertOut(
             id=a.id,
@@ -42,5 +35,5 @@ def list_alerts(
             firing_at=a.firing_at,
             resolved_at=a.resolved_at,
         )
-        for a, m in session.execute(query)
+        for a, m in list_alerts_of(session, state, monitor, limit)
     ]

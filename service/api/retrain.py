@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, select
 
 from monitors.errors import NotFoundError
 from service import retrain
 from service.api.deps import CtxDep, SessionDep
 from service.clock import utcnow
-from service.db.models import Dataset, Monitor, RetrainRequest
+from service.db.models import RetrainRequest
 from service.db.session import transaction
 
 router = APIRouter(tags=["retrain"])
@@ -49,14 +48,6 @@ def _out(r: RetrainRequest, dataset: str, monitor: str) -> RetrainRequestOut:
     )
 
 
-def _with_names() -> Select[RetrainRequest, str, str]:
-    return (
-        select(RetrainRequest, Dataset.name, Monitor.name)
-        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
-        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
-    )
-
-
 def _parse_id(request_id: str) -> int:
     digits = request_id.removeprefix("rr_")
     if not digits.isdigit():
@@ -73,32 +64,13 @@ def list_requests(
     status: Literal["requested", "acknowledged", "resolved", "still_firing"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RetrainRequestOut]:
-    query = _with_names()
-    if dataset is not None:
-        query = query.where(Dataset.name == dataset)
-    if status is not None:
-        query = query.where(RetrainRequest.status == status)
-    query = query.order_by(RetrainRequest.requested_at.desc(), RetrainRequest.id.desc()).limit(
-        limit
-    )
-    return [_out(r, d, m) for r, d, m in session.execute(query)]
-
-
-def _one(session: SessionDep, request_id: int) -> RetrainRequestOut:
-    query = _with_names().where(RetrainRequest.id == request_id)
-    row = session.execute(query).first()
-    if row is None:
-        raise NotFoundError(
-            f"retrain request rr_{request_id} does not exist",
-            [{"retrain_request": f"rr_{request_id}"}],
-        )
-    request, dataset, monitor = row
-    return _out(request, dataset, monitor)
+    rows = retrain.list_requests(session, dataset, status, limit)
+    return [_out(r, d, m) for r, d, m in rows]
 
 
 @router.get("/v1/retrain-requests/{request_id}")
 def get_request(request_id: str, session: SessionDep) -> RetrainRequestOut:
-    return _one(session, _parse_id(request_id))
+    return _out(*retrain.get_request(session, _parse_id(request_id)))
 
 
 @router.post("/v1/retrain-requests/{request_id}/acknowledge")
@@ -108,4 +80,4 @@ def acknowledge(request_id: str, ctx: CtxDep) -> RetrainRequestOut:
     with transaction(ctx.sessions) as session:
         retrain.acknowledge(session, number, utcnow())
     with ctx.sessions() as session:
-        return _one(session, number)
+        return _out(*retrain.get_request(session, number))
