@@ -45,3 +45,17 @@ def parquet_bytes(columns: dict[str, list[Any]]) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.table(columns), sink)
     return sink.getvalue()
+
+
+def drift_monitor(name: str, dataset: str, hook: str) -> dict[str, Any]:
+    """The monitor most service tests use: drift on the last batch, firing at a drifted share
+    of 0.3, asking ``hook`` to retrain."""
+    return {
+        "name": name,
+        "dataset": dataset,
+        "kind": "drift",
+        "schedule": {"every": "1h"},
+        "window": {"last_batches": 1},
+        "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
+        "actions": [{"on": "firing", "hook": hook, "event": "retrain.requested"}],
+    }

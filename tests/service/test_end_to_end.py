@@ -8,7 +8,7 @@ import time
 import httpx
 
 from service.settings import Settings
-from tests.service.data import SCHEMA, frame, parquet_bytes, records
+from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
 from tests.support.receiver import running_receiver
 from tests.support.server import running_server
 
@@ -29,18 +29,7 @@ def _setup(client: httpx.Client, hook_url: str) -> str:
     assert hook.status_code == 201, hook.text
     secret: str = hook.json()["secret"]
     assert secret.startswith("whsec_")
-    monitor = client.post(
-        "/v1/monitors",
-        json={
-            "name": "churn-drift",
-            "dataset": "churn",
-            "kind": "drift",
-            "schedule": {"every": "1h"},
-            "window": {"last_batches": 1},
-            "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
-            "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
-        },
-    )
+    monitor = client.post("/v1/monitors", json=drift_monitor("churn-drift", "churn", "trainer"))
     assert monitor.status_code == 201, monitor.text
     return secret
 

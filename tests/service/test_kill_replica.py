@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db.models import Delivery, Run
 from service.db.session import make_engine, make_sessionmaker
 from service.settings import Settings
-from tests.service.data import SCHEMA
+from tests.service.data import SCHEMA, drift_monitor
 from tests.support.process import dqm_process
 from tests.support.receiver import running_receiver
 
@@ -93,15 +93,7 @@ def test_killed_replica_run_is_finished_by_the_other(settings: Settings) -> None
             "/v1/hooks", json={"name": "h", "url": receiver.url, "events": ["alert.firing"]}
         )
         receiver.secrets.append(hook.json()["secret"])
-        monitor = {
-            "name": "m",
-            "dataset": "d",
-            "kind": "drift",
-            "schedule": {"every": "1h"},
-            "window": {"last_batches": 1},
-            "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
-            "actions": [{"on": "firing", "hook": "h", "event": "retrain.requested"}],
-        }
+        monitor = drift_monitor("m", "d", "h")
         assert first.post("/v1/monitors", json=monitor).status_code == 201
         run_id = first.post("/v1/monitors/m/run").json()["run_id"]
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from service.settings import Settings
-from tests.service.data import SCHEMA, frame, parquet_bytes, records
+from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server
 
@@ -47,15 +47,7 @@ def served_after_a_run(settings: Settings) -> Iterator[tuple[httpx.Client, float
             "/v1/hooks", json={"name": "trainer", "url": receiver.url, "events": ["alert.firing"]}
         )
         receiver.secrets.append(hook.json()["secret"])
-        monitor = {
-            "name": "churn-drift",
-            "dataset": "churn",
-            "kind": "drift",
-            "schedule": {"every": "1h"},
-            "window": {"last_batches": 1},
-            "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
-            "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
-        }
+        monitor = drift_monitor("churn-drift", "churn", "trainer")
         assert client.post("/v1/monitors", json=monitor).status_code == 201
         drifted = records(frame(300, 3, shift=1.0, prefix="d"))
         client.post("/v1/datasets/churn/batches?batch_id=b1", json=drifted)
