@@ -35,7 +35,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes, now: float) -> boo
     """True when one ``v1`` signature matches and the timestamp is fresh."""
     msg_id, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
-    if not (msg_id and stamp.isdigit() and signatures):
+    if not (msg_id and stamp.isascii() and stamp.isdigit() and signatures):
         return False
     if abs(now - int(stamp)) > TOLERANCE_SECONDS:
         return False

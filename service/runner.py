@@ -267,7 +267,11 @@ def _add_findings(
     batches = window.row_batch_keys.to_pylist()
     positions = {str(v): i for i, v in enumerate(ids)} if ids else {}
     for f in result.findings:
-        pos = positions.get(f.row_id) if ids else (int(f.row_id) if f.row_id.isdigit() else None)
+        pos = (
+            positions.get(f.row_id)
+            if ids
+            else (int(f.row_id) if f.row_id.isascii() and f.row_id.isdigit() else None)
+        )
         session.add(
             Finding(
                 run_id=run.id,

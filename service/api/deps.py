@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from monitors.errors import PayloadTooLargeError
@@ -28,6 +28,9 @@ def get_settings(ctx: Annotated[Context, Depends(get_ctx)]) -> Settings:
 
 
 CtxDep = Annotated[Context, Depends(get_ctx)]
+# Row ids in paths: positive and within the INTEGER primary keys, so any other number is a
+# clean 422 rather than a database overflow.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -35,7 +38,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing more than ``limit`` bytes (declared or streamed)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(
             f"request body of {declared} bytes exceeds the limit of {limit} bytes",
             [{"limit_bytes": limit, "content_length": int(declared)}],

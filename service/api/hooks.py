@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from service import hooks as svc
 from service import relay
-from service.api.deps import CtxDep, SessionDep
+from service.api.deps import CtxDep, RowId, SessionDep
 from service.api.schemas import AttemptOut, DeliveryOut, HookCreate, HookOut
 from service.db.models import Delivery, DeliveryAttempt, Hook
 
@@ -93,5 +93,5 @@ def list_deliveries(
 
 
 @router.post("/v1/deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)
-def redeliver(delivery_id: int, ctx: CtxDep) -> DeliveryOut:
+def redeliver(delivery_id: RowId, ctx: CtxDep) -> DeliveryOut:
     return delivery_out(relay.redeliver(ctx, delivery_id), [])

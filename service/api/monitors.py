@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from service import monitoring as svc
 from service import reports, runner
-from service.api.deps import CtxDep, SessionDep
+from service.api.deps import CtxDep, RowId, SessionDep
 from service.api.examples import MONITOR_EXAMPLES
 from service.api.schemas import (
     MetricOut,
@@ -151,12 +151,12 @@ def list_runs(
 
 
 @router.get("/v1/runs/{run_id}")
-def get_run(run_id: int, ctx: CtxDep) -> RunOut:
+def get_run(run_id: RowId, ctx: CtxDep) -> RunOut:
     return run_out(ctx, run_id)
 
 
 @router.get("/v1/runs/{run_id}/report", response_class=HTMLResponse)
-def get_report(run_id: int, ctx: CtxDep) -> HTMLResponse:
+def get_report(run_id: RowId, ctx: CtxDep) -> HTMLResponse:
     return HTMLResponse(reports.run_report(ctx, run_id))
 
 

@@ -50,7 +50,7 @@ def _out(r: RetrainRequest, dataset: str, monitor: str) -> RetrainRequestOut:
 
 def _parse_id(request_id: str) -> int:
     digits = request_id.removeprefix("rr_")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit() and 0 < int(digits) < 2**31):
         raise NotFoundError(
             f"retrain request {request_id!r} does not exist", [{"retrain_request": request_id}]
         )

@@ -135,3 +135,8 @@ def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
 def test_parse_retry_after_with_naive_now() -> None:
     naive = NOW.replace(tzinfo=None) - timedelta(seconds=10)
     assert parse_retry_after("Sun, 01 Mar 2026 12:00:00 GMT", naive) == 10.0
+
+
+def test_retry_after_with_non_ascii_digits_is_unreadable() -> None:
+    # "²".isdigit() is True in Python; int("²") raises. The header is ignored, not a crash.
+    assert parse_retry_after("²", datetime(2026, 1, 1, tzinfo=UTC)) is None
