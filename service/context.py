@@ -19,21 +19,25 @@ from service.storage import Storage
 
 
 class ProfileCache:
-    """LRU of reference profiles by (dataset id, version): computed once per version."""
+    """LRU of reference profiles by their reference file: computed once per version.
+
+    Keyed by the stored file, which is unique per upload, not by (dataset id, version): a
+    dataset deleted and created again may reuse both numbers on SQLite.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[int, int], ReferenceProfile] = OrderedDict()
+        self._items: OrderedDict[str, ReferenceProfile] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, key: tuple[int, int]) -> ReferenceProfile | None:
+    def get(self, key: str) -> ReferenceProfile | None:
         with self._lock:
             profile = self._items.get(key)
             if profile is not None:
                 self._items.move_to_end(key)
             return profile
 
-    def put(self, key: tuple[int, int], profile: ReferenceProfile) -> None:
+    def put(self, key: str, profile: ReferenceProfile) -> None:
         with self._lock:
             self._items[key] = profile
             self._items.move_to_end(key)

@@ -118,6 +118,7 @@ class Loaded:
     dataset: Dataset
     schema: Schema
     reference_version: int
+    reference_path: str  # unique per upload: the profile cache's key
     window: Window | None
 
 
@@ -139,9 +140,9 @@ def _load(ctx: Context, run_id: int) -> Loaded:
         monitor = session.get_one(Monitor, run.monitor_id)
         dataset = session.get_one(Dataset, monitor.dataset_id)
         schema = schema_of(dataset)
-        version = current_reference(session, dataset).version
+        reference = current_reference(session, dataset)
         window = load_window(ctx, session, dataset.id, schema, monitor.window, run.scheduled_for)
-        return Loaded(run, monitor, dataset, schema, version, window)
+        return Loaded(run, monitor, dataset, schema, reference.version, reference.path, window)
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,11 @@ class Computed:
 
 def _compute(ctx: Context, loaded: Loaded) -> Computed:
     assert loaded.window is not None
-    key = (loaded.dataset.id, loaded.reference_version)
-    profile = ctx.profiles.get(key)
+    profile = ctx.profiles.get(loaded.reference_path)
     if profile is None:
-        with ctx.sessions() as session:
-            ref = current_reference(session, loaded.dataset)
-        profile = as_profile(ctx.storage.read_table(ref.path), loaded.schema).warm()
-        ctx.profiles.put(key, profile)
+        table = ctx.storage.read_table(loaded.reference_path)
+        profile = as_profile(table, loaded.schema).warm()
+        ctx.profiles.put(loaded.reference_path, profile)
     params = parse_params(loaded.monitor.kind, loaded.monitor.params)
     monitor = monitor_class(loaded.monitor.kind)()
     result = monitor.run(profile, loaded.window.table, loaded.schema, params)

@@ -132,3 +132,23 @@ def test_empty_window_is_skipped_and_failures_are_recorded(api_only: Settings) -
         bad = client.patch("/v1/monitors/m", json={"params": {"drift_share": 7}})
         assert bad.status_code == 422
         assert bad.json()["error"]["details"][0]["field"].startswith("params")
+
+
+def test_a_recreated_dataset_never_sees_the_old_reference(api_only: Settings) -> None:
+    """SQLite may reuse a deleted dataset's id and version numbers; the cached reference
+    profile must still be the new dataset's."""
+    with running_server(api_only) as client:
+        for shift in (0.0, 3.0):
+            client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).raise_for_status()
+            reference = records(frame(500, 1, shift=shift))
+            client.put("/v1/datasets/d/reference", json=reference).raise_for_status()
+            batch = records(frame(300, 2, shift=shift))
+            client.post("/v1/datasets/d/batches", json=batch).raise_for_status()
+            client.post(
+                "/v1/monitors",
+                json={"name": "m", "dataset": "d", "kind": "drift", "schedule": {"every": "1h"}},
+            ).raise_for_status()
+            run = client.post("/v1/monitors/m/run?wait=true").json()
+            share = next(m["value"] for m in run["metrics"] if m["name"] == "share_drifted_columns")
+            assert share < 0.3, (shift, share)  # each batch is like its own reference
+            assert client.delete("/v1/datasets/d").status_code == 204
