@@ -304,3 +304,10 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(100))  # space-separated: "ingest read"
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+# Ids are never reused on SQLite either (its default reuses the highest id after a delete):
+# run, delivery and retrain-request ids leave the service in URLs, caches and webhooks.
+for _table in Base.metadata.tables.values():
+    if "id" in _table.c and _table.c.id.primary_key:
+        _table.dialect_options["sqlite"]["autoincrement"] = True

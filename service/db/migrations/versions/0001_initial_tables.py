@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("name", name=op.f("uq_datasets_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "hooks",
@@ -56,6 +57,7 @@ def upgrade() -> None:
         sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hooks")),
         sa.UniqueConstraint("name", name=op.f("uq_hooks_name")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "batches",
@@ -75,6 +77,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
         sa.UniqueConstraint("dataset_id", "batch_key", name=op.f("uq_batches_dataset_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.create_index(
@@ -102,6 +105,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
         sa.UniqueConstraint("webhook_id", name=op.f("uq_deliveries_webhook_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_due", ["status", "next_attempt_at"], unique=False)
@@ -126,6 +130,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),
         sa.UniqueConstraint("dataset_id", "row_id", name=op.f("uq_labels_dataset_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "monitors",
@@ -170,6 +175,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_monitors")),
         sa.UniqueConstraint("name", name=op.f("uq_monitors_name")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("monitors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_monitors_next_run_at"), ["next_run_at"], unique=False)
@@ -192,6 +198,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reference_versions")),
         sa.UniqueConstraint("dataset_id", "version", name=op.f("uq_reference_versions_dataset_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "alert_states",
@@ -234,6 +241,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alerts_fingerprint"), ["fingerprint"], unique=False)
@@ -255,6 +263,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.create_index(
@@ -289,6 +298,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_runs")),
         sa.UniqueConstraint("monitor_id", "scheduled_for", name=op.f("uq_runs_monitor_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index("ix_runs_status_scheduled", ["status", "scheduled_for"], unique=False)
@@ -319,6 +329,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_findings_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_findings")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.create_index("ix_findings_dataset_row", ["dataset_id", "row_id"], unique=False)
@@ -352,6 +363,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_metric_values_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metric_values")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("metric_values", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_metric_values_run_id"), ["run_id"], unique=False)

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "monitor_id", "reference_version", name=op.f("uq_reference_baselines_monitor_id")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "retrain_requests",
@@ -83,6 +84,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_retrain_requests")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("retrain_requests", schema=None) as batch_op:
         batch_op.create_index(

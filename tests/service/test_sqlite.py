@@ -1,4 +1,4 @@
-"""On SQLite, write transactions take the write lock when they begin and reads never wait."""
+"""SQLite specifics: write transactions lock at begin, reads never wait, ids are never reused."""
 
 from __future__ import annotations
 
@@ -34,4 +34,24 @@ def test_writer_locks_at_begin_and_readers_do_not_block(tmp_path: Path) -> None:
             other.execute("ROLLBACK")
     finally:
         other.close()
+        engine.dispose()
+
+
+def test_ids_are_not_reused_after_the_newest_row_is_deleted(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    try:
+        with transaction(sessions) as session:
+            first = Dataset(name="a", schema_inferred=False, created_at=utcnow())
+            session.add(first)
+            session.flush()
+            first_id = first.id
+            session.delete(first)
+        with transaction(sessions) as session:
+            second = Dataset(name="b", schema_inferred=False, created_at=utcnow())
+            session.add(second)
+            session.flush()
+            assert second.id > first_id
+    finally:
         engine.dispose()
