@@ -23,7 +23,9 @@ demo: $(STAMP)
 	$(BIN)/dqm demo
 
 ## The test suite (SQLite; set DQM_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
+## Some tests run the real promtool and Prometheus: .ci/install-prometheus provides them.
 test: $(STAMP)
+	.ci/install-prometheus
 	$(BIN)/pytest
 
 lint: $(STAMP)
