@@ -22,14 +22,18 @@ ObjectArray = npt.NDArray[np.object_]
 IntArray = npt.NDArray[np.int64]
 
 
-def numeric_values(table: pa.Table, column: str) -> FloatArray:
-    """The column as float64 with nulls and infinities replaced by NaN."""
+def _float_copy(table: pa.Table, column: str) -> FloatArray:
+    """The column as a writable float64 array (nulls as NaN) that the caller may modify."""
     chunked = table.column(column)
     if not pa.types.is_floating(chunked.type):
         chunked = pc.cast(chunked, pa.float64())
     values = np.asarray(chunked.to_numpy(), dtype=np.float64)
-    if not values.flags.writeable:
-        values = values.copy()
+    return values if values.flags.writeable else values.copy()
+
+
+def numeric_values(table: pa.Table, column: str) -> FloatArray:
+    """The column as float64 with nulls and infinities replaced by NaN."""
+    values = _float_copy(table, column)
     values[np.isinf(values)] = np.nan
     return values
 
@@ -62,12 +66,7 @@ def sorted_finite_values(table: pa.Table, column: str) -> FloatArray:
     >>> sorted_finite_values(pa.table({"x": [3, None, float("-inf"), 1, float("inf")]}), "x")
     array([1., 3.])
     """
-    chunked = table.column(column)
-    if not pa.types.is_floating(chunked.type):
-        chunked = pc.cast(chunked, pa.float64())
-    values = np.asarray(chunked.to_numpy(), dtype=np.float64)
-    if not values.flags.writeable:
-        values = values.copy()
+    values = _float_copy(table, column)
     values.sort()
     lo = int(np.searchsorted(values, -np.inf, side="right"))
     hi = int(np.searchsorted(values, np.inf, side="left"))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from alerts.allowlist import Allowlist, parse_allowlist
 from alerts.retry import Outcome, classify, next_attempt, parse_retry_after
 from alerts.signing import headers as signed_headers
+from monitors.errors import NotFoundError
 from service import metrics
 from service.clock import utcnow
 from service.context import Context
@@ -229,8 +230,6 @@ def relay_once(ctx: Context, client: httpx.Client, limit: int = 100) -> int:
 
 def redeliver(ctx: Context, delivery_id: int) -> Delivery:
     """Queue a delivery again (same ``webhook-id``), whatever its state."""
-    from monitors.errors import NotFoundError
-
     with transaction(ctx.sessions) as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
