@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install serve demo test lint format bench clean
+.PHONY: install serve demo test lint format bench clean .typecheck
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,15 @@ test: $(STAMP)
 	.ci/install-prometheus
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) .typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## The package as it installs (dqm.service, ...), for mypy: links to the folders.
+.typecheck:
+	mkdir -p .typecheck/dqm
+	for d in service monitors alerts; do ln -sfn ../../$$d .typecheck/dqm/$$d; done
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -47,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.metrics_scrape
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .typecheck

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from monitors.errors import InvalidInputError
+from dqm.monitors.errors import InvalidInputError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -149,7 +149,7 @@ def validate_hook_url(url: str) -> None:
     >>> validate_hook_url("ftp://example.com/x")
     Traceback (most recent call last):
     ...
-    monitors.errors.InvalidInputError: hook url must use http or https, not 'ftp'
+    dqm.monitors.errors.InvalidInputError: hook url must use http or https, not 'ftp'
     """
     if any(c.isspace() or ord(c) < 32 for c in url):
         _bad_url("hook url must not contain whitespace or control characters", url)

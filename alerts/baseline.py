@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitors.errors import InvalidInputError
+from dqm.monitors.errors import InvalidInputError
 
 #: Fewest finite values a spread is estimated from; fewer means "no data" (no decision).
 MIN_VALUES = 2

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-from alerts.rules import Transition, rule_name
-from alerts.state import as_utc
-from monitors.errors import InvalidInputError
+from dqm.alerts.rules import Transition, rule_name
+from dqm.alerts.state import as_utc
+from dqm.monitors.errors import InvalidInputError
 
 ALERT_FIRING = "alert.firing"
 ALERT_RESOLVED = "alert.resolved"

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from alerts.state import as_utc
-from monitors.errors import InvalidInputError
+from dqm.alerts.state import as_utc
+from dqm.monitors.errors import InvalidInputError
 
 #: Delay before attempt ``i + 1`` (index ``i`` = attempts made so far), in seconds.
 SCHEDULE: tuple[float, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)

@@ -11,7 +11,7 @@ driving the state machine of :mod:`alerts.state`. Only successful runs are evalu
 skips ``evaluate`` for a failed run, so a failure neither fires nor resolves anything.
 
 >>> from datetime import UTC
->>> from monitors.base import Metric, MonitorResult
+>>> from dqm.monitors.base import Metric, MonitorResult
 >>> rule = Rule(metric="share_drifted_columns", op=">=", value=0.3)
 >>> rule.name
 'share_drifted_columns>=0.3'
@@ -31,10 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts.baseline import Baseline, baseline_bounds, bounds_from_values
-from alerts.spec import Op, Rule, Severity, parse_rules, rule_name
-from alerts.state import AlertState, Event, as_utc, step
-from monitors.base import MonitorResult
+from dqm.alerts.baseline import Baseline, baseline_bounds, bounds_from_values
+from dqm.alerts.spec import Op, Rule, Severity, parse_rules, rule_name
+from dqm.alerts.state import AlertState, Event, as_utc, step
+from dqm.monitors.base import MonitorResult
 
 __all__ = [
     "AlertState",

@@ -23,7 +23,7 @@ import hmac
 import secrets as _secrets
 from collections.abc import Mapping, Sequence
 
-from monitors.errors import DqmError, InvalidInputError
+from dqm.monitors.errors import DqmError, InvalidInputError
 
 PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24

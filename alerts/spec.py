@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerts.baseline import Baseline
-from monitors.errors import InvalidInputError
+from dqm.alerts.baseline import Baseline
+from dqm.monitors.errors import InvalidInputError
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Severity = Literal["info", "warning", "critical"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from monitors.errors import InvalidInputError
+from dqm.monitors.errors import InvalidInputError
 
 StateName = Literal["ok", "pending", "firing"]
 Event = Literal["firing", "resolved", "repeat"]

@@ -21,14 +21,14 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from monitors.base import MonitorResult
-from monitors.coverage import Coverage, CoverageParams
-from monitors.coverage_knn import standardized_matrix
-from monitors.data_quality import DataQuality, DataQualityParams
-from monitors.data_quality_checks import duplicate_mask
-from monitors.knn import kth_neighbour_distance
-from monitors.profile import ReferenceProfile
-from monitors.schema import ColumnSpec, Schema
+from dqm.monitors.base import MonitorResult
+from dqm.monitors.coverage.knn import standardized_matrix
+from dqm.monitors.coverage.monitor import CoverageMonitor, CoverageParams
+from dqm.monitors.integrity.checks import duplicate_mask
+from dqm.monitors.integrity.monitor import DataQualityMonitor, DataQualityParams
+from dqm.monitors.learners.knn import kth_neighbour_distance
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.schema import ColumnSpec, Schema
 
 N_NUM, N_CAT = 20, 5
 SCHEMA = Schema(
@@ -108,10 +108,10 @@ def main(n_current: int = 1_000_000, n_reference: int = 100_000, repeats: int = 
     profile = ReferenceProfile(reference, SCHEMA).warm()
     print(f"profile warm-up: {time.perf_counter() - t0:.2f}s (once per reference version)")
     cov_params, dq_params = CoverageParams(), DataQualityParams()
-    cov_s, cov = timed(lambda: Coverage().run(profile, current, SCHEMA, cov_params), repeats)
+    cov_s, cov = timed(lambda: CoverageMonitor().run(profile, current, SCHEMA, cov_params), repeats)
     knn_only = CoverageParams(max_slice_pairs=0)
-    nos_s, _ = timed(lambda: Coverage().run(profile, current, SCHEMA, knn_only), repeats)
-    dq_s, dq = timed(lambda: DataQuality().run(profile, current, SCHEMA, dq_params), repeats)
+    nos_s, _ = timed(lambda: CoverageMonitor().run(profile, current, SCHEMA, knn_only), repeats)
+    dq_s, dq = timed(lambda: DataQualityMonitor().run(profile, current, SCHEMA, dq_params), repeats)
     print(f"coverage run:      {cov_s:6.2f}s  (best of {repeats})")
     print(f"  without slices:  {nos_s:6.2f}s  (slices: {cov_s - nos_s:.2f}s for 45 pairs)")
     print(f"data_quality run:  {dq_s:6.2f}s  (best of {repeats})")

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from monitors.drift import DriftMonitor, DriftParams
-from monitors.drift_methods import METHODS
-from monitors.profile import ReferenceProfile
-from monitors.schema import ColumnSpec, Schema
+from dqm.monitors.drift.methods import METHODS
+from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.schema import ColumnSpec, Schema
 
 SHAPES = {"100k_25": (100_000, 20, 5), "1m_25": (1_000_000, 20, 5), "100k_100": (100_000, 100, 0)}
 NAME = {m.display_name: m.name for m in METHODS.values()}

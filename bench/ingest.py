@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from monitors.schema import ColumnSpec, Schema
-from service.ingest import decode, validate
-from service.storage import Storage
+from dqm.monitors.schema import ColumnSpec, Schema
+from dqm.service.ingest.validate import decode, validate
+from dqm.service.storage import Storage
 
 N_NUMERIC, N_CATEGORICAL = 18, 4  # + id, ts, target = 25 columns
 

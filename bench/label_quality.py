@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from monitors import confident_learning as cl
-from monitors.label_quality import DELAY_COLUMN, LabelQualityMonitor, LabelQualityParams
-from monitors.profile import ReferenceProfile
-from monitors.schema import ColumnSpec, Schema
+from dqm.monitors.labels import confident_learning as cl
+from dqm.monitors.labels.monitor import DELAY_COLUMN, LabelQualityMonitor, LabelQualityParams
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.schema import ColumnSpec, Schema
 
 CLASSES = ["a", "b", "c"]
 SCHEMA = Schema(

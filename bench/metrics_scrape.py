@@ -23,12 +23,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.app import create_app
-from service.clock import utcnow
-from service.db.migrate import upgrade
-from service.db.models import Dataset, MetricValue, Monitor, Run
-from service.db.session import make_engine, make_sessionmaker, transaction
-from service.settings import Settings
+from dqm.service.app import create_app
+from dqm.service.clock import utcnow
+from dqm.service.db.migrate import upgrade
+from dqm.service.db.models import Dataset, MetricValue, Monitor, Run
+from dqm.service.db.session import make_engine, make_sessionmaker, transaction
+from dqm.service.settings import Settings
 
 DATASET_METRICS = ("share_drifted_columns", "n_drifted_columns", "domain_auc", "rows")
 

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.ingest import make_table, schema
-from service.cli import migrate
-from service.settings import Settings
+from dqm.service.cli import migrate
+from dqm.service.settings import Settings
 from tests.support.process import dqm_process
 
 PARQUET = {"content-type": "application/vnd.apache.parquet"}

@@ -1,4 +1,4 @@
-"""The monitor protocol, its typed results, and the registry of monitor kinds.
+"""The monitor protocol, its typed results, and the shared work of every monitor kind.
 
 A monitor measures; it never decides or sends anything (``alerts.rules`` decides).
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import pyarrow as pa
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from monitors.errors import InvalidInputError
-from monitors.profile import ReferenceProfile
-from monitors.schema import Schema
+from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.schema import Schema
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class BaseMonitor(Generic[P]):
 
     def _params(self, params: BaseModel) -> P:
         if not isinstance(params, self.Params):
-            params = parse_params(self.kind, params.model_dump())
+            params = validate_params(self.kind, self.Params, params.model_dump())
         return cast(P, params)
 
     def measure(
@@ -124,39 +124,12 @@ class BaseMonitor(Generic[P]):
         raise NotImplementedError
 
 
-REGISTRY: dict[str, type[Monitor]] = {}
-
-M = TypeVar("M", bound=type[Monitor])
-
-
-def register(cls: M) -> M:
-    """Class decorator: add a monitor kind to the registry and return the class unchanged."""
-    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
-        raise ValueError(f"monitor kind {cls.kind!r} is registered twice")
-    REGISTRY[cls.kind] = cls
-    return cls
-
-
-def monitor_class(kind: str) -> type[Monitor]:
-    """The registered class of ``kind``; an unknown kind names the known ones."""
-    import monitors.registry  # noqa: F401  (imports every built-in kind)
-
+def validate_params(
+    kind: str, model: type[BaseModel], params: Mapping[str, Any] | None
+) -> BaseModel:
+    """Validate ``params`` against a kind's ``Params`` model (extra keys are errors)."""
     try:
-        return REGISTRY[kind]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown monitor kind {kind!r}; known kinds: {sorted(REGISTRY)}",
-            [{"field": "kind", "value": kind, "allowed": sorted(REGISTRY)}],
-        ) from None
-
-
-def parse_params(kind: str, params: Mapping[str, Any] | None) -> BaseModel:
-    """Validate ``params`` against the kind's ``Params`` model (extra keys are errors)."""
-    from pydantic import ValidationError
-
-    cls = monitor_class(kind)
-    try:
-        return cls.Params.model_validate(dict(params or {}))
+        return model.model_validate(dict(params or {}))
     except ValidationError as exc:
         raise InvalidInputError(
             f"invalid params for monitor kind {kind!r}",

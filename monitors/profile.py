@@ -5,7 +5,7 @@ asks for it; ``warm()`` computes them all up front (the service does this when a
 version is uploaded, so runs only process the current window).
 
 >>> import pyarrow as pa
->>> from monitors.schema import ColumnSpec, Schema
+>>> from dqm.monitors.schema import ColumnSpec, Schema
 >>> schema = Schema(columns=[ColumnSpec(name="x", type="numerical")])
 >>> p = ReferenceProfile(pa.table({"x": [3.0, 1.0, None, 2.0]}), schema)
 >>> p.numeric("x").sorted_values.tolist(), p.numeric("x").n_missing
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from monitors.columns import (
+from dqm.monitors.columns import (
     FloatArray,
     IntArray,
     ObjectArray,
@@ -28,7 +28,7 @@ from monitors.columns import (
     numeric_values,
     sorted_present,
 )
-from monitors.schema import Schema
+from dqm.monitors.schema import Schema
 
 
 @dataclass(frozen=True)

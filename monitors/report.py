@@ -12,10 +12,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from monitors.drift import TESTED_ROLES
-from monitors.drift_select import DriftParams
-from monitors.errors import InvalidInputError
-from monitors.schema import ColumnSpec, Schema
+from dqm.monitors.drift.monitor import TESTED_ROLES
+from dqm.monitors.drift.params import DriftParams
+from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.schema import ColumnSpec, Schema
 
 
 def render_drift_report(

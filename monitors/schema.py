@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from monitors.errors import InvalidInputError, NotFoundError
+from dqm.monitors.errors import InvalidInputError, NotFoundError
 
 ColumnType = Literal["numerical", "categorical", "text", "embedding", "datetime"]
 ColumnRole = Literal["feature", "prediction", "prediction_probability", "target", "id", "timestamp"]

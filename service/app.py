@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
-from service.api.errors import install_error_handlers
-from service.auth import authorize, install_auth_handlers
-from service.context import Context
-from service.metrics import DatabaseCollector
-from service.settings import Settings
-from service.worker import Worker
+from dqm.service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
+from dqm.service.api.errors import install_error_handlers
+from dqm.service.auth import authorize, install_auth_handlers
+from dqm.service.context import Context
+from dqm.service.metrics import DatabaseCollector
+from dqm.service.runs.worker import Worker
+from dqm.service.settings import Settings
 
 log = logging.getLogger(__name__)
 

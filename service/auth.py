@@ -24,11 +24,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitors.errors import ConflictError, DqmError, InvalidInputError, NotFoundError
-from service.api.deps import CtxDep
-from service.api.errors import envelope
-from service.db.models import ApiKey
-from service.db.session import transaction
+from dqm.monitors.errors import ConflictError, DqmError, InvalidInputError, NotFoundError
+from dqm.service.api.deps import CtxDep
+from dqm.service.api.errors import envelope
+from dqm.service.db.models import ApiKey
+from dqm.service.db.session import transaction
 
 log = logging.getLogger(__name__)
 

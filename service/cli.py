@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from service.settings import Settings
+from dqm.service.settings import Settings
 
 
 def _settings(**overrides: object) -> Settings:
@@ -21,8 +21,8 @@ def _settings(**overrides: object) -> Settings:
 
 
 def migrate(settings: Settings) -> None:
-    from service.db.migrate import upgrade
-    from service.db.session import make_engine
+    from dqm.service.db.migrate import upgrade
+    from dqm.service.db.session import make_engine
 
     engine = make_engine(settings.database_url)
     try:
@@ -33,9 +33,9 @@ def migrate(settings: Settings) -> None:
 
 def guard_exposure(settings: Settings) -> None:
     """Create the bootstrap admin key if set; refuse a non-loopback bind without any key."""
-    from service.auth import ensure_bootstrap_key, has_active_key
-    from service.clock import utcnow
-    from service.db.session import make_engine, make_sessionmaker
+    from dqm.service.auth import ensure_bootstrap_key, has_active_key
+    from dqm.service.clock import utcnow
+    from dqm.service.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(settings.database_url)
     try:
@@ -59,10 +59,10 @@ def guard_exposure(settings: Settings) -> None:
 
 
 def keys(settings: Settings, args: argparse.Namespace) -> None:
-    from monitors.errors import DqmError
-    from service.auth import create_key, list_keys, revoke_key
-    from service.clock import utcnow
-    from service.db.session import make_engine, make_sessionmaker
+    from dqm.monitors.errors import DqmError
+    from dqm.service.auth import create_key, list_keys, revoke_key
+    from dqm.service.clock import utcnow
+    from dqm.service.db.session import make_engine, make_sessionmaker
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     migrate(settings)
@@ -88,7 +88,7 @@ def keys(settings: Settings, args: argparse.Namespace) -> None:
 def serve(settings: Settings, apply_migrations: bool) -> None:
     import uvicorn
 
-    from service.app import create_app
+    from dqm.service.app import create_app
 
     if apply_migrations:
         migrate(settings)
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "keys":
         keys(_settings(), args)
     elif args.command == "demo":
-        from service.demo import run_demo
+        from dqm.service.demo import run_demo
 
         run_demo(keep=args.keep)
 

@@ -12,10 +12,10 @@ from threading import Lock
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitors.profile import ReferenceProfile
-from service.db.session import make_engine, make_sessionmaker
-from service.settings import Settings
-from service.storage import Storage
+from dqm.monitors.profile import ReferenceProfile
+from dqm.service.db.session import make_engine, make_sessionmaker
+from dqm.service.settings import Settings
+from dqm.service.storage import Storage
 
 
 class ProfileCache:

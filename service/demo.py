@@ -20,10 +20,10 @@ import httpx
 import numpy as np
 import uvicorn
 
-from alerts.signing import WebhookVerificationError, verify
-from service.app import create_app
-from service.cli import migrate
-from service.settings import Settings
+from dqm.alerts.signing import WebhookVerificationError, verify
+from dqm.service.app import create_app
+from dqm.service.cli import migrate
+from dqm.service.settings import Settings
 
 SCHEMA = {
     "columns": [

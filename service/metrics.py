@@ -16,8 +16,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.clock import utcnow
-from service.db.models import Alert, Dataset, Delivery, MetricValue, Monitor, Run
+from dqm.service.clock import utcnow
+from dqm.service.db.models import Alert, Dataset, Delivery, MetricValue, Monitor, Run
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 VERSION = "0.1.0"
@@ -204,7 +204,7 @@ class DatabaseCollector(Collector):
 
 def rejection_outcome(exc: Exception) -> str:
     """The ``outcome`` label of a rejected upload."""
-    from monitors.errors import (
+    from dqm.monitors.errors import (
         ConflictError,
         InvalidInputError,
         NotFoundError,

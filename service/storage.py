@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from monitors.errors import InvalidInputError, NotFoundError
+from dqm.monitors.errors import InvalidInputError, NotFoundError
 
 COMPRESSION = "zstd"
 

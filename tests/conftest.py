@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from service.db.migrate import upgrade
-from service.db.session import make_engine
-from service.settings import Settings
+from dqm.service.db.migrate import upgrade
+from dqm.service.db.session import make_engine
+from dqm.service.settings import Settings
 
 POSTGRES_URL = os.environ.get("DQM_TEST_DATABASE_URL")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alerts.events import body_bytes, envelope
-from alerts.signing import generate_secret, headers
+from dqm.alerts.events import body_bytes, envelope
+from dqm.alerts.signing import generate_secret, headers
+from dqm.service.clock import utcnow
 from examples import retrain_receiver
-from service.clock import utcnow
 
 
 def test_receiver_verifies_dedupes_and_refuses_forgeries(

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from service.alerting import list_alerts as list_alerts_of
-from service.api.deps import SessionDep
-from service.api.schemas import AlertOut
+from dqm.service.alerting.evaluate import list_alerts as list_alerts_of
+from dqm.service.api.deps import SessionDep
+from dqm.service.api.schemas import AlertOut
 
 router = APIRouter(tags=["alerts"])
 

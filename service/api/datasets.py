@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from monitors.errors import DqmError
-from monitors.schema import Schema
-from service import datasets as svc
-from service import labels, metrics
-from service.api.deps import CtxDep, SessionDep, read_body
-from service.api.schemas import (
+from dqm.monitors.errors import DqmError
+from dqm.monitors.schema import Schema
+from dqm.service import metrics
+from dqm.service.api.deps import CtxDep, SessionDep, read_body
+from dqm.service.api.schemas import (
     BatchOut,
     DatasetCreate,
     DatasetOut,
@@ -20,7 +19,9 @@ from service.api.schemas import (
     LabelsOut,
     ReferenceOut,
 )
-from service.db.models import Batch, Dataset
+from dqm.service.db.models import Batch, Dataset
+from dqm.service.ingest import datasets as svc
+from dqm.service.ingest import labels
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 

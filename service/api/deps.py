@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from monitors.errors import PayloadTooLargeError
-from service.context import Context
-from service.settings import Settings
+from dqm.monitors.errors import PayloadTooLargeError
+from dqm.service.context import Context
+from dqm.service.settings import Settings
 
 
 def get_ctx(request: Request) -> Context:

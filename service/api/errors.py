@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitors.errors import (
+from dqm.monitors.errors import (
     ConflictError,
     DqmError,
     InvalidInputError,

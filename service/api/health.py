@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from service.api.deps import CtxDep
-from service.db.migrate import is_current
-from service.metrics import REGISTRY
+from dqm.service.api.deps import CtxDep
+from dqm.service.db.migrate import is_current
+from dqm.service.metrics import REGISTRY
 
 router = APIRouter(tags=["health"])
 

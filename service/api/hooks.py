@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from service import hooks as svc
-from service import relay
-from service.api.deps import CtxDep, RowId, SessionDep
-from service.api.schemas import AttemptOut, DeliveryOut, HookCreate, HookOut
-from service.db.models import Delivery, DeliveryAttempt, Hook
+from dqm.service.alerting import hooks as svc
+from dqm.service.alerting import relay
+from dqm.service.api.deps import CtxDep, RowId, SessionDep
+from dqm.service.api.schemas import AttemptOut, DeliveryOut, HookCreate, HookOut
+from dqm.service.db.models import Delivery, DeliveryAttempt, Hook
 
 router = APIRouter(tags=["hooks"])
 

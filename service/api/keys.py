@@ -7,9 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import CtxDep
-from service.auth import KeyInfo, Scope, create_key, find_key, list_keys, revoke_key
-from service.clock import utcnow
+from dqm.service.api.deps import CtxDep
+from dqm.service.auth import KeyInfo, Scope, create_key, find_key, list_keys, revoke_key
+from dqm.service.clock import utcnow
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -9,11 +9,9 @@ from fastapi import APIRouter, Body, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from service import monitoring as svc
-from service import reports, runner
-from service.api.deps import CtxDep, RowId, SessionDep
-from service.api.examples import MONITOR_EXAMPLES
-from service.api.schemas import (
+from dqm.service.api.deps import CtxDep, RowId, SessionDep
+from dqm.service.api.examples import MONITOR_EXAMPLES
+from dqm.service.api.schemas import (
     MetricOut,
     MonitorCreate,
     MonitorOut,
@@ -23,9 +21,11 @@ from service.api.schemas import (
     SeriesOut,
     SeriesPoint,
 )
-from service.clock import utcnow
-from service.context import Context
-from service.db.models import Dataset, Monitor, Run
+from dqm.service.clock import utcnow
+from dqm.service.context import Context
+from dqm.service.db.models import Dataset, Monitor, Run
+from dqm.service.runs import monitors as svc
+from dqm.service.runs import reports, runner
 
 router = APIRouter(tags=["monitors"])
 WAIT_SECONDS = 300.0

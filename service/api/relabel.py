@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from monitors.errors import InvalidInputError
-from service.api.deps import CtxDep, SessionDep
-from service.datasets import get_dataset, schema_of
-from service.relabel import QueueItem, build_queue
+from dqm.monitors.errors import InvalidInputError
+from dqm.service.alerting.relabel import QueueItem, build_queue
+from dqm.service.api.deps import CtxDep, SessionDep
+from dqm.service.ingest.datasets import get_dataset, schema_of
 
 router = APIRouter(tags=["relabel"])
 QUEUE_COLUMNS = [

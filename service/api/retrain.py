@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from monitors.errors import NotFoundError
-from service import retrain
-from service.api.deps import CtxDep, SessionDep
-from service.clock import utcnow
-from service.db.models import RetrainRequest
-from service.db.session import transaction
+from dqm.monitors.errors import NotFoundError
+from dqm.service.alerting import retrain
+from dqm.service.api.deps import CtxDep, SessionDep
+from dqm.service.clock import utcnow
+from dqm.service.db.models import RetrainRequest
+from dqm.service.db.session import transaction
 
 router = APIRouter(tags=["retrain"])
 

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.rules import Rule
-from monitors.schema import Schema
-from service.durations import duration_seconds
+from dqm.alerts.rules import Rule
+from dqm.monitors.schema import Schema
+from dqm.service.durations import duration_seconds
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
 

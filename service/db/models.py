@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from service.db.types import JsonType, UTCDateTime
+from dqm.service.db.types import JsonType, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.allowlist import parse_allowlist, validate_hook_url
-from monitors.errors import InvalidInputError
+from dqm.alerts.allowlist import parse_allowlist, validate_hook_url
+from dqm.monitors.errors import InvalidInputError
 
 DEFAULT = parse_allowlist(None)
 

@@ -9,8 +9,8 @@ import statistics
 import numpy as np
 import pytest
 
-from alerts.baseline import Baseline, baseline_bounds, bounds_from_values
-from monitors.errors import InvalidInputError
+from dqm.alerts.baseline import Baseline, baseline_bounds, bounds_from_values
+from dqm.monitors.errors import InvalidInputError
 
 
 def test_bounds_match_statistics_mean_and_stdev() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from alerts.events import (
+from dqm.alerts.events import (
     AlertFields,
     RelabelRow,
     alert_event,
@@ -18,9 +18,9 @@ from alerts.events import (
     relabel_requested,
     retrain_requested,
 )
-from alerts.rules import AlertState, Rule, evaluate, fingerprint
-from monitors.base import Metric, MonitorResult
-from monitors.errors import InvalidInputError
+from dqm.alerts.rules import AlertState, Rule, evaluate, fingerprint
+from dqm.monitors.base import Metric, MonitorResult
+from dqm.monitors.errors import InvalidInputError
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

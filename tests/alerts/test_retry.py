@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.retry import (
+from dqm.alerts.retry import (
     ATTEMPTS,
     MAX_RETRY_AFTER,
     Outcome,
@@ -15,7 +15,7 @@ from alerts.retry import (
     next_attempt,
     parse_retry_after,
 )
-from monitors.errors import InvalidInputError
+from dqm.monitors.errors import InvalidInputError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOURS = 3600.0

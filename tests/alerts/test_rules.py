@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from alerts.rules import AlertState, Rule, Transition, evaluate, fingerprint, parse_rules
-from monitors.base import Metric, MonitorResult
-from monitors.errors import InvalidInputError
+from dqm.alerts.rules import AlertState, Rule, Transition, evaluate, fingerprint, parse_rules
+from dqm.monitors.base import Metric, MonitorResult
+from dqm.monitors.errors import InvalidInputError
 
 Series = dict[tuple[str, str | None], list[float]]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks import WebhookVerificationError as LibError
 
-from alerts.events import body_bytes, envelope
-from alerts.signing import (
+from dqm.alerts.events import body_bytes, envelope
+from dqm.alerts.signing import (
     WebhookVerificationError,
     generate_secret,
     headers,
@@ -20,7 +20,7 @@ from alerts.signing import (
     sign,
     verify,
 )
-from monitors.errors import DqmError, InvalidInputError
+from dqm.monitors.errors import DqmError, InvalidInputError
 
 Tamper = Callable[[dict[str, str], bytes], tuple[dict[str, str], bytes]]
 BODY = body_bytes(envelope("alert.firing", datetime(2026, 1, 1, tzinfo=UTC), {"é": 1}))

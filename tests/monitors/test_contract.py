@@ -10,11 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import monitors.registry  # noqa: F401  (registers every built-in kind)
-from monitors.base import REGISTRY, Monitor, MonitorResult
-from monitors.errors import InvalidInputError
-from monitors.profile import ReferenceProfile
-from monitors.schema import ColumnSpec, Schema
+import dqm.monitors.registry  # noqa: F401  (registers every built-in kind)
+from dqm.monitors.base import Monitor, MonitorResult
+from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.kinds import BUILT_IN
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.registry import REGISTRY
+from dqm.monitors.schema import ColumnSpec, Schema
 
 CLASSES = ["a", "b", "c"]
 SCHEMA = Schema(
@@ -38,7 +40,7 @@ SCHEMA = Schema(
         ),
     ]
 )
-KINDS = sorted(REGISTRY)
+KINDS = sorted(cls.kind for cls in BUILT_IN)
 
 
 def _table(seed: int, n: int = 300) -> pa.Table:

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from monitors.drift_select import DriftParams
-from monitors.errors import InvalidInputError
-from monitors.report import render_drift_report
-from monitors.schema import ColumnSpec, Schema
+from dqm.monitors.drift.params import DriftParams
+from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.report import render_drift_report
+from dqm.monitors.schema import ColumnSpec, Schema
 
 SCHEMA = Schema(
     columns=[

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from service.clock import utcnow
-from service.context import Context
-from service.db.models import Delivery, Hook
-from service.db.session import transaction
-from service.outbox import enqueue
-from service.settings import Settings
+from dqm.service.alerting.outbox import enqueue
+from dqm.service.clock import utcnow
+from dqm.service.context import Context
+from dqm.service.db.models import Delivery, Hook
+from dqm.service.db.session import transaction
+from dqm.service.settings import Settings
 
 
 def make_context(settings: Settings, worker_id: str) -> Context:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.app import create_app
-from service.auth import (
+from dqm.service.app import create_app
+from dqm.service.auth import (
     authenticate,
     create_key,
     ensure_bootstrap_key,
@@ -20,10 +20,10 @@ from service.auth import (
     required_scope,
     revoke_key,
 )
-from service.clock import utcnow
-from service.db.models import ApiKey
-from service.db.session import make_engine, make_sessionmaker
-from service.settings import Settings
+from dqm.service.clock import utcnow
+from dqm.service.db.models import ApiKey
+from dqm.service.db.session import make_engine, make_sessionmaker
+from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, frame, records
 from tests.support.server import running_server
 
@@ -180,7 +180,7 @@ def test_bootstrap_key_is_ensured_once_and_never_resurrected(
 def test_doctests_pass() -> None:
     import doctest
 
-    from service import auth
+    from dqm.service import auth
 
     result = doctest.testmod(auth)
     assert result.attempted >= 7 and result.failed == 0

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from service.auth import authenticate
-from service.cli import main
-from service.db.session import make_engine, make_sessionmaker
-from service.settings import Settings
+from dqm.service.auth import authenticate
+from dqm.service.cli import main
+from dqm.service.db.session import make_engine, make_sessionmaker
+from dqm.service.settings import Settings
 from tests.support.process import dqm_process
 from tests.support.server import free_port
 
@@ -55,7 +55,7 @@ def test_serve_refuses_a_public_bind_without_any_key(settings: Settings) -> None
         "DQM_DATABASE_URL": settings.database_url,
         "DQM_DATA_DIR": settings.data_dir,
     }
-    command = [sys.executable, "-m", "service.cli", "serve", "--no-migrate"]
+    command = [sys.executable, "-m", "dqm.service.cli", "serve", "--no-migrate"]
     done = subprocess.run(
         [*command, "--host", "0.0.0.0", "--port", str(free_port())],
         env=env,
@@ -80,7 +80,7 @@ def test_bootstrap_key_opens_a_public_bind_and_guards_it(settings: Settings) -> 
         main_env = {"DQM_DATABASE_URL": settings.database_url}
         name = next(k for k in _list(main_env) if k.startswith("bootstrap-"))
         subprocess.run(
-            [sys.executable, "-m", "service.cli", "keys", "revoke", name],
+            [sys.executable, "-m", "dqm.service.cli", "keys", "revoke", name],
             env={**os.environ, **main_env},
             check=True,
             capture_output=True,
@@ -92,7 +92,7 @@ def test_bootstrap_key_opens_a_public_bind_and_guards_it(settings: Settings) -> 
 
 def _list(env: dict[str, str]) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "keys", "list"],
+        [sys.executable, "-m", "dqm.service.cli", "keys", "list"],
         env={**os.environ, **env},
         check=True,
         capture_output=True,

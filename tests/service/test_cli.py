@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.db.migrate import is_current
-from service.db.session import make_engine
+from dqm.service.db.migrate import is_current
+from dqm.service.db.session import make_engine
 
 
 def _dqm(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
+        [sys.executable, "-m", "dqm.service.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

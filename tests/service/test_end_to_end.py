@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from service.settings import Settings
+from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
 from tests.support.receiver import running_receiver
 from tests.support.server import running_server

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.settings import Settings
+from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server

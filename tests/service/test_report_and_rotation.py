@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from service.db.models import Dataset
-from service.settings import Settings
-from service.storage import dataset_prefix
+from dqm.service.db.models import Dataset
+from dqm.service.settings import Settings
+from dqm.service.storage import dataset_prefix
 from tests.service.data import SCHEMA, frame, records
 from tests.service.helpers import make_context
 from tests.support.receiver import running_receiver

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from monitors.errors import InvalidInputError, NotFoundError
-from service.storage import Storage, dataset_prefix, new_batch_path, new_reference_path
+from dqm.monitors.errors import InvalidInputError, NotFoundError
+from dqm.service.storage import Storage, dataset_prefix, new_batch_path, new_reference_path
 
 TABLE = pa.table({"x": [1.0, None, 3.0], "s": ["a", "b", None]})
 
@@ -117,7 +117,7 @@ def run_limited_write(root: Path, die: bool) -> subprocess.CompletedProcess[str]
     script = f"""
         import resource, signal
         import numpy as np, pyarrow as pa
-        from service.storage import Storage
+        from dqm.service.storage import Storage
         store = Storage.from_uri({str(root)!r})
         table = pa.table({{"x": np.random.default_rng(0).random(250_000)}})
         # CPython ignores SIGXFSZ, so an oversized write fails with EFBIG; restored to the

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from service.settings import Settings
+from dqm.service.settings import Settings
 from tests.support.server import free_port
 
 
@@ -31,7 +31,7 @@ def dqm_process(settings: Settings, **env: str) -> Iterator[httpx.Client]:
         **env,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-migrate"],
+        [sys.executable, "-m", "dqm.service.cli", "serve", "--port", str(port), "--no-migrate"],
         env=environ,
     )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)

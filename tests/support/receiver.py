@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from alerts.signing import WebhookVerificationError, verify
+from dqm.alerts.signing import WebhookVerificationError, verify
 
 
 @dataclass

@@ -1,0 +1,314 @@
+"""Drift methods (Evidently "stattests"): the samples they read, their scores and verdicts.
+
+A column pair is either a :class:`NumericPair` (sorted non-missing values of both windows) or a
+:class:`CategoricalPair` (counts over the sorted union of categories). Each method turns a pair
+into one score; :meth:`Method.drifted` compares it with a threshold the way Evidently 0.7 does,
+method by method (``ks``: p <= t, ``chisquare``: p < t, ``wasserstein``: d >= t, ``ed``: d > t).
+
+Three methods differ from Evidently's namesakes, on purpose:
+
+- ``tvd`` is the total variation distance itself on Evidently's binning (drift when >= 0.1),
+  for numerical and categorical columns; Evidently's ``TVD`` reports a 1000-permutation p-value
+  of that distance instead, for categorical columns only.
+- ``fisher_exact`` (Fisher's exact test, p < 0.1 as Evidently's default) tests the 2x2 table
+  of the two values' counts in reference and current; unlike Evidently it accepts windows of
+  unequal sizes and numerical 0/1 columns, and skips columns with more than 2 values.
+- ``mmd`` (Evidently: ``empirical_mmd``, p < 0.1) tests a seeded subsample of at most
+  2000 values per side, with a median-heuristic RBF bandwidth over the pooled
+  sample and 100 seeded permutations; its p-value is never 0 (see
+  :func:`monitors.stats_kernel.mmd_permutation_test`).
+
+>>> pair = CategoricalPair.from_counts(
+...     np.array(["a", "b"], dtype=object), np.array([50, 50]),
+...     np.array(["a", "b"], dtype=object), np.array([30, 70]))
+>>> m = default_method(pair); m.name, round(m.score(pair), 6), m.drifted(m.score(pair), 0.05)
+('z', 0.003892, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+from scipy import stats as sps
+
+from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
+from dqm.monitors.stats import basic as stats
+from dqm.monitors.stats import extra as stats_more
+from dqm.monitors.stats import kernels as stats_kernel
+
+MethodName = Literal[
+    "ks",
+    "wasserstein",
+    "jensenshannon",
+    "psi",
+    "chisquare",
+    "z",
+    "hellinger",
+    "kl_div",
+    "ed",
+    "mannw",
+    "cramer_von_mises",
+    "anderson",
+    "tvd",
+    "fisher_exact",
+    "mmd",
+]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts of reference and current over the sorted union of their distinct values."""
+
+    keys: np.ndarray
+    ref: IntArray
+    cur: IntArray
+
+
+@dataclass(frozen=True)
+class NumericPair:
+    """Sorted non-missing values of a numerical column in both windows."""
+
+    ref: FloatArray
+    cur: FloatArray
+    ref_std: float
+    ref_unique: FloatArray
+    kind: Literal["numerical"] = field(default="numerical", init=False)
+
+    @cached_property
+    def counts(self) -> Counts:
+        rk, rc = stats.sorted_value_counts(self.ref)
+        ck, cc = stats.sorted_value_counts(self.cur)
+        return Counts(*stats.align_counts(rk, rc, ck, cc))
+
+    @property
+    def n_ref(self) -> int:
+        return int(self.ref.size)
+
+    @property
+    def n_cur(self) -> int:
+        return int(self.cur.size)
+
+    def n_unique(self) -> int:
+        """Distinct values of both windows; a lower bound once the reference alone has > 5."""
+        if self.ref_unique.size > 5:
+            return int(self.ref_unique.size)
+        return int(self.counts.keys.size)
+
+    def binned(self) -> tuple[IntArray, IntArray]:
+        """Evidently's ``get_binned_data``: Sturges bins if > 20 distinct reference values."""
+        if self.ref_unique.size > 20:
+            edges = stats.sturges_edges(self.ref, self.cur)
+            return stats.sorted_histogram(self.ref, edges), stats.sorted_histogram(self.cur, edges)
+        return self.counts.ref, self.counts.cur
+
+
+@dataclass(frozen=True)
+class CategoricalPair:
+    """Category counts of both windows over the sorted union of categories."""
+
+    counts: Counts
+    kind: Literal["categorical"] = field(default="categorical", init=False)
+
+    @classmethod
+    def from_counts(
+        cls,
+        ref_keys: ObjectArray,
+        ref_counts: IntArray,
+        cur_keys: ObjectArray,
+        cur_counts: IntArray,
+    ) -> CategoricalPair:
+        return cls(Counts(*stats.align_counts(ref_keys, ref_counts, cur_keys, cur_counts)))
+
+    @property
+    def n_ref(self) -> int:
+        return int(self.counts.ref.sum())
+
+    @property
+    def n_cur(self) -> int:
+        return int(self.counts.cur.sum())
+
+    def n_unique(self) -> int:
+        return int(self.counts.keys.size)
+
+    def binned(self) -> tuple[IntArray, IntArray]:
+        return self.counts.ref, self.counts.cur
+
+
+Pair = NumericPair | CategoricalPair
+
+
+def _percents(pair: Pair, fill: bool) -> tuple[FloatArray, FloatArray]:
+    ref, cur = pair.binned()
+    ref_p, cur_p = ref / pair.n_ref, cur / pair.n_cur
+    if fill:
+        return stats.fill_empty_bins(ref_p), stats.fill_empty_bins(cur_p)
+    return ref_p, cur_p
+
+
+def _ks(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats.ks_2samp_sorted(pair.ref, pair.cur)[1]
+
+
+def _wasserstein(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
+
+
+def _jensenshannon(pair: Pair) -> float:
+    return stats.jensenshannon(*_percents(pair, fill=False))
+
+
+def _psi(pair: Pair) -> float:
+    return stats.psi(*_percents(pair, fill=True))
+
+
+def _chisquare(pair: Pair) -> float:
+    c = pair.counts
+    return stats.chisquare_counts(c.ref, c.cur)[1]
+
+
+def _z(pair: Pair) -> float:
+    c = pair.counts
+    return stats.z_test_proportions(c.ref, c.cur)
+
+
+def _hellinger(pair: Pair) -> float:
+    c = pair.counts
+    if isinstance(pair, NumericPair):
+        return stats_more.hellinger_sorted(pair.ref, pair.cur, c.keys)
+    return stats_more.hellinger_counts(c.ref, c.cur)
+
+
+def _kl_div(pair: Pair) -> float:
+    return stats_more.kl_divergence(*_percents(pair, fill=True))
+
+
+def _energy(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats_more.energy_distance_sorted(pair.ref, pair.cur)
+
+
+def _mann_whitney(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    if max(pair.n_ref, pair.n_cur) <= 8:  # scipy's exact distribution for tiny samples
+        return float(sps.mannwhitneyu(pair.ref, pair.cur, alternative="less").pvalue)
+    return stats_more.mann_whitney_u(pair.ref, pair.cur)[1]
+
+
+def _cramer_von_mises(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    if max(pair.n_ref, pair.n_cur) <= 20:  # exact distribution for small samples, as Evidently
+        return float(sps.cramervonmises_2samp(pair.ref, pair.cur, method="exact").pvalue)
+    return stats_more.cramer_von_mises_sorted(pair.ref, pair.cur)[1]
+
+
+def _anderson(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats_more.anderson_darling_sorted(pair.ref, pair.cur)[1]
+
+
+def _tvd(pair: Pair) -> float:
+    return stats_more.total_variation(*pair.binned())
+
+
+def _fisher_exact(pair: Pair) -> float:
+    c = pair.counts
+    table = np.zeros((2, 2), dtype=np.int64)  # rows: reference, current; columns: the values
+    table[0, : c.keys.size], table[1, : c.keys.size] = c.ref, c.cur
+    return stats_more.fisher_exact_2x2(table)
+
+
+def _not_binary(pair: Pair) -> str | None:
+    u = pair.counts.keys.size
+    return f"fisher_exact needs a binary column, this one has {u} values" if u > 2 else None
+
+
+def _mmd(pair: Pair) -> float:
+    assert isinstance(pair, NumericPair)
+    return stats_kernel.mmd_subsample_test(pair.ref, pair.cur)[1]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One drift method: Evidently's name, score function, default threshold and comparison."""
+
+    name: str
+    display_name: str
+    score: Callable[[Pair], float]
+    default_threshold: float
+    drift_when: Literal["<=", "<", ">=", ">"]  # score against threshold, as Evidently
+    numerical_only: bool = False
+    requires: Callable[[Pair], str | None] | None = None  # why it cannot test a pair, if so
+
+    @property
+    def is_p_value(self) -> bool:
+        return self.drift_when in ("<=", "<")
+
+    def drifted(self, score: float, threshold: float) -> bool:
+        """Evidently's verdict for ``score`` at ``threshold``."""
+        return {
+            "<=": score <= threshold,
+            "<": score < threshold,
+            ">=": score >= threshold,
+            ">": score > threshold,
+        }[self.drift_when]
+
+    def skip_reason(self, pair: Pair) -> str | None:
+        """Why this method cannot test ``pair`` (None when it can)."""
+        if self.numerical_only and pair.kind != "numerical":
+            return f"method {self.name} does not apply to {pair.kind} columns"
+        return self.requires(pair) if self.requires is not None else None
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method("ks", "K-S p_value", _ks, 0.05, "<=", numerical_only=True),
+        Method("wasserstein", "Wasserstein distance (normed)", _wasserstein, 0.1, ">=", True),
+        Method("jensenshannon", "Jensen-Shannon distance", _jensenshannon, 0.1, ">="),
+        Method("psi", "PSI", _psi, 0.1, ">="),
+        Method("chisquare", "chi-square p_value", _chisquare, 0.05, "<"),
+        Method("z", "Z-test p_value", _z, 0.05, "<"),
+        Method("hellinger", "Hellinger distance", _hellinger, 0.1, ">="),
+        Method("kl_div", "Kullback-Leibler divergence", _kl_div, 0.1, ">="),
+        Method("ed", "Energy-distance", _energy, 0.1, ">", True),
+        Method("mannw", "Mann-Whitney U-rank test", _mann_whitney, 0.05, "<", True),
+        Method("cramer_von_mises", "Cramer-von Mises", _cramer_von_mises, 0.1, "<=", True),
+        Method("anderson", "Anderson-Darling", _anderson, 0.1, "<", True),
+        Method("tvd", "Total variation distance", _tvd, 0.1, ">="),
+        Method("fisher_exact", "Fisher's exact test", _fisher_exact, 0.1, "<", False, _not_binary),
+        Method("mmd", "MMD (RBF kernel) permutation p_value", _mmd, 0.1, "<", True),
+    )
+}
+
+
+def _not_for_pairs(pair: Pair) -> float:
+    raise TypeError("the domain classifier scores embedding matrices, not column pairs")
+
+
+# Embedding columns: ROC AUC of a reference-vs-current classifier (see monitors.multivariate).
+EMBEDDING_METHOD = Method(
+    "domain_classifier", "Domain classifier ROC AUC", _not_for_pairs, 0.55, ">="
+)
+
+
+def default_method(pair: Pair) -> Method:
+    """Evidently 0.7's ``_get_default_stattest`` for a column pair.
+
+    Up to 1000 reference values: z-test (<= 2 distinct values), chi-square (3-5 values, or any
+    categorical), KS (numerical, > 5 values); above: Jensen-Shannon (categorical, or numerical
+    with <= 5 values), normed Wasserstein (numerical, > 5 values).
+    """
+    u = pair.n_unique()
+    if pair.n_ref <= 1000:
+        if pair.kind == "numerical" and u > 5:
+            return METHODS["ks"]
+        return METHODS["chisquare"] if u > 2 else METHODS["z"]
+    if pair.kind == "numerical" and u > 5:
+        return METHODS["wasserstein"]
+    return METHODS["jensenshannon"]

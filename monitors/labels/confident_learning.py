@@ -1,0 +1,225 @@
+"""Confident learning: find rows whose given label is probably wrong.
+
+Implemented in numpy from Northcutt, Jiang & Chuang, "Confident Learning: Estimating Uncertainty
+in Dataset Labels", JAIR 70 (2021), sections 3.1-3.2 (confident joint, calibration, prune by
+noise rate). The defaults are chosen so the flagged set equals
+``cleanlab.filter.find_label_issues(labels, pred_probs)`` with its defaults; the tests check
+this. ``pred_probs`` must be out-of-sample (e.g. cross-validated) for the method to be sound.
+
+>>> import numpy as np
+>>> labels = np.array([0, 0, 0, 1, 1, 1])
+>>> probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9],
+...                   [0.2, 0.8], [0.3, 0.7], [0.1, 0.9]])
+>>> find_label_issues(labels, probs).nonzero()[0].tolist()
+[2]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from dqm.monitors.base import Finding, Metric
+from dqm.monitors.errors import InvalidInputError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Probabilities within this distance are treated as equal (cleanlab uses the same tolerance).
+_EPS = 1e-6
+# A class without given labels gets a threshold no probability reaches.
+_UNREACHABLE = 2.0
+
+
+def _check(labels: IntArray, pred_probs: FloatArray) -> None:
+    if pred_probs.ndim != 2 or pred_probs.shape[0] != labels.shape[0] or labels.size == 0:
+        raise InvalidInputError("labels and pred_probs must be non-empty with matching rows")
+    if labels.min() < 0 or labels.max() >= pred_probs.shape[1]:
+        raise InvalidInputError("labels must be class indices 0..K-1")
+
+
+def confident_thresholds(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
+    """Per-class threshold t_k: the mean self-confidence of the rows labeled k.
+
+    >>> confident_thresholds(np.array([0, 0, 1]), np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]]))
+    array([0.7, 0.7])
+    """
+    k = pred_probs.shape[1]
+    counts = np.bincount(labels, minlength=k)
+    sums = np.bincount(labels, weights=pred_probs[np.arange(labels.size), labels], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(counts > 0, sums / np.maximum(counts, 1), _UNREACHABLE)
+    return np.maximum(t, 2 * _EPS)
+
+
+def _round_preserving_sums(values: FloatArray, axis: int) -> IntArray:
+    """Round to integers so that each slice along ``axis`` keeps its (rounded) sum."""
+    moved = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    out = np.rint(moved)
+    for idx in np.ndindex(moved.shape[:-1]):
+        floats, ints = moved[idx], out[idx]
+        short = int(np.rint(floats.sum()) - ints.sum())
+        if short:
+            # Move the units where rounding lost (or gained) the most. Ties go the way numpy's
+            # default argsort puts them, as in cleanlab, so that both flag the same rows.
+            order = np.argsort(floats - ints)
+            pick = order[::-1][:short] if short > 0 else order[:-short]
+            ints[pick] += np.sign(short)
+    return np.moveaxis(out, -1, axis).astype(np.int64)
+
+
+def confident_joint(labels: IntArray, pred_probs: FloatArray, calibrate: bool = True) -> IntArray:
+    """Counts C[i, j] of rows with given label i whose true label is confidently j.
+
+    A row counts for class j when p_j >= t_j; with several such classes it goes to the argmax
+    of p (as cleanlab does; the paper takes the argmax over the confident classes only, which
+    differs only for rows whose overall argmax is below its own threshold). Diagonal entries are
+    at least 1. ``calibrate`` rescales rows to the given-label counts and the total to n
+    (eq. 3 of the paper), then rounds preserving row totals.
+
+    >>> confident_joint(np.array([0, 0, 1, 1]),
+    ...                 np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.1, 0.9]])).tolist()
+    [[1, 1], [0, 2]]
+    """
+    _check(labels, pred_probs)
+    k = pred_probs.shape[1]
+    confident = pred_probs >= confident_thresholds(labels, pred_probs) - _EPS
+    n_confident = confident.sum(axis=1)
+    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
+    keep = n_confident > 0
+    joint = np.bincount(labels[keep] * k + guess[keep], minlength=k * k).reshape(k, k)
+    np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
+    if not calibrate:
+        return joint.astype(np.int64)
+    return calibrate_joint(joint, np.bincount(labels, minlength=k))
+
+
+def calibrate_joint(joint: IntArray, label_counts: IntArray) -> IntArray:
+    """Rescale a confident joint so row i sums to the count of label i (paper, eq. 3).
+
+    >>> calibrate_joint(np.array([[3, 1], [0, 4]]), np.array([8, 2])).tolist()
+    [[6, 2], [0, 2]]
+    """
+    rows = np.maximum(joint.sum(axis=1), 1e-100)
+    scaled = joint / rows[:, None] * label_counts[:, None]
+    scaled = scaled / max(float(scaled.sum()), 1e-100) * float(label_counts.sum())
+    return _round_preserving_sums(scaled, axis=1)
+
+
+def _prune_counts(joint: IntArray) -> IntArray:
+    """Per given label, how many rows to flag for each true label; keeps >= 1 row per class."""
+    counts = joint.astype(np.float64)
+    diag = counts.diagonal().copy()
+    raised = np.maximum(diag, 1.0) - diag
+    # Spread the raise of a diagonal entry evenly over the row's nonzero noise entries.
+    n_noise = np.maximum(np.count_nonzero(counts, axis=1) - 1.0, 1.0)
+    counts = np.maximum(counts - (raised / n_noise)[:, None], 0.0)
+    np.fill_diagonal(counts, diag + raised)
+    return _round_preserving_sums(counts, axis=0)
+
+
+def find_label_issues(labels: IntArray, pred_probs: FloatArray) -> BoolArray:
+    """Mask of rows flagged by confident learning, "prune by noise rate" (paper, sec. 3.2).
+
+    For given label i and true label j != i, flag the C[i, j] rows labeled i with the largest
+    margin p_j - p_i, C being the calibrated confident joint; then unflag rows whose given
+    label is (within 1e-6) the model's top class. A class with a single row is never pruned.
+    """
+    joint = confident_joint(labels, pred_probs)
+    prune = _prune_counts(joint)
+    flagged = np.zeros(labels.size, dtype=bool)
+    for i in range(pred_probs.shape[1]):
+        rows = np.flatnonzero(labels == i)
+        if rows.size <= 1:
+            continue
+        for j in np.flatnonzero(prune[i]):
+            if j == i:
+                continue
+            margin = pred_probs[rows, j] - pred_probs[rows, i]
+            flagged[rows[np.argsort(-margin)[: prune[i, j]]]] = True
+    bumped = pred_probs.copy()
+    bumped[np.arange(labels.size), labels] += _EPS
+    flagged &= bumped.argmax(axis=1) != labels
+    return flagged
+
+
+def self_confidence(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
+    """The predicted probability of each row's given label (low = suspicious).
+
+    >>> self_confidence(np.array([1, 0]), np.array([[0.3, 0.7], [0.4, 0.6]])).tolist()
+    [0.7, 0.4]
+    """
+    return np.asarray(pred_probs[np.arange(labels.size), labels], dtype=np.float64)
+
+
+def normalized_margin(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
+    """(p_given - max_{k != given} p_k + 1) / 2, in [0, 1] (low = suspicious).
+
+    >>> normalized_margin(np.array([1, 0]), np.array([[0.3, 0.7], [0.4, 0.6]])).round(2).tolist()
+    [0.7, 0.4]
+    """
+    given = self_confidence(labels, pred_probs)
+    others = pred_probs.copy()
+    others[np.arange(labels.size), labels] = -np.inf
+    return np.asarray((given - others.max(axis=1) + 1.0) / 2.0, dtype=np.float64)
+
+
+def suggested_labels(pred_probs: FloatArray) -> IntArray:
+    """The class each row most likely belongs to (argmax of the predicted probabilities)."""
+    return np.asarray(pred_probs.argmax(axis=1), dtype=np.int64)
+
+
+def label_issue_metrics(
+    all_labels: IntArray,
+    all_probs: FloatArray,
+    row_ids: npt.NDArray[np.object_],
+    classes: list[str],
+    target: str,
+    max_findings: int,
+) -> tuple[list[Metric], list[Finding]]:
+    """``label_issue_share``, ``label_health_score`` and the most suspicious flagged rows.
+
+    Uses rows with a label (>= 0) and all probabilities, renormalized to sum to 1.
+    ``label_health_score`` is ``1 - label_issue_share`` (cleanlab's overall health score instead
+    counts the off-diagonal mass of the calibrated joint; that is an estimate of the noise, not
+    of the flagged rows). Findings are scored ``1 - self_confidence`` (higher = more suspicious),
+    most suspicious first, at most ``max_findings``.
+    """
+    rows = np.flatnonzero((all_labels >= 0) & ~np.isnan(all_probs).any(axis=1))
+    if rows.size < 2 or len(classes) < 2:
+        reason = "skipped: fewer than 2 labeled rows with probabilities"
+        names = ("label_issue_share", "label_health_score")
+        return [Metric(name=n, value=None, status=reason) for n in names], []
+    probs = all_probs[rows]
+    totals = probs.sum(axis=1, keepdims=True)
+    probs = np.where(totals > 0, probs / np.where(totals > 0, totals, 1.0), 1.0 / len(classes))
+    labels = all_labels[rows]
+    flagged = find_label_issues(labels, probs)
+    share = float(flagged.mean())
+    details = {"labeled_rows": int(rows.size), "flagged_rows": int(flagged.sum())}
+    metrics = [
+        Metric(name="label_issue_share", value=share, method="confident_learning", details=details),
+        Metric(name="label_health_score", value=1.0 - share, method="confident_learning"),
+    ]
+    conf = self_confidence(labels, probs)
+    margin = normalized_margin(labels, probs)
+    suggested = suggested_labels(probs)
+    hits = np.flatnonzero(flagged)
+    hits = hits[np.argsort(conf[hits], kind="stable")][:max_findings]
+    findings = [
+        Finding(
+            row_id=str(row_ids[rows[i]]),
+            score=float(1.0 - conf[i]),
+            reason="label_issue",
+            column=target,
+            details={
+                "given_label": classes[labels[i]],
+                "suggested_label": classes[suggested[i]],
+                "self_confidence": float(conf[i]),
+                "normalized_margin": float(margin[i]),
+            },
+        )
+        for i in hits
+    ]
+    return metrics, findings

@@ -1,0 +1,335 @@
+"""The ``label_quality`` monitor: label coverage, delay, drift, performance and label issues.
+
+Columns come from the schema: the target (role ``target``), one probability column per class
+(role ``prediction_probability`` with ``class``), the prediction (role ``prediction``) and the
+row key (role ``id``). Annotator and labeling-function columns are named in the params. The
+service may add ``__label_delay_seconds`` (label arrival minus row time) to the current window.
+
+>>> import pyarrow as pa
+>>> from dqm.monitors.schema import ColumnSpec, Schema
+>>> schema = Schema(columns=[ColumnSpec(name="y", type="categorical", role="target"),
+...                          ColumnSpec(name="yhat", type="categorical", role="prediction")])
+>>> t = pa.table({"y": ["a", "b", None, "a"], "yhat": ["a", "a", "b", "a"]})
+>>> r = LabelQualityMonitor().run(t, t, schema, LabelQualityParams())
+>>> r.value("label_coverage"), round(r.value("accuracy") or 0, 4)
+(0.75, 0.6667)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
+from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
+from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair, default_method
+from dqm.monitors.labels import confident_learning as cl
+from dqm.monitors.labels.agreement import agreement_metrics
+from dqm.monitors.labels.performance import (
+    classification_metrics,
+    compare_metrics,
+    estimated_accuracy,
+    regression_metrics,
+)
+from dqm.monitors.labels.weak_supervision import labeling_function_metrics
+from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.registry import register
+from dqm.monitors.schema import Schema
+
+DELAY_COLUMN = "__label_delay_seconds"
+Task = Literal["classification", "regression"]
+
+
+class LabelQualityParams(BaseModel):
+    """Parameters of the ``label_quality`` monitor; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal["auto", "classification", "regression"] = "auto"
+    annotator_columns: list[str] = Field(default_factory=list)
+    labeling_function_columns: list[str] = Field(default_factory=list)
+    max_findings: int = Field(default=1000, ge=0, description="label issues reported as findings")
+
+
+@dataclass(frozen=True)
+class _Roles:
+    target: str | None
+    prediction: str | None
+    probabilities: tuple[str, ...]
+    classes: tuple[str, ...]
+    row_id: str | None
+    task: Task
+
+
+def _roles(schema: Schema, params: LabelQualityParams) -> _Roles:
+    target, pred = schema.role_column("target"), schema.role_column("prediction")
+    probs = schema.with_role("prediction_probability")
+    row_id = schema.role_column("id")
+    task: Task
+    if params.task != "auto":
+        task = params.task
+    elif probs or (target is not None and target.type != "numerical"):
+        task = "classification"
+    elif target is not None and (pred is None or pred.type == "numerical"):
+        task = "regression"
+    else:
+        task = "classification"
+    return _Roles(
+        target=target.name if target else None,
+        prediction=pred.name if pred else None,
+        probabilities=tuple(p.name for p in probs) if task == "classification" else (),
+        classes=tuple(p.class_ or p.name for p in probs) if task == "classification" else (),
+        row_id=row_id.name if row_id else None,
+        task=task,
+    )
+
+
+def _column_or_none(table: pa.Table, name: str | None) -> ObjectArray:
+    if name is None or name not in table.column_names:
+        return np.full(table.num_rows, None, dtype=object)
+    return category_values(table, name)
+
+
+def _key(value: str) -> str:
+    """Numbers compare by value, so that label ``1.0`` or ``"1"`` matches class ``"1"``."""
+    try:
+        return repr(float(value))
+    except ValueError:
+        return value
+
+
+def _encode(values: ObjectArray, classes: list[str]) -> IntArray:
+    """Class index of each value (-1 for missing or unknown)."""
+    lookup = {_key(c): i for i, c in enumerate(classes)}
+    codes = np.full(values.size, -1, dtype=np.int64)
+    present = np.array([v is not None for v in values], dtype=bool)
+    uniq, inverse = np.unique(values[present].astype(str), return_inverse=True)
+    if uniq.size:
+        mapped = np.array([lookup.get(_key(u), -1) for u in uniq], dtype=np.int64)
+        codes[present] = mapped[inverse]
+    return codes
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One window decoded for classification: labels, predictions, probabilities."""
+
+    labels: IntArray  # -1 where unlabeled or unknown
+    predicted: IntArray  # -1 where no prediction
+    probs: FloatArray | None  # (n, K); rows with a missing probability are NaN
+
+
+def _classification_window(table: pa.Table, roles: _Roles, classes: list[str]) -> _Window:
+    labels = _encode(_column_or_none(table, roles.target), classes)
+    probs = None
+    if roles.probabilities and set(roles.probabilities) <= set(table.column_names):
+        probs = np.column_stack([numeric_values(table, c) for c in roles.probabilities])
+    if roles.prediction is not None and roles.prediction in table.column_names:
+        predicted = _encode(category_values(table, roles.prediction), classes)
+    elif probs is not None:
+        complete = ~np.isnan(probs).any(axis=1)
+        predicted = np.where(complete, np.nan_to_num(probs, nan=-1.0).argmax(axis=1), -1)
+    else:
+        predicted = np.full(table.num_rows, -1, dtype=np.int64)
+    return _Window(labels, predicted.astype(np.int64), probs)
+
+
+def _classes(reference: pa.Table, current: pa.Table, roles: _Roles) -> list[str]:
+    if roles.classes:
+        return list(roles.classes)
+    seen: set[str] = set()
+    for table in (reference, current):
+        for name in (roles.target, roles.prediction):
+            seen.update(v for v in _column_or_none(table, name) if v is not None)
+    return sorted(seen)
+
+
+def _skipped(name: str, reason: str) -> Metric:
+    return Metric(name=name, value=None, status=f"skipped: {reason}")
+
+
+def _coverage_and_delay(current: pa.Table, roles: _Roles) -> list[Metric]:
+    labeled = int(np.sum(_column_or_none(current, roles.target) != None))  # noqa: E711
+    out = [Metric(name="label_coverage", value=labeled / current.num_rows)]
+    names = ("label_delay_p50_seconds", "label_delay_p95_seconds")
+    if DELAY_COLUMN not in current.column_names:
+        return out + [_skipped(n, f"no {DELAY_COLUMN} column") for n in names]
+    delays = numeric_values(current, DELAY_COLUMN)
+    delays = delays[~np.isnan(delays)]
+    if delays.size == 0:
+        return out + [_skipped(n, "no labeled rows") for n in names]
+    p50, p95 = np.quantile(delays, [0.5, 0.95])
+    return out + [Metric(name=names[0], value=float(p50)), Metric(name=names[1], value=float(p95))]
+
+
+def _drift_metric(name: str, column: str, ref: np.ndarray, cur: np.ndarray, task: Task) -> Metric:
+    """Evidently's default method for the column (the ``drift`` monitor's selection rule)."""
+    if ref.size == 0 or cur.size == 0:
+        return _skipped(name, "no values in the reference or the current window")
+    pair: Pair
+    if task == "regression":
+        r, c = np.sort(ref.astype(np.float64)), np.sort(cur.astype(np.float64))
+        pair = NumericPair(r, c, float(r.std()), np.unique(r))
+    else:
+        rk, rc = np.unique(ref, return_counts=True)
+        ck, cc = np.unique(cur, return_counts=True)
+        pair = CategoricalPair.from_counts(rk, rc, ck, cc)
+    method = default_method(pair)
+    score = method.score(pair)
+    threshold = method.default_threshold
+    return Metric(
+        name=name,
+        value=float(score),
+        method=method.name,
+        threshold=threshold,
+        drifted=bool(method.drifted(score, threshold)),
+        details={"column": column},
+    )
+
+
+def _values(table: pa.Table, column: str | None, task: Task) -> np.ndarray:
+    if column is None or column not in table.column_names:
+        return np.array([], dtype=object)
+    if task == "regression":
+        num = numeric_values(table, column)
+        return num[~np.isnan(num)]
+    cat = category_values(table, column)
+    return np.asarray(cat[np.array([x is not None for x in cat], dtype=bool)].astype(str))
+
+
+def _drift(
+    reference: pa.Table, current: pa.Table, roles: _Roles, classes: list[str]
+) -> list[Metric]:
+    assert roles.target is not None
+    ref_y = _values(reference, roles.target, roles.task)
+    out = [
+        _drift_metric(
+            "label_drift_score",
+            roles.target,
+            ref_y,
+            _values(current, roles.target, roles.task),
+            roles.task,
+        )
+    ]
+    if roles.prediction is not None:
+        ref_p = _values(reference, roles.prediction, roles.task)
+        cur_p = _values(current, roles.prediction, roles.task)
+        column = roles.prediction
+    elif roles.probabilities:
+        names = np.array(classes, dtype=object)
+        ref_p, cur_p = (_argmax_names(t, roles, names) for t in (reference, current))
+        column = "argmax(" + ",".join(roles.probabilities) + ")"
+    else:
+        return out
+    out.append(_drift_metric("prediction_drift_score", column, ref_p, cur_p, roles.task))
+    return out
+
+
+def _argmax_names(table: pa.Table, roles: _Roles, names: ObjectArray) -> ObjectArray:
+    if table.num_rows == 0 or not set(roles.probabilities) <= set(table.column_names):
+        return np.array([], dtype=object)
+    probs = np.column_stack([numeric_values(table, c) for c in roles.probabilities])
+    complete = ~np.isnan(probs).any(axis=1)
+    return np.asarray(names[probs[complete].argmax(axis=1)].astype(str), dtype=object)
+
+
+_CLASSIFICATION = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc")
+_REGRESSION = ("mae", "rmse")
+
+
+def _row_ids(table: pa.Table, roles: _Roles) -> ObjectArray:
+    if roles.row_id is not None and roles.row_id in table.column_names:
+        return category_values(table, roles.row_id)
+    return np.arange(table.num_rows).astype(str).astype(object)
+
+
+def _label_metrics(
+    reference: pa.Table, current: pa.Table, roles: _Roles, params: LabelQualityParams
+) -> tuple[list[Metric], list[Finding]]:
+    """Everything measured on the target: coverage, delay, drift, performance, label issues."""
+    assert roles.target is not None
+    classes = _classes(reference, current, roles) if roles.task == "classification" else []
+    metrics = _coverage_and_delay(current, roles) + _drift(reference, current, roles, classes)
+    if roles.task == "regression":
+        ref_reg = _regression_pair(reference, roles)
+        cur_reg = _regression_pair(current, roles)
+        metrics += compare_metrics(
+            _REGRESSION, regression_metrics(*cur_reg), regression_metrics(*ref_reg)
+        )
+        return metrics, []
+    ref_w = _classification_window(reference, roles, classes)
+    cur_w = _classification_window(current, roles, classes)
+    metrics += compare_metrics(
+        _CLASSIFICATION,
+        classification_metrics(cur_w.labels, cur_w.predicted, cur_w.probs),
+        classification_metrics(ref_w.labels, ref_w.predicted, ref_w.probs),
+    )
+    metrics.append(_estimated_accuracy(ref_w, cur_w))
+    if cur_w.probs is None:
+        names = ("label_issue_share", "label_health_score")
+        return metrics + [_skipped(n, "no prediction_probability columns") for n in names], []
+    issues, findings = cl.label_issue_metrics(
+        cur_w.labels,
+        cur_w.probs,
+        _row_ids(current, roles),
+        classes,
+        roles.target,
+        params.max_findings,
+    )
+    return metrics + issues, findings
+
+
+def _regression_pair(table: pa.Table, roles: _Roles) -> tuple[FloatArray, FloatArray]:
+    n = table.num_rows
+    if roles.prediction is None or roles.prediction not in table.column_names:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if roles.target is not None and roles.target in table.column_names:
+        y = numeric_values(table, roles.target)
+    return y, numeric_values(table, roles.prediction)
+
+
+def _estimated_accuracy(ref: _Window, cur: _Window) -> Metric:
+    if ref.probs is None or cur.probs is None:
+        return _skipped("estimated_accuracy", "no prediction_probability columns")
+    value = estimated_accuracy(ref.labels, ref.probs, cur.probs, cur.predicted)
+    if np.isnan(value):
+        return _skipped("estimated_accuracy", "no labeled reference rows with probabilities")
+    return Metric(name="estimated_accuracy", value=value, method="cbpe")
+
+
+@register
+class LabelQualityMonitor(BaseMonitor[LabelQualityParams]):
+    """Label quality of a window: coverage, delay, drift, realized and estimated performance.
+
+    Classification windows also get confident-learning label issues (findings with reason
+    ``label_issue``), annotator agreement (``annotator_columns``) and labeling-function
+    statistics (``labeling_function_columns``). ``label_health_score`` is
+    ``1 - label_issue_share``. ``estimated_accuracy`` (CBPE) assumes no concept drift.
+    Labels that are not one of the probability columns' classes count as labeled for
+    ``label_coverage`` but are left out of performance and label issues.
+    """
+
+    kind: ClassVar[str] = "label_quality"
+    Params: ClassVar[type[BaseModel]] = LabelQualityParams
+    # CoverageMonitor, delay and realized performance need no reference; what does is skipped.
+    needs_reference: ClassVar[bool] = False
+
+    def measure(
+        self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: LabelQualityParams
+    ) -> MonitorResult:
+        ref_table = profile.table
+        roles = _roles(schema, p)
+        metrics: list[Metric] = []
+        findings: list[Finding] = []
+        if roles.target is None:
+            metrics.append(_skipped("label_coverage", "no target column in the schema"))
+        else:
+            metrics, findings = _label_metrics(ref_table, current, roles, p)
+        metrics += agreement_metrics(current, p.annotator_columns)
+        metrics += labeling_function_metrics(current, p.labeling_function_columns)
+        return MonitorResult(metrics=tuple(metrics), findings=tuple(findings))

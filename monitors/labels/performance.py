@@ -1,0 +1,262 @@
+"""Model performance: realized metrics on labeled rows, and CBPE estimates without labels.
+
+Classification labels are class indices ``0..K-1``; ``probs`` has one column per class.
+Macro averages run over the classes present in the true or predicted labels (as
+``sklearn.metrics`` does); a class that is never predicted has precision 0.
+
+>>> import numpy as np
+>>> y, pred = np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2])
+>>> accuracy(y, pred), round(f1_macro(y, pred), 4)
+(0.75, 0.7778)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import rankdata
+
+from dqm.monitors.base import Metric
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def accuracy(y_true: IntArray, y_pred: IntArray) -> float:
+    """Share of rows whose prediction equals the label."""
+    return float(np.mean(y_true == y_pred))
+
+
+def _per_class_counts(y_true: IntArray, y_pred: IntArray) -> tuple[FloatArray, ...]:
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    present = (np.bincount(y_true, minlength=k) + np.bincount(y_pred, minlength=k)) > 0
+    tp = np.bincount(y_true[y_true == y_pred], minlength=k)[present].astype(np.float64)
+    n_pred = np.bincount(y_pred, minlength=k)[present].astype(np.float64)
+    n_true = np.bincount(y_true, minlength=k)[present].astype(np.float64)
+    return tp, n_pred, n_true
+
+
+def _safe_ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def precision_macro(y_true: IntArray, y_pred: IntArray) -> float:
+    """Unweighted mean over classes of TP / predicted (0 for a never-predicted class)."""
+    tp, n_pred, _ = _per_class_counts(y_true, y_pred)
+    return float(_safe_ratio(tp, n_pred).mean())
+
+
+def recall_macro(y_true: IntArray, y_pred: IntArray) -> float:
+    """Unweighted mean over classes of TP / actual."""
+    tp, _, n_true = _per_class_counts(y_true, y_pred)
+    return float(_safe_ratio(tp, n_true).mean())
+
+
+def f1_macro(y_true: IntArray, y_pred: IntArray) -> float:
+    """Unweighted mean over classes of 2 TP / (predicted + actual)."""
+    tp, n_pred, n_true = _per_class_counts(y_true, y_pred)
+    return float(_safe_ratio(2 * tp, n_pred + n_true).mean())
+
+
+def binary_roc_auc(positive: npt.NDArray[np.bool_], score: FloatArray) -> float:
+    """Area under the ROC curve via the Mann-Whitney U statistic (ties count one half).
+
+    NaN when only one class is present.
+
+    >>> binary_roc_auc(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.75
+    """
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(score)
+    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
+    return u / (n_pos * n_neg)
+
+
+def roc_auc(y_true: IntArray, probs: FloatArray) -> float:
+    """ROC AUC: binary on the second column when K = 2, else one-vs-rest macro average.
+
+    Classes absent from ``y_true`` (AUC undefined) are left out of the average.
+    """
+    if probs.shape[1] == 2:
+        return binary_roc_auc(y_true == 1, probs[:, 1])
+    aucs = [binary_roc_auc(y_true == k, probs[:, k]) for k in range(probs.shape[1])]
+    defined = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def mae(y_true: FloatArray, y_pred: FloatArray) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def rmse(y_true: FloatArray, y_pred: FloatArray) -> float:
+    """Root mean squared error."""
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+@dataclass(frozen=True)
+class IsotonicFit:
+    """A non-decreasing step function through ``(x, y)`` knots, linear between, clipped outside."""
+
+    x: FloatArray
+    y: FloatArray
+
+    def predict(self, values: FloatArray) -> FloatArray:
+        """The fitted function at ``values``."""
+        return np.asarray(np.interp(values, self.x, self.y), dtype=np.float64)
+
+
+def _pool_adjacent_violators(y: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted least-squares non-decreasing fit of ``y`` (Ayer et al. 1955, PAV)."""
+    values: list[float] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
+        v, wt, size = yi, wi, 1
+        # Merge backwards while the previous block is above the new one.
+        while values and values[-1] > v:
+            pw = weights.pop()
+            v = (values.pop() * pw + v * wt) / (pw + wt)
+            wt += pw
+            size += sizes.pop()
+        values.append(v)
+        weights.append(wt)
+        sizes.append(size)
+    return np.repeat(np.asarray(values), np.asarray(sizes))
+
+
+def isotonic_fit(x: FloatArray, y: FloatArray) -> IsotonicFit:
+    """Fit a non-decreasing function of ``x`` to ``y`` by pool-adjacent-violators.
+
+    Equal ``x`` values are pooled first (their mean ``y``, weighted by count), as
+    ``sklearn.isotonic.IsotonicRegression`` does.
+
+    >>> f = isotonic_fit(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 2.0, 4.0]))
+    >>> f.predict(np.array([0.0, 2.0, 3.5, 9.0])).tolist()
+    [1.0, 2.5, 3.25, 4.0]
+    """
+    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=y, minlength=ux.size)
+    fitted = _pool_adjacent_violators(sums / counts, counts.astype(np.float64))
+    # Inner points of a constant run change nothing under interpolation; dropping them makes
+    # predict fast (a few hundred knots instead of one per distinct reference value).
+    keep = np.ones(fitted.size, dtype=bool)
+    keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
+    return IsotonicFit(ux[keep].astype(np.float64), fitted[keep])
+
+
+def calibrate_probabilities(
+    ref_labels: IntArray, ref_probs: FloatArray, probs: FloatArray
+) -> FloatArray:
+    """Calibrate ``probs`` one-vs-rest with isotonic maps fitted on a labeled reference.
+
+    Binary (K = 2): column 1 is calibrated and column 0 is its complement. K > 2: each column
+    is calibrated against ``label == k`` and rows are renormalized to sum to 1 (uniform when a
+    row calibrates to all zeros), as NannyML's multiclass CBPE does.
+    """
+    k = probs.shape[1]
+    if k == 2:
+        p1 = isotonic_fit(ref_probs[:, 1], (ref_labels == 1).astype(np.float64)).predict(
+            probs[:, 1]
+        )
+        return np.column_stack([1.0 - p1, p1])
+    cal = np.column_stack(
+        [
+            isotonic_fit(ref_probs[:, c], (ref_labels == c).astype(np.float64)).predict(probs[:, c])
+            for c in range(k)
+        ]
+    )
+    total = cal.sum(axis=1, keepdims=True)
+    return np.where(total > 0, cal / np.where(total > 0, total, 1.0), 1.0 / k)
+
+
+def cbpe_accuracy(
+    ref_labels: IntArray, ref_probs: FloatArray, probs: FloatArray, predicted: IntArray
+) -> float:
+    """Confidence-based performance estimation (NannyML's CBPE) of accuracy, without labels.
+
+    The expected accuracy is the mean calibrated probability of the predicted class. CBPE
+    assumes no concept drift: P(y | x) must be the same as on the reference. It only sees
+    covariate shift; a change in the relation between inputs and labels is invisible to it.
+
+    >>> ref_y = np.array([0, 0, 1, 1])
+    >>> ref_p = np.array([[0.9, 0.1], [0.6, 0.4], [0.4, 0.6], [0.1, 0.9]])
+    >>> cbpe_accuracy(ref_y, ref_p, np.array([[0.2, 0.8], [0.8, 0.2]]), np.array([1, 0]))
+    1.0
+    """
+    cal = calibrate_probabilities(ref_labels, ref_probs, probs)
+    return float(cal[np.arange(predicted.size), predicted].mean())
+
+
+def classification_metrics(
+    labels: IntArray, predicted: IntArray, probs: FloatArray | None
+) -> dict[str, float]:
+    """Realized metrics on rows with a label (>= 0); NaN where nothing can be computed.
+
+    ``accuracy`` and the macro scores use rows that also have a prediction; ``roc_auc`` uses
+    rows whose probabilities are all present.
+    """
+    nan = float("nan")
+    out = dict.fromkeys(("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc"), nan)
+    both = (labels >= 0) & (predicted >= 0)
+    if both.any():
+        y, p = labels[both], predicted[both]
+        out.update(
+            accuracy=accuracy(y, p),
+            precision_macro=precision_macro(y, p),
+            recall_macro=recall_macro(y, p),
+            f1_macro=f1_macro(y, p),
+        )
+    if probs is not None:
+        rows = (labels >= 0) & ~np.isnan(probs).any(axis=1)
+        if rows.any():
+            out["roc_auc"] = roc_auc(labels[rows], probs[rows])
+    return out
+
+
+def regression_metrics(y_true: FloatArray, y_pred: FloatArray) -> dict[str, float]:
+    """``mae`` and ``rmse`` on rows where both values are present (NaN when there are none)."""
+    rows = ~(np.isnan(y_true) | np.isnan(y_pred))
+    if not rows.any():
+        return {"mae": float("nan"), "rmse": float("nan")}
+    return {"mae": mae(y_true[rows], y_pred[rows]), "rmse": rmse(y_true[rows], y_pred[rows])}
+
+
+def estimated_accuracy(
+    ref_labels: IntArray, ref_probs: FloatArray, probs: FloatArray, predicted: IntArray
+) -> float:
+    """CBPE accuracy over rows with a prediction and all probabilities (see :func:`cbpe_accuracy`).
+
+    The calibrators are fitted on reference rows with a label and all probabilities; NaN when
+    either side has no usable rows.
+    """
+    ref_rows = (ref_labels >= 0) & ~np.isnan(ref_probs).any(axis=1)
+    rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)
+    if not ref_rows.any() or not rows.any():
+        return float("nan")
+    return cbpe_accuracy(ref_labels[ref_rows], ref_probs[ref_rows], probs[rows], predicted[rows])
+
+
+def compare_metrics(
+    names: tuple[str, ...], current: dict[str, float], reference: dict[str, float]
+) -> list[Metric]:
+    """One metric per name with the current value; details hold the reference value and the
+    difference (current - reference). NaN current values become skipped metrics."""
+    out = []
+    for name in names:
+        value, base = current.get(name, float("nan")), reference.get(name, float("nan"))
+        if np.isnan(value):
+            out.append(Metric(name=name, value=None, status="skipped: no labeled rows"))
+            continue
+        known = not np.isnan(base)
+        details = {
+            "reference": base if known else None,
+            "difference": value - base if known else None,
+        }
+        out.append(Metric(name=name, value=value, details=details))
+    return out

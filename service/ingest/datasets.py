@@ -1,0 +1,208 @@
+"""Datasets, reference versions and production batches."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dqm.monitors.errors import ConflictError, NotFoundError
+from dqm.monitors.schema import Schema
+from dqm.service.alerting.retrain import record_new_reference
+from dqm.service.clock import utcnow
+from dqm.service.context import Context
+from dqm.service.db.models import Batch, Dataset, ReferenceVersion
+from dqm.service.db.session import transaction
+from dqm.service.ingest import validate as ingest
+from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
+
+
+def schema_of(dataset: Dataset) -> Schema:
+    if dataset.schema_json is None:
+        raise ConflictError(
+            f"dataset {dataset.name!r} has no schema yet: upload a reference first",
+            [{"dataset": dataset.name}],
+        )
+    return Schema.model_validate(dataset.schema_json)
+
+
+def get_dataset(session: Session, name: str) -> Dataset:
+    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        raise NotFoundError(f"dataset {name!r} does not exist", [{"dataset": name}])
+    return dataset
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    return list(session.scalars(select(Dataset).order_by(Dataset.name)))
+
+
+def create_dataset(ctx: Context, name: str, schema: Schema | None) -> Dataset:
+    try:
+        with transaction(ctx.sessions) as session:
+            dataset = Dataset(
+                name=name,
+                schema_json=schema.model_dump(by_alias=True, exclude_none=True) if schema else None,
+                schema_inferred=False,
+                created_at=utcnow(),
+            )
+            session.add(dataset)
+        return dataset
+    except IntegrityError:
+        raise ConflictError(f"dataset {name!r} already exists", [{"dataset": name}]) from None
+
+
+def delete_dataset(ctx: Context, name: str) -> None:
+    with transaction(ctx.sessions) as session:
+        dataset = get_dataset(session, name)
+        dataset_id = dataset.id
+        session.delete(dataset)
+    ctx.storage.delete_prefix(dataset_prefix(dataset_id))
+
+
+def upload_reference(
+    ctx: Context, name: str, body: bytes, content_type: str | None
+) -> tuple[ReferenceVersion, Schema]:
+    """Store a new reference version and make it current; infer the schema if there is none.
+
+    The file is written before the short transaction that numbers the version, so no
+    database lock is held while Parquet is written.
+    """
+    table = ingest.decode(body, content_type)
+    with ctx.sessions() as session:
+        dataset = get_dataset(session, name)
+        inferred = dataset.schema_json is None
+        schema = ingest.infer_schema(table) if inferred else schema_of(dataset)
+        dataset_id = dataset.id
+    table = ingest.validate(table, schema)
+    path = new_reference_path(dataset_id)
+    size = ctx.storage.write_table(path, table)
+    try:
+        with transaction(ctx.sessions) as session:
+            dataset = session.get_one(Dataset, dataset_id)
+            if inferred and dataset.schema_json is not None:
+                raise ConflictError(
+                    f"dataset {name!r} got a schema from a concurrent upload; retry",
+                    [{"dataset": name}],
+                )
+            latest = session.scalar(
+                select(func.max(ReferenceVersion.version)).where(
+                    ReferenceVersion.dataset_id == dataset_id
+                )
+            )
+            ref = ReferenceVersion(
+                dataset_id=dataset_id,
+                version=(latest or 0) + 1,
+                rows=table.num_rows,
+                bytes=size,
+                path=path,
+                content_hash=ingest.content_hash(body, content_type or ""),
+                created_at=utcnow(),
+            )
+            session.add(ref)
+            if inferred:
+                dataset.schema_json = schema.model_dump(by_alias=True, exclude_none=True)
+                dataset.schema_inferred = True
+            dataset.current_reference_version = ref.version
+            record_new_reference(session, dataset_id, ref.version)
+    except Exception:
+        ctx.storage.delete(path)
+        raise
+    return ref, schema
+
+
+def list_references(session: Session, dataset: Dataset) -> list[ReferenceVersion]:
+    query = (
+        select(ReferenceVersion)
+        .where(ReferenceVersion.dataset_id == dataset.id)
+        .order_by(ReferenceVersion.version.desc())
+    )
+    return list(session.scalars(query))
+
+
+def current_reference(session: Session, dataset: Dataset) -> ReferenceVersion:
+    ref = session.scalar(
+        select(ReferenceVersion).where(
+            ReferenceVersion.dataset_id == dataset.id,
+            ReferenceVersion.version == dataset.current_reference_version,
+        )
+    )
+    if ref is None:
+        raise ConflictError(
+            f"dataset {dataset.name!r} has no reference yet", [{"dataset": dataset.name}]
+        )
+    return ref
+
+
+@dataclass(frozen=True)
+class Ingested:
+    batch: Batch
+    created: bool
+
+
+def _existing_batch(session: Session, dataset_id: int, key: str) -> Batch | None:
+    return session.scalar(
+        select(Batch).where(Batch.dataset_id == dataset_id, Batch.batch_key == key)
+    )
+
+
+def _replay(batch: Batch, digest: str) -> Ingested:
+    if batch.content_hash != digest:
+        raise ConflictError(
+            f"batch {batch.batch_key!r} was already received with other content",
+            [{"batch_id": batch.batch_key, "received_at": batch.received_at.isoformat()}],
+        )
+    return Ingested(batch, created=False)
+
+
+def ingest_batch(
+    ctx: Context, name: str, body: bytes, content_type: str | None, batch_key: str | None
+) -> Ingested:
+    """Validate and store a production batch; idempotent by ``batch_key``."""
+    digest = ingest.content_hash(body, content_type or "")
+    key = batch_key or f"b-{uuid.uuid4().hex}"
+    with ctx.sessions() as session:
+        dataset = get_dataset(session, name)
+        schema = schema_of(dataset)
+        existing = _existing_batch(session, dataset.id, key) if batch_key else None
+        if existing is not None:
+            return _replay(existing, digest)
+    table = ingest.decode(body, content_type)
+    target = schema.role_column("target")
+    table = ingest.validate(table, schema, allow_missing=[target.name] if target else [])
+    path = new_batch_path(dataset.id)
+    size = ctx.storage.write_table(path, table)
+    try:
+        with transaction(ctx.sessions) as session:
+            batch = Batch(
+                dataset_id=dataset.id,
+                batch_key=key,
+                content_hash=digest,
+                rows=table.num_rows,
+                bytes=size,
+                path=path,
+                received_at=utcnow(),
+            )
+            session.add(batch)
+        return Ingested(batch, created=True)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as a replay.
+        ctx.storage.delete(path)
+        with ctx.sessions() as session:
+            existing = _existing_batch(session, dataset.id, key)
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+
+
+def list_batches(session: Session, dataset: Dataset, limit: int = 100) -> list[Batch]:
+    query = (
+        select(Batch)
+        .where(Batch.dataset_id == dataset.id)
+        .order_by(Batch.received_at.desc(), Batch.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

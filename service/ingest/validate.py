@@ -1,0 +1,251 @@
+"""Uploaded data -> validated Arrow table: decode, validate against a schema, infer a schema.
+
+The API layer calls these with the raw body and its content type; nothing here touches HTTP,
+settings or the database. Decoding lives in ``service.ingest_decode``, the casting rules of
+each column type in ``service.ingest_cast``.
+
+>>> table = decode(b'{"rows": [{"id": 7, "age": "41", "city": "Oslo"}]}', "application/json")
+>>> schema = infer_schema(table)
+>>> [(c.name, c.type, c.role) for c in schema.columns]
+[('id', 'categorical', 'id'), ('age', 'numerical', 'feature'), ('city', 'categorical', 'feature')]
+>>> validate(table, schema).to_pylist()
+[{'id': '7', 'age': 41.0, 'city': 'Oslo'}]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import ValidationError
+
+from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.schema import ColumnRole, ColumnSpec, ColumnType, Schema
+from dqm.service.ingest.cast import (
+    EMBEDDING,
+    FLOAT,
+    STRING,
+    TIMESTAMP,
+    Cast,
+    Problem,
+    cast_datetime,
+    cast_embedding,
+    cast_id,
+    cast_numerical,
+    cast_string,
+    plain,
+    rows_problem,
+)
+from dqm.service.ingest.decode import ACCEPTED, decode, media_type
+
+__all__ = [
+    "ACCEPTED",
+    "canonical_type",
+    "content_hash",
+    "decode",
+    "infer_schema",
+    "media_type",
+    "validate",
+]
+
+ROLE_BY_NAME: dict[str, ColumnRole] = {
+    "id": "id",
+    "timestamp": "timestamp",
+    "ts": "timestamp",
+    "event_time": "timestamp",
+    "target": "target",
+    "label": "target",
+    "prediction": "prediction",
+}
+TIMESTAMP_NAMES = frozenset(k for k, v in ROLE_BY_NAME.items() if v == "timestamp")
+TEXT_MIN_MEAN_LENGTH = 20
+TEXT_MIN_DISTINCT_SHARE = 0.5
+
+
+def content_hash(body: bytes, content_type: str) -> str:
+    """SHA-256 hex digest of the canonical media type and the body (idempotency check).
+
+    >>> body = b"a\\n1\\n"
+    >>> content_hash(body, "text/csv") == content_hash(body, "Text/CSV; charset=utf-8")
+    True
+    """
+    digest = hashlib.sha256(media_type(content_type).encode())
+    digest.update(b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def canonical_type(spec: ColumnSpec) -> pa.DataType:
+    """The Arrow type a validated column has (role ``id`` is always a string)."""
+    if spec.role == "id":
+        return STRING
+    return {
+        "numerical": FLOAT,
+        "categorical": STRING,
+        "text": STRING,
+        "datetime": TIMESTAMP,
+        "embedding": EMBEDDING,
+    }[spec.type]
+
+
+def _cast(spec: ColumnSpec, data: pa.ChunkedArray) -> Cast:
+    if spec.role == "id":
+        return cast_id(spec.name, data)
+    if spec.type == "numerical":
+        return cast_numerical(spec.name, data)
+    if spec.type == "datetime":
+        return cast_datetime(spec.name, data)
+    if spec.type == "embedding":
+        return cast_embedding(spec.name, data)
+    return cast_string(spec.name, data, spec.type)
+
+
+def validate(table: pa.Table, schema: Schema, allow_missing: Collection[str] = ()) -> pa.Table:
+    """The table with exactly the schema's columns, in schema order, cast to canonical types.
+
+    Columns named in ``allow_missing`` may be absent (e.g. the target of a production batch,
+    whose labels arrive later); they are filled with nulls. Every problem is reported at once
+    in one ``InvalidInputError`` whose ``details`` are ``{"column", "rows", "count",
+    "problem"}`` (``rows``: the first 20 row indexes at fault -- for an "unknown column" the
+    rows that hold a value, empty for a "missing column"; ``count``: the rows affected).
+    Casting rules per type are in ``service.ingest_cast``; ids must be present and distinct.
+    """
+    if table.num_rows == 0:
+        raise InvalidInputError("the table holds no rows", [{"problem": "no rows"}])
+    n = table.num_rows
+    present = table.column_names
+    problems = _unknown_columns(table, schema)
+    dupes = sorted({c for c in present if present.count(c) > 1})
+    problems += [Problem(c, "duplicate column", [], n) for c in dupes]
+    columns: dict[str, pa.ChunkedArray] = {}
+    for spec in schema.columns:
+        if spec.name not in present:
+            if spec.name in allow_missing:
+                columns[spec.name] = pa.chunked_array([pa.nulls(n, canonical_type(spec))])
+            else:
+                problems.append(Problem(spec.name, "missing column", [], n))
+            continue
+        if spec.name in dupes:
+            continue
+        cast, found = _cast(spec, table.column(spec.name))
+        problems.extend(found)
+        if cast is not None:
+            columns[spec.name] = cast
+    if problems:
+        raise InvalidInputError(_summary(problems), [p.as_detail() for p in problems])
+    return pa.table(columns)
+
+
+def _unknown_columns(table: pa.Table, schema: Schema) -> list[Problem]:
+    """One problem per column not in the schema, naming the rows that hold a value in it."""
+    known = set(schema.names)
+    first: dict[str, int] = {}
+    for i, name in enumerate(table.column_names):
+        first.setdefault(name, i)
+    return [
+        rows_problem(name, "unknown column", pc.indices_nonzero(pc.is_valid(table[i])).to_pylist())
+        for name, i in first.items()
+        if name not in known
+    ]
+
+
+def _summary(problems: list[Problem]) -> str:
+    parts = [f"{p.column!r}: {p.problem}" for p in problems[:5]]
+    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return (
+        f"the data does not match the schema ({len(problems)} problems): " + "; ".join(parts) + more
+    )
+
+
+def infer_schema(table: pa.Table) -> Schema:
+    """A schema for a table that has none (the first reference of a dataset).
+
+    Types: integers, floats, decimals -> numerical; booleans -> categorical; timestamps,
+    dates -> datetime; lists of numbers -> embedding; strings -> numerical if every value
+    parses as a number (CSV columns are strings), datetime if every value is an ISO 8601
+    timestamp, text if values are long (mean >= 20 characters) and mostly distinct (> 50%),
+    else categorical. A column whose values are all null, or of any other type, is an error.
+
+    Roles, by column name (case-insensitive): "id" -> id (type categorical: ids are strings);
+    "timestamp", "ts", "event_time" -> timestamp if the type is datetime (Arrow integers or
+    floats there are epoch seconds, so their type becomes datetime; else a feature);
+    "target", "label" -> target; "prediction" -> prediction. The first column claims a role;
+    everything else is a feature.
+
+    >>> import pyarrow as pa
+    >>> t = pa.table({"ts": [1.7e9], "label": [True], "x": [[0.5, 1.0]], "note": ["a"]})
+    >>> for c in infer_schema(t).columns:
+    ...     print(c.name, c.type, c.role)
+    ts datetime timestamp
+    label categorical target
+    x embedding feature
+    note categorical feature
+    """
+    columns: list[ColumnSpec] = []
+    problems: list[Problem] = []
+    taken: set[ColumnRole] = set()
+    for name in table.column_names:
+        data = table.column(name)
+        kind = _infer_type(data) if data.null_count < len(data) else None
+        if kind is None:
+            what = "all values are null" if data.null_count == len(data) else str(data.type)
+            problems.append(Problem(name, f"cannot infer a column type ({what})", [], len(data)))
+            continue
+        if name.lower() in TIMESTAMP_NAMES and kind == "numerical" and _is_number(data):
+            kind = "datetime"  # epoch seconds; numeric strings (CSV) are not read as epochs
+        role = _role(name, kind, taken)
+        taken.add(role)
+        columns.append(ColumnSpec(name=name, type="categorical" if role == "id" else kind,
+                                  role=role))  # fmt: skip
+    if problems:
+        raise InvalidInputError(_summary(problems), [p.as_detail() for p in problems])
+    try:
+        return Schema(columns=columns)
+    except ValidationError as exc:
+        raise InvalidInputError(f"cannot build a schema: {exc}") from exc
+
+
+def _string_type(data: pa.ChunkedArray) -> ColumnType:
+    """numerical if every value parses as a number, datetime if as a timestamp, else
+    text (long and mostly distinct) or categorical."""
+    text = pc.drop_null(pc.cast(data, STRING))
+    head = pa.chunked_array([text.slice(0, 1000).combine_chunks()])  # a cheap first look
+    if cast_numerical("", head)[0] is not None and cast_numerical("", text)[0] is not None:
+        return "numerical"
+    if cast_datetime("", head)[0] is not None and cast_datetime("", text)[0] is not None:
+        return "datetime"
+    mean_length = pc.mean(pc.utf8_length(text)).as_py() or 0.0
+    distinct_share = len(pc.unique(text)) / max(len(text), 1)
+    if mean_length >= TEXT_MIN_MEAN_LENGTH and distinct_share > TEXT_MIN_DISTINCT_SHARE:
+        return "text"
+    return "categorical"
+
+
+def _infer_type(data: pa.ChunkedArray) -> ColumnType | None:
+    data = plain(data)
+    kind = data.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "numerical"
+    if pa.types.is_boolean(kind):
+        return "categorical"
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return "datetime"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _string_type(data)
+    if cast_embedding("", data)[0] is not None and not pa.types.is_null(kind):
+        return "embedding"
+    return None
+
+
+def _is_number(data: pa.ChunkedArray) -> bool:
+    kind = plain(data).type
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _role(name: str, kind: ColumnType, taken: set[ColumnRole]) -> ColumnRole:
+    role = ROLE_BY_NAME.get(name.lower(), "feature")
+    if (role in taken and role != "feature") or (role == "timestamp" and kind != "datetime"):
+        return "feature"
+    return role

@@ -1,0 +1,109 @@
+"""The current window of a run: which batches, their rows, and late labels joined in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dqm.monitors.schema import Schema
+from dqm.service.context import Context
+from dqm.service.db.models import Batch
+from dqm.service.durations import duration_seconds
+from dqm.service.ingest.labels import labels_for
+
+LABEL_DELAY_COLUMN = "__label_delay_seconds"
+
+
+@dataclass(frozen=True)
+class Window:
+    table: pa.Table
+    batch_keys: list[str]
+    row_batch_keys: pa.Array  # the batch id of each row of ``table``
+    start: datetime
+    end: datetime
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "batch_ids": self.batch_keys,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "rows": self.table.num_rows,
+        }
+
+
+def window_batches(
+    session: Session, dataset_id: int, spec: dict[str, Any], at: datetime
+) -> list[Batch]:
+    """Batches of the window ending at ``at`` (inclusive), oldest first."""
+    query = select(Batch).where(Batch.dataset_id == dataset_id, Batch.received_at <= at)
+    if spec.get("last_batches"):
+        query = query.order_by(Batch.received_at.desc(), Batch.id.desc()).limit(
+            int(spec["last_batches"])
+        )
+    else:
+        since = at - timedelta(seconds=duration_seconds(spec["last"]))
+        query = query.where(Batch.received_at > since).order_by(Batch.received_at.desc())
+    return list(reversed(session.scalars(query).all()))
+
+
+def _join_labels(
+    session: Session, dataset_id: int, schema: Schema, table: pa.Table, received: pa.Array
+) -> pa.Table:
+    """Fill missing targets from late labels and add the label delay in seconds."""
+    id_col, target = schema.role_column("id"), schema.role_column("target")
+    if id_col is None or target is None:
+        return table
+    ids = pc.cast(table.column(id_col.name), pa.string()).to_pylist()
+    found = labels_for(session, dataset_id, (i for i in ids if i is not None))
+    if not found:
+        return table
+    values = table.column(target.name).to_pylist()
+    delays: list[float | None] = [None] * len(ids)
+    row_times = received.to_pylist()
+    for i, row_id in enumerate(ids):
+        hit = found.get(row_id) if row_id is not None else None
+        if hit is None:
+            continue
+        label, at = hit
+        values[i] = label
+        delays[i] = max(0.0, (at - row_times[i]).total_seconds())
+    idx = table.column_names.index(target.name)
+    table = table.set_column(idx, target.name, pa.array(values, type=table.schema.field(idx).type))
+    return table.append_column(LABEL_DELAY_COLUMN, pa.array(delays, type=pa.float64()))
+
+
+def load_window(
+    ctx: Context,
+    session: Session,
+    dataset_id: int,
+    schema: Schema,
+    spec: dict[str, Any],
+    at: datetime,
+) -> Window | None:
+    """The window's rows with their batch ids, or None when no batch falls in it."""
+    batches = window_batches(session, dataset_id, spec, at)
+    if not batches:
+        return None
+    tables = [ctx.storage.read_table(b.path) for b in batches]
+    table = pa.concat_tables(tables, promote_options="permissive")
+    lengths = np.array([t.num_rows for t in tables])
+    keys = pa.array(np.repeat(np.array([b.batch_key for b in batches], dtype=object), lengths))
+    received = pa.array(
+        np.repeat(np.array([b.received_at for b in batches], dtype=object), lengths),
+        type=pa.timestamp("us", tz="UTC"),
+    )
+    table = _join_labels(session, dataset_id, schema, table, received)
+    return Window(
+        table=table,
+        batch_keys=[b.batch_key for b in batches],
+        row_batch_keys=keys.cast(pa.string()),
+        start=batches[0].received_at,
+        end=batches[-1].received_at,
+    )

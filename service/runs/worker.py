@@ -1,0 +1,76 @@
+"""The background half of a process: scheduler tick, run executor and webhook relay.
+
+Driven by an APScheduler ``BackgroundScheduler`` with one interval job each; every job is
+idempotent across replicas (see ``scheduler``, ``runner`` and ``relay``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from dqm.service.alerting import relay
+from dqm.service.clock import utcnow
+from dqm.service.context import Context
+from dqm.service.runs import runner, scheduler
+
+log = logging.getLogger(__name__)
+# The jobs tick every second or so: APScheduler's per-execution INFO lines would drown the
+# log, and a tick that finds the previous one still running is skipped by design
+# (max_instances=1), which APScheduler would log as a warning each time.
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+
+
+class Worker:
+    """Starts and stops the three background jobs of one process."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.client = relay.make_client(ctx)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        settings = ctx.settings
+        jobs = (
+            (self.tick, settings.scheduler_tick_seconds, "schedule"),
+            (self.work, settings.runner_poll_seconds, "runs"),
+            (self.deliver, settings.relay_poll_seconds, "relay"),
+        )
+        for func, seconds, name in jobs:
+            self.scheduler.add_job(
+                func,
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=utcnow(),
+            )
+
+    def tick(self) -> None:
+        self._guard("schedule", lambda: scheduler.schedule_due_runs(self.ctx, utcnow()))
+
+    def work(self) -> None:
+        self._guard("runs", self._drain_runs)
+
+    def _drain_runs(self) -> None:
+        while runner.work_once(self.ctx):  # every due run, one at a time
+            pass
+
+    def deliver(self) -> None:
+        self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
+
+    def _guard(self, name: str, job: Callable[[], object]) -> None:
+        try:
+            job()
+        except Exception:  # a database hiccup must not kill the job for good
+            log.exception("background job %s failed; retrying on its next tick", name)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        log.info("worker %s started", self.ctx.worker_id)
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=True)
+        self.client.close()
