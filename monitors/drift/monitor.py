@@ -51,6 +51,9 @@ TESTED_ROLES = ("feature", "prediction", "prediction_probability", "target")
 MAX_THREADS = 4
 # Errors a malformed column can raise while being read; they skip the column, not the run.
 COLUMN_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError)
+# Errors a method can raise on a degenerate column (e.g. a rank test on a constant column
+# divides by a zero variance); they skip that column, and the other columns are still measured.
+METHOD_ERRORS = (ArithmeticError, ValueError)
 
 
 @dataclass
@@ -150,7 +153,11 @@ def _column(
     if reason is not None:
         out.status = f"skipped: {reason}"
         return out
-    score = method.score(pair)
+    try:
+        score = method.score(pair)
+    except METHOD_ERRORS as exc:
+        out.status = f"skipped: {method.name} failed: {type(exc).__name__}: {exc}"[:200]
+        return out
     if math.isnan(score):
         out.status = f"skipped: {method.name} is undefined here (e.g. a single value)"
         return out

@@ -1,0 +1,36 @@
+"""A method that raises on one column skips that column; the other columns are measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from scipy import stats as sps
+
+from dqm.monitors.drift.monitor import DriftMonitor
+from dqm.monitors.schema import ColumnSpec, Schema
+
+
+def test_constant_column_under_mann_whitney_is_skipped_and_the_rest_measured() -> None:
+    rng = np.random.default_rng(7)
+    ref_x, cur_x = rng.normal(0, 1, 300), rng.normal(0.5, 1, 200)
+    schema = Schema(
+        columns=[
+            ColumnSpec(name="constant", type="numerical"),
+            ColumnSpec(name="x", type="numerical"),
+        ]
+    )
+    reference = pa.table({"constant": [3.0] * 300, "x": ref_x})
+    current = pa.table({"constant": [3.0] * 200, "x": cur_x})
+    params = DriftMonitor.Params(per_column_method={"constant": "mannw"})
+
+    result = DriftMonitor().run(reference, current, schema, params)
+
+    skipped = result.metric("drift_score", "constant")
+    assert skipped.value is None and skipped.drifted is None
+    assert skipped.status.startswith("skipped: mannw failed: ZeroDivisionError")
+    assert result.value("missing_share", "constant") == 0.0
+    measured = result.metric("drift_score", "x")
+    assert measured.status == "ok" and measured.method == "ks"
+    assert np.isclose(measured.value, sps.ks_2samp(ref_x, cur_x).pvalue, rtol=1e-9)
+    # The dataset share counts only the column that could be tested.
+    assert result.metric("share_drifted_columns").details["number_of_columns"] == 1
