@@ -31,6 +31,7 @@ def test_constant_column_under_mann_whitney_is_skipped_and_the_rest_measured() -
     assert result.value("missing_share", "constant") == 0.0
     measured = result.metric("drift_score", "x")
     assert measured.status == "ok" and measured.method == "ks"
+    assert measured.value is not None
     assert np.isclose(measured.value, sps.ks_2samp(ref_x, cur_x).pvalue, rtol=1e-9)
     # The dataset share counts only the column that could be tested.
     assert result.metric("share_drifted_columns").details["number_of_columns"] == 1
