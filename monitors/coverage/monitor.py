@@ -62,20 +62,107 @@ class CoverageParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_reference_support: int = Field(1, ge=1)
-    q_lo: float = Field(0.005, ge=0.0, le=1.0)
-    q_hi: float = Field(0.995, ge=0.0, le=1.0)
-    slice_pairs: list[tuple[str, str]] | None = None
-    max_slice_pairs: int = Field(45, ge=0)
-    min_support: int = Field(5, ge=1)
-    k: int = Field(10, ge=1)
-    tpr: float = Field(0.95, gt=0.0, le=1.0)
-    sample_size: int = Field(2000, ge=1)
-    reference_cap: int = Field(20_000, ge=2)
-    holdout_fraction: float = Field(0.2, gt=0.0, lt=1.0)
-    embedding_column: str | None = None
-    seed: int = 0
-    max_findings: int = Field(1000, ge=0)
+    min_reference_support: int = Field(
+        1,
+        ge=1,
+        description="A category counts as covered when the reference holds it at least this "
+        "many times (`category_row_coverage`, findings). Default 1: any category seen once.",
+        examples=[5],
+    )
+    q_lo: float = Field(
+        0.005,
+        ge=0.0,
+        le=1.0,
+        description="Lower reference quantile bounding `numeric_range_coverage`, a fraction "
+        "in [0, 1]; with `q_hi` 0.995 the expected coverage of unshifted data is 0.99.",
+        examples=[0.01],
+    )
+    q_hi: float = Field(
+        0.995,
+        ge=0.0,
+        le=1.0,
+        description="Upper reference quantile bounding `numeric_range_coverage`, a fraction "
+        "in [0, 1] above `q_lo`.",
+        examples=[0.99],
+    )
+    slice_pairs: list[tuple[str, str]] | None = Field(
+        None,
+        description="Column pairs whose 2-D cells `slice_uncovered_share` checks. Default "
+        "(null): all pairs of numerical and categorical feature columns, or a seeded sample "
+        "of `max_slice_pairs` of them.",
+        examples=[[["age", "country"], ["age", "income"]]],
+    )
+    max_slice_pairs: int = Field(
+        45,
+        ge=0,
+        description="Most feature pairs checked when `slice_pairs` is not given (45 = all "
+        "pairs of 10 columns); beyond it a sample chosen with `seed`. 0 skips the metric.",
+        examples=[100],
+    )
+    min_support: int = Field(
+        5,
+        ge=1,
+        description="A 2-D cell (reference decile or category of each column) holding fewer "
+        "reference rows than this is uncovered (`slice_uncovered_share`).",
+        examples=[10],
+    )
+    k: int = Field(
+        10,
+        ge=1,
+        description="Deep-kNN `knn_ood_share`: the distance to the k-th nearest reference row "
+        "scores a current row. 10 suits the default 20,000-row `reference_cap`.",
+        examples=[50],
+    )
+    tpr: float = Field(
+        0.95,
+        gt=0.0,
+        le=1.0,
+        description="Deep-kNN: the distance cut-off λ is set so this share of held-out "
+        "reference rows is within it; `knn_ood_share` of unshifted data is about 1 - tpr.",
+        examples=[0.99],
+    )
+    sample_size: int = Field(
+        2000,
+        ge=1,
+        description="Deep-kNN: at most this many current rows (a sample chosen with `seed`) "
+        "are scored; it bounds the run time.",
+        examples=[5000],
+    )
+    reference_cap: int = Field(
+        20_000,
+        ge=2,
+        description="Deep-kNN: the reference is sampled (with `seed`) down to at most this "
+        "many rows before the hold-out split.",
+        examples=[50_000],
+    )
+    holdout_fraction: float = Field(
+        0.2,
+        gt=0.0,
+        lt=1.0,
+        description="Deep-kNN: fraction of the sampled reference held out to set λ; the "
+        "rest is the neighbour index.",
+        examples=[0.1],
+    )
+    embedding_column: str | None = Field(
+        None,
+        description="Deep-kNN on this embedding column (L2-normalized vectors) instead of "
+        "the reference-standardized numerical feature columns. Default (null): numerical "
+        "features.",
+        examples=["text_embedding"],
+    )
+    seed: int = Field(
+        0,
+        description="Seed of every sample (slice pairs, reference cap, hold-out, scored "
+        "rows), so a run on the same data gives the same numbers.",
+        examples=[42],
+    )
+    max_findings: int = Field(
+        1000,
+        ge=0,
+        description="Most uncovered rows reported as findings (most uncovered first); 0 "
+        "reports none.",
+        examples=[100],
+    )
 
     @model_validator(mode="after")
     def _ordered_quantiles(self) -> CoverageParams:

@@ -26,33 +26,116 @@ class DriftParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    columns: list[str] | None = Field(default=None, description="subset of columns to test")
-    drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    stattest: MethodName | None = None
-    num_stattest: MethodName | None = None
-    cat_stattest: MethodName | None = None
-    per_column_method: dict[str, MethodName] = Field(default_factory=dict)
-    threshold: float | None = Field(default=None, ge=0.0)
-    num_threshold: float | None = Field(default=None, ge=0.0)
-    cat_threshold: float | None = Field(default=None, ge=0.0)
-    method_threshold: dict[MethodName, float] = Field(default_factory=dict)
-    per_column_threshold: dict[str, float] = Field(default_factory=dict)
+    columns: list[str] | None = Field(
+        default=None,
+        description="Columns to test, by name (Evidently: `columns`). Default (null): every "
+        "column with role feature, prediction, prediction_probability or target.",
+        examples=[["age", "country"]],
+    )
+    drift_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="`dataset_drift` is 1 when the (weighted) share of drifted columns is at "
+        "least this (Evidently: `drift_share`). A fraction in (0, 1]; 0.5 is Evidently's default.",
+        examples=[0.3],
+    )
+    stattest: MethodName | None = Field(
+        default=None,
+        description="Drift method for all columns (Evidently: `stattest`). Default (null): "
+        "Evidently's choice by column type, size and number of distinct values.",
+        examples=["psi"],
+    )
+    num_stattest: MethodName | None = Field(
+        default=None,
+        description="Drift method for numerical columns; overrides `stattest` "
+        "(Evidently: `num_stattest`).",
+        examples=["wasserstein"],
+    )
+    cat_stattest: MethodName | None = Field(
+        default=None,
+        description="Drift method for categorical columns; overrides `stattest` "
+        "(Evidently: `cat_stattest`).",
+        examples=["jensenshannon"],
+    )
+    per_column_method: dict[str, MethodName] = Field(
+        default_factory=dict,
+        description="Drift method by column name; overrides the type and global methods "
+        "(Evidently: `per_column_stattest`).",
+        examples=[{"age": "psi"}],
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Drift threshold for all columns (Evidently: `stattest_threshold`): "
+        "p-value methods flag drift when p is under it, distance methods when the distance "
+        "reaches it (each method compares as Evidently's does, e.g. `ks` p <= t, `chisquare` "
+        "p < t). Default (null): the method's default threshold.",
+        examples=[0.05],
+    )
+    num_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Drift threshold for numerical columns; overrides `threshold` "
+        "(Evidently: `num_stattest_threshold`).",
+        examples=[0.1],
+    )
+    cat_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Drift threshold for categorical columns; overrides `threshold` "
+        "(Evidently: `cat_stattest_threshold`).",
+        examples=[0.1],
+    )
+    method_threshold: dict[MethodName, float] = Field(
+        default_factory=dict,
+        description="Drift threshold by method name, used when no column, type or global "
+        "threshold is given (dqm only; Evidently has no such option).",
+        examples=[{"psi": 0.2, "ks": 0.01}],
+    )
+    per_column_threshold: dict[str, float] = Field(
+        default_factory=dict,
+        description="Drift threshold by column name; overrides every other threshold "
+        "(Evidently: `per_column_stattest_threshold`).",
+        examples=[{"age": 0.2}],
+    )
     effect_size_floor: float | None = Field(
         default=None,
         ge=0.0,
-        description="a p-value test counts as drift only if the effect size (normed "
-        "Wasserstein for numerical, Jensen-Shannon for categorical) is at least this",
+        description="A p-value test counts as drift only if the effect size (normed "
+        "Wasserstein distance for numerical columns, Jensen-Shannon distance for categorical "
+        "ones) is at least this, so large samples do not flag negligible shifts. Default "
+        "(null): no floor, as in Evidently.",
+        examples=[0.1],
     )
     multiple_testing: Literal["none", "bonferroni", "bh"] = Field(
-        default="none", description="correction of p-values across the tested columns"
+        default="none",
+        description="Correction of p-values across the columns tested with p-value methods: "
+        "`bonferroni` (family-wise error) or `bh` (Benjamini-Hochberg false discovery rate); "
+        "the adjusted p-value is compared with the threshold. Default `none`, as in Evidently.",
+        examples=["bh"],
     )
     column_weights: dict[str, float] = Field(
-        default_factory=dict, description="weight of a column in the drifted share (default 1)"
+        default_factory=dict,
+        description="Weight of a column in `share_drifted_columns` by name; unlisted "
+        "columns weigh 1. Default: every column weighs 1, as in Evidently.",
+        examples=[{"age": 2.0, "zip_code": 0.5}],
     )
     domain_classifier: bool = Field(
-        default=False, description="also report domain_classifier_auc (multivariate drift)"
+        default=False,
+        description="Also report `domain_classifier_auc`: the out-of-fold ROC AUC of a "
+        "classifier telling current rows from reference rows over the tested numerical and "
+        "categorical columns (multivariate drift, including changed correlations).",
+        examples=[True],
     )
-    domain_classifier_threshold: float = Field(default=0.55, gt=0.5, le=1.0)
+    domain_classifier_threshold: float = Field(
+        default=0.55,
+        gt=0.5,
+        le=1.0,
+        description="`domain_classifier_auc` at or above this is drift. An ROC AUC in "
+        "(0.5, 1]; 0.5 means the windows cannot be told apart.",
+        examples=[0.6],
+    )
 
 
 def choose_method(spec: ColumnSpec, p: DriftParams) -> Method | None:

@@ -57,10 +57,32 @@ class DataQualityParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    domains: dict[str, list[str]] = Field(default_factory=dict)
-    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    required_columns: list[str] | None = None
-    max_findings: int = Field(1000, ge=0)
+    domains: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Allowed values of categorical columns, by column name; "
+        "`out_of_domain_share` is the share of present values outside the list. A "
+        "categorical column not listed here is checked against the reference categories.",
+        examples=[{"country": ["DE", "FR", "US"]}],
+    )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Allowed `[min, max]` (inclusive) of numerical columns, by column name, "
+        "in the column's unit; `out_of_range_share` is reported for these columns only.",
+        examples=[{"age": [0, 120]}],
+    )
+    required_columns: list[str] | None = Field(
+        None,
+        description="Columns whose missing values make a row a finding. Default (null): "
+        "the feature columns that have no missing values in the reference.",
+        examples=[["user_id", "age"]],
+    )
+    max_findings: int = Field(
+        1000,
+        ge=0,
+        description="Most rows with problems reported as findings (most problems first); 0 "
+        "reports none.",
+        examples=[100],
+    )
 
     @model_validator(mode="after")
     def _ordered_ranges(self) -> DataQualityParams:

@@ -49,10 +49,34 @@ class LabelQualityParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: Literal["auto", "classification", "regression"] = "auto"
-    annotator_columns: list[str] = Field(default_factory=list)
-    labeling_function_columns: list[str] = Field(default_factory=list)
-    max_findings: int = Field(default=1000, ge=0, description="label issues reported as findings")
+    task: Literal["auto", "classification", "regression"] = Field(
+        default="auto",
+        description="Whether the target is a class or a number. `auto`: classification "
+        "when the schema has prediction_probability columns or a non-numerical target, "
+        "regression when the target is numerical and so is the prediction, if any.",
+        examples=["classification"],
+    )
+    annotator_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns holding each annotator's label of the row (null: not rated); "
+        "two or more give `fleiss_kappa` and `krippendorff_alpha`, exactly two also "
+        "`cohen_kappa`. Default: no agreement metrics.",
+        examples=[["annotator_a", "annotator_b"]],
+    )
+    labeling_function_columns: list[str] = Field(
+        default_factory=list,
+        description="Columns holding each labeling function's vote as a class number, -1 or "
+        "null to abstain; they give Snorkel's `lf_coverage`, `lf_overlaps`, `lf_conflicts` "
+        "and `lf_label_coverage`. Default: no labeling-function metrics.",
+        examples=[["lf_keyword", "lf_regex"]],
+    )
+    max_findings: int = Field(
+        default=1000,
+        ge=0,
+        description="Most suspected label errors reported as findings (most suspicious "
+        "first); 0 reports none.",
+        examples=[100],
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from dqm.alerts.rules import Rule
 from dqm.monitors.schema import Schema
+from dqm.service.api.params_doc import describe_params
 from dqm.service.durations import duration_seconds
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
@@ -120,6 +121,8 @@ class Action(Strict):
 
 
 class MonitorCreate(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=describe_params)
+
     name: str = Field(pattern=NAME_PATTERN)
     dataset: str
     kind: str
@@ -132,6 +135,8 @@ class MonitorCreate(Strict):
 
 
 class MonitorPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=describe_params)
+
     params: dict[str, Any] | None = None
     schedule: Schedule | None = None
     window: Window | None = None
