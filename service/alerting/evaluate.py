@@ -17,6 +17,7 @@ from dqm.monitors.base import MonitorResult
 from dqm.service.alerting import retrain
 from dqm.service.alerting.outbox import enqueue, hooks_by_name, subscribed_hooks
 from dqm.service.alerting.relabel import queue_rows
+from dqm.service.alerting.resolved import enqueue_resolved
 from dqm.service.db.models import (
     Alert,
     AlertStateRow,
@@ -74,6 +75,7 @@ def _record_episode(session: Session, rc: RunContext, t: Transition, now: dateti
             severity=t.rule.severity,
             state=new,
             started_at=t.current.started_at or now,
+            firing_at=now if new == "firing" else None,
         )
         session.add(alert)
     if alert is None:
@@ -286,13 +288,21 @@ def apply_rules(session: Session, rc: RunContext, result: MonitorResult, now: da
         retrain.check_after_run(session, rc.monitor.id, rc.run.id, rc.run.reference_version, now)
 
 
-def close_monitor_alerts(session: Session, monitor_id: int, now: datetime) -> None:
-    """Rules changed: forget the rule engine's state and close the monitor's open alerts."""
+def close_monitor_alerts(session: Session, monitor_id: int, now: datetime, base_url: str) -> None:
+    """Rules changed: forget the rule engine's state and close the monitor's open alerts.
+
+    Firing alerts resolve as a run would resolve them, with ``alert.resolved`` through the
+    outbox, so no receiver keeps an alert open that no rule can resolve any more.
+    """
     session.execute(delete(AlertStateRow).where(AlertStateRow.monitor_id == monitor_id))
-    for alert in session.scalars(
+    open_alerts = session.scalars(
         select(Alert).where(Alert.monitor_id == monitor_id, Alert.state.in_(("pending", "firing")))
-    ):
+    ).all()
+    firing = [a for a in open_alerts if a.state == "firing"]
+    for alert in open_alerts:
         alert.state, alert.resolved_at = "resolved", now
+    if firing:
+        enqueue_resolved(session, session.get_one(Monitor, monitor_id), firing, now, base_url)
 
 
 def list_alerts(

@@ -87,7 +87,7 @@ def patch_monitor(ctx: Context, name: str, patch: MonitorPatch) -> tuple[Monitor
             monitor.window = patch.window.model_dump(exclude_none=True)
         if patch.rules is not None:
             monitor.rules = _dump(patch.rules)
-            close_monitor_alerts(session, monitor.id, now)
+            close_monitor_alerts(session, monitor.id, now, ctx.settings.base_url())
         if patch.actions is not None:
             _check_actions(session, patch.actions)
             monitor.actions = _dump(patch.actions)
