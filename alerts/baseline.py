@@ -1,4 +1,4 @@
-"""Dynamic thresholds (issue #5): bounds learned from past runs or from the reference.
+"""Dynamic thresholds: bounds learned from past runs or from the reference.
 
 A rule with a baseline breaches when its metric leaves ``mean ± sigma * std`` of some earlier
 values of the same metric:

@@ -1,4 +1,4 @@
-"""Webhook delivery: how to read a response, and when to try again (issue #5).
+"""Webhook delivery: how to read a response, and when to try again.
 
 Eight attempts at most: immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h
 (about 27.6 hours in all, the Standard Webhooks / Svix schedule), each delay jittered by ±10%

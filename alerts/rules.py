@@ -7,8 +7,8 @@ A rule compares one metric of a monitor's result with a threshold::
     {"metric": "missing_share", "column": ["age", "income"], "baseline": {"baseline": "history"}}
 
 ``evaluate`` turns one successful run's result into one :class:`Transition` per (rule, column),
-driving the state machine of :mod:`alerts.state`. Only successful runs are evaluated: the service
-skips ``evaluate`` for a failed run, so a failure neither fires nor resolves anything.
+driving the state machine of :mod:`dqm.alerts.state`. Only successful runs are evaluated: the
+service skips ``evaluate`` for a failed run, so a failure neither fires nor resolves anything.
 
 >>> from datetime import UTC
 >>> from dqm.monitors.base import Metric, MonitorResult

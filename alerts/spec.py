@@ -1,6 +1,6 @@
 """The alert rule model: what a user writes in a monitor's ``rules``.
 
-See :mod:`alerts.rules` for how rules are evaluated; everything here is re-exported there.
+See :mod:`dqm.alerts.rules` for how rules are evaluated; everything here is re-exported there.
 
 >>> Rule.model_validate({"metric": "drift_score", "column": "*", "op": ">", "value": 0.1}).name
 'drift_score[*]>0.1'
@@ -34,7 +34,7 @@ class Rule(BaseModel):
         Comparison ``metric <op> value``. With a baseline: ``>``/``>=`` breach above the upper
         bound, ``<``/``<=`` below the lower bound, ``!=`` (the default there) outside either.
     value, baseline
-        Exactly one: a fixed threshold, or learned bounds (see :mod:`alerts.baseline`);
+        Exactly one: a fixed threshold, or learned bounds (see :mod:`dqm.alerts.baseline`);
         ``"baseline": "history"`` is short for ``{"baseline": "history"}``.
     for_
         Consecutive breaching runs before firing (JSON key ``for``); 1 fires at once.

@@ -1,4 +1,4 @@
-"""Scrape cost of ``GET /metrics`` with 100 monitors x 50 drift scores (issue #6).
+"""Scrape cost of ``GET /metrics`` with 100 monitors x 50 drift scores.
 
 Populates a database directly (a temporary SQLite file, or ``--postgres URL`` naming an EMPTY
 database) with monitors that each have ``--history`` succeeded runs of 50 per-feature

@@ -1,6 +1,6 @@
 """The monitor protocol, its typed results, and the shared work of every monitor kind.
 
-A monitor measures; it never decides or sends anything (``alerts.rules`` decides).
+A monitor measures; it never decides or sends anything (``dqm.alerts.rules`` decides).
 
 >>> r = MonitorResult(metrics=(Metric(name="share_drifted_columns", value=0.25),))
 >>> r.value("share_drifted_columns")

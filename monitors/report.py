@@ -1,7 +1,8 @@
 """Evidently's HTML data-drift report for a window: the one runtime import of Evidently.
 
 The report is for a person to look at (``GET /v1/runs/{id}/report``); dqm's own numbers come
-from :mod:`monitors.drift`, which reproduces the same per-column scores without Evidently.
+from :mod:`dqm.monitors.drift.monitor`, which reproduces the same per-column scores without
+Evidently.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 tables. Request/response models live in ``service.api.schemas``, not here."""
+"""SQLAlchemy 2 tables. Request/response models live in ``dqm.service.api.schemas``, not here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Decode uploaded bodies (JSON, CSV, Parquet, Arrow IPC stream) into Arrow tables.
 
-Decoding only turns bytes into a table; ``service.ingest.validate`` checks it against a schema.
+Decoding only turns bytes into a table; ``dqm.service.ingest.validate`` checks it against a schema.
 
 - JSON: ``{"rows": [{...}, ...]}`` or a bare list of records. Read by Arrow's C++ JSON reader
   (2-3 times faster than ``json.loads`` plus ``pa.Table.from_pylist``: bench/ingest.py);

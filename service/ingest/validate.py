@@ -1,8 +1,8 @@
 """Uploaded data -> validated Arrow table: decode, validate against a schema, infer a schema.
 
 The API layer calls these with the raw body and its content type; nothing here touches HTTP,
-settings or the database. Decoding lives in ``service.ingest_decode``, the casting rules of
-each column type in ``service.ingest_cast``.
+settings or the database. Decoding lives in ``dqm.service.ingest.decode``, the casting rules of
+each column type in ``dqm.service.ingest.cast``.
 
 >>> table = decode(b'{"rows": [{"id": 7, "age": "41", "city": "Oslo"}]}', "application/json")
 >>> schema = infer_schema(table)
@@ -110,7 +110,7 @@ def validate(table: pa.Table, schema: Schema, allow_missing: Collection[str] = (
     in one ``InvalidInputError`` whose ``details`` are ``{"column", "rows", "count",
     "problem"}`` (``rows``: the first 20 row indexes at fault -- for an "unknown column" the
     rows that hold a value, empty for a "missing column"; ``count``: the rows affected).
-    Casting rules per type are in ``service.ingest_cast``; ids must be present and distinct.
+    Casting rules per type are in ``dqm.service.ingest.cast``; ids must be present and distinct.
     """
     if table.num_rows == 0:
         raise InvalidInputError("the table holds no rows", [{"problem": "no rows"}])

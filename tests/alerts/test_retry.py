@@ -19,7 +19,7 @@ from dqm.monitors.errors import InvalidInputError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 HOURS = 3600.0
-# Issue #5: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+# The Standard Webhooks (Svix) schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 EXPECTED = [5.0, 300.0, 1800.0, 2 * HOURS, 5 * HOURS, 10 * HOURS, 10 * HOURS]
 
 

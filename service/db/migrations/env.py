@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the connection handed over by ``service.db.migrate``."""
+"""Alembic environment: runs against the connection handed over by ``dqm.service.db.migrate``."""
 
 from __future__ import annotations
 
