@@ -38,11 +38,17 @@ def numeric_values(table: pa.Table, column: str) -> FloatArray:
     return values
 
 
-def category_values(table: pa.Table, column: str) -> ObjectArray:
-    """The column as an object array of strings (None for null)."""
+def string_column(table: pa.Table, column: str) -> pa.ChunkedArray:
+    """The column as Arrow strings (nulls kept): how every categorical column is read."""
     chunked = table.column(column)
     if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
         chunked = pc.cast(chunked, pa.string())
+    return chunked
+
+
+def category_values(table: pa.Table, column: str) -> ObjectArray:
+    """The column as an object array of strings (None for null)."""
+    chunked = string_column(table, column)
     return np.asarray(chunked.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -82,9 +88,7 @@ def category_counts(table: pa.Table, column: str) -> tuple[ObjectArray, IntArray
     >>> cats.tolist(), counts.tolist(), n_null
     (['a', 'b'], [1, 2], 1)
     """
-    chunked = table.column(column)
-    if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
-        chunked = pc.cast(chunked, pa.string())
+    chunked = string_column(table, column)
     n_null = int(chunked.null_count)
     counted = pc.value_counts(pc.drop_null(chunked))
     cats = np.asarray(counted.field("values").to_pylist(), dtype=object)

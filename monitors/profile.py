@@ -68,14 +68,6 @@ def numeric_profile(values: FloatArray) -> NumericProfile:
     return NumericProfile(present, unique, int(values.size - present.size), std)
 
 
-def categorical_profile(values: ObjectArray) -> CategoricalProfile:
-    """Count the categories of an object column whose missing values are None."""
-    mask = np.array([v is not None for v in values], dtype=bool)
-    present = values[mask].astype(str)
-    cats, counts = np.unique(present, return_counts=True)
-    return CategoricalProfile(cats.astype(object), counts.astype(np.int64), int((~mask).sum()))
-
-
 class ReferenceProfile:
     """The reference table of one version plus lazily computed, cached column summaries."""
 

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from dqm.monitors.columns import FloatArray
 from dqm.monitors.profile import CategoricalProfile
@@ -33,22 +31,6 @@ class CategoryCoverage:
     reference_mass_coverage: float | None
     unseen_categories: int
     top_unseen: list[tuple[str, int]]
-
-
-def string_column(table: pa.Table, column: str) -> pa.ChunkedArray:
-    """The column cast to strings, as ``monitors.columns.category_values`` reads it."""
-    chunked = table.column(column)
-    if not pa.types.is_string(chunked.type) and not pa.types.is_large_string(chunked.type):
-        chunked = pc.cast(chunked, pa.string())
-    return chunked
-
-
-def category_counts(table: pa.Table, column: str) -> dict[str, int]:
-    """Counts of the non-null categories of a column."""
-    counted = pc.value_counts(string_column(table, column))
-    values = counted.field("values").to_pylist()
-    counts = counted.field("counts").to_pylist()
-    return {v: int(c) for v, c in zip(values, counts, strict=True) if v is not None}
 
 
 def seen_categories(reference: CategoricalProfile, min_reference_support: int) -> dict[str, int]:

@@ -9,9 +9,9 @@ Metrics (names are what rules are written against):
 - ``numeric_range_coverage`` (per numerical column): share of current values inside the
   reference ``[q_lo, q_hi]`` quantiles; details hold the expected share and its binomial SE.
 - ``slice_uncovered_share``: worst share, over column pairs, of current rows in 2-D cells
-  holding fewer than ``min_support`` reference rows (see ``monitors.coverage_slices``). Pairs
+  holding fewer than ``min_support`` reference rows (see ``dqm.monitors.coverage.slices``). Pairs
   are ``slice_pairs``, else all feature pairs, or a seeded sample of ``max_slice_pairs``.
-- ``knn_ood_share``: Deep-kNN out-of-distribution share (see ``monitors.coverage_knn``).
+- ``knn_ood_share``: Deep-kNN out-of-distribution share (see ``dqm.monitors.coverage.knn``).
 
 Findings are uncovered rows, best first: kNN outliers (score = distance / λ) and rows with a
 category the reference lacks (score = rarity ``1 - reference_count / min_reference_support``,
@@ -39,13 +39,11 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
-from dqm.monitors.columns import numeric_values
+from dqm.monitors.columns import category_counts, numeric_values, string_column
 from dqm.monitors.coverage.columns import (
-    category_counts,
     category_coverage,
     numeric_range_coverage,
     seen_categories,
-    string_column,
 )
 from dqm.monitors.coverage.knn import KnnOutcome, KnnSettings, knn_ood
 from dqm.monitors.coverage.slices import choose_pairs, column_codes, uncovered_share
@@ -220,9 +218,9 @@ def _shared_columns(schema: Schema, profile: ReferenceProfile, current: pa.Table
 def _category_metrics(
     profile: ReferenceProfile, current: pa.Table, column: str, p: CoverageParams
 ) -> list[Metric]:
-    cov = category_coverage(
-        profile.categorical(column), category_counts(current, column), p.min_reference_support
-    )
+    cats, counts, _ = category_counts(current, column)
+    current_counts = dict(zip(cats.tolist(), counts.tolist(), strict=True))
+    cov = category_coverage(profile.categorical(column), current_counts, p.min_reference_support)
     details = {
         "unseen_categories": cov.unseen_categories,
         "top_unseen": [list(t) for t in cov.top_unseen],

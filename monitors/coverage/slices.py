@@ -19,8 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dqm.monitors.columns import FloatArray, IntArray, numeric_values
-from dqm.monitors.coverage.columns import string_column
+from dqm.monitors.columns import FloatArray, IntArray, numeric_values, string_column
 from dqm.monitors.profile import ReferenceProfile
 
 DECILES = np.arange(1, 10) / 10.0

@@ -8,68 +8,31 @@ windows are indistinguishable; shifts in correlations, invisible column by colum
 Reference: Rabanser, Gunnemann, Lipton (2019), "Failing loudly: an empirical study of methods
 for detecting dataset shift", section 3.3.
 
->>> round(roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])), 6)
-0.75
+>>> rng = np.random.default_rng(0)
+>>> same = classifier_auc(rng.normal(0, 1, (500, 2)), rng.normal(0, 1, (500, 2)))
+>>> shifted = classifier_auc(rng.normal(0, 1, (500, 2)), rng.normal(1, 1, (500, 2)))
+>>> bool(abs(same - 0.5) < 0.05), bool(shifted > 0.7)
+(True, True)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from dqm.monitors.base import Metric
-from dqm.monitors.columns import FloatArray, IntArray, category_values, numeric_values
+from dqm.monitors.columns import FloatArray, category_values, numeric_values
+from dqm.monitors.learners.logistic import fit_logistic
+from dqm.monitors.learners.roc_auc import binary_roc_auc
 from dqm.monitors.schema import ColumnSpec
-
-if TYPE_CHECKING:
-    from dqm.monitors.drift.params import DriftParams
 
 MAX_ROWS_PER_SIDE = 5000
 MAX_CATEGORIES = 10
 MAX_INTERACTING_COLUMNS = 8
 MAX_EMBEDDING_DIMS = 32
 SEED = 0
-
-
-def roc_auc(scores: FloatArray, labels: IntArray) -> float:
-    """Area under the ROC curve: P(score of a positive > score of a negative), ties count half.
-
-    Reference: Hanley, McNeil (1982), "The meaning and use of the area under a ROC curve".
-    """
-    order = np.argsort(scores, kind="stable")
-    ranked = scores[order]
-    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
-    sizes = np.diff(np.append(starts, ranked.size))
-    ranks = np.empty(scores.size)
-    ranks[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
-    return float((ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def fit_logistic(x: FloatArray, y: IntArray, l2: float = 1.0, iterations: int = 50) -> FloatArray:
-    """Newton's method for ``sum logloss + l2/2 |w|^2`` (intercept, first weight, not penalized).
-
-    ``x`` must carry a leading column of ones. Same objective as scikit-learn's
-    ``LogisticRegression(C=1/l2)``.
-    """
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(iterations):
-        prob = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ (prob - y) + penalty * w
-        hess = (
-            (x * (prob * (1.0 - prob))[:, None]).T @ x + np.diag(penalty) + 1e-10 * np.eye(w.size)
-        )
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.max(np.abs(step))) < 1e-10:
-            break
-    return w
 
 
 def design_matrix(tables: Sequence[pa.Table], specs: Sequence[ColumnSpec]) -> FloatArray:
@@ -135,7 +98,7 @@ def classifier_auc(ref: FloatArray, cur: FloatArray) -> float:
     for k in (0, 1):
         w = fit_logistic(x[fold != k], y[fold != k])
         scores[fold == k] = x[fold == k] @ w
-    return roc_auc(scores, y)
+    return binary_roc_auc(y == 1, scores)
 
 
 def embedding_auc(ref: FloatArray, cur: FloatArray) -> float:
@@ -168,9 +131,12 @@ def _subsample(table: pa.Table, rng: np.random.Generator) -> pa.Table:
 
 
 def domain_classifier_metric(
-    reference: pa.Table, current: pa.Table, specs: Sequence[ColumnSpec], p: DriftParams
+    reference: pa.Table, current: pa.Table, specs: Sequence[ColumnSpec], threshold: float
 ) -> Metric:
-    """``domain_classifier_auc`` over the numerical and categorical columns among ``specs``."""
+    """``domain_classifier_auc`` over the numerical and categorical columns among ``specs``.
+
+    Drift when the AUC is at least ``threshold`` (``DriftParams.domain_classifier_threshold``).
+    """
     usable = [
         s
         for s in specs
@@ -181,7 +147,6 @@ def domain_classifier_metric(
     if not usable:
         return Metric("domain_classifier_auc", None, status="skipped: no usable columns")
     auc = domain_classifier_auc(reference, current, usable)
-    threshold = p.domain_classifier_threshold
     details = {"columns": [s.name for s in usable], "folds": 2, "max_rows": MAX_ROWS_PER_SIDE}
     return Metric(
         "domain_classifier_auc",

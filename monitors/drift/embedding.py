@@ -17,7 +17,8 @@ import numpy as np
 
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray
-from dqm.monitors.stats import basic as stats
+from dqm.monitors.stats.hypothesis_tests import ks_2samp_sorted
+from dqm.monitors.stats.multiple_testing import adjust_p_values
 
 COMPONENT_THRESHOLD = 0.05  # KS p-value at or below which a component has drifted, as ``ks``
 
@@ -49,7 +50,7 @@ def component_p_values(ref: FloatArray, cur: FloatArray) -> FloatArray:
     for j in range(ref.shape[1]):
         a, b = np.sort(ref[:, j]), np.sort(cur[:, j])
         a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-        out[j] = stats.ks_2samp_sorted(a, b)[1] if a.size and b.size else np.nan
+        out[j] = ks_2samp_sorted(a, b)[1] if a.size and b.size else np.nan
     return out
 
 
@@ -66,7 +67,7 @@ def drifted_components(
     tested = p_values[~np.isnan(p_values)]
     if tested.size == 0:
         return math.nan, 0
-    adjusted = tested if correction == "none" else stats.adjust_p_values(list(tested), correction)
+    adjusted = tested if correction == "none" else adjust_p_values(list(tested), correction)
     n = int(np.sum(adjusted <= COMPONENT_THRESHOLD))
     return n / tested.size, n
 
@@ -77,7 +78,17 @@ def embedding_metrics(
     cur: FloatArray,
     correction: Literal["none", "bonferroni", "bh"],
 ) -> list[Metric]:
-    """``embedding_mean_distance`` and ``embedding_drifted_components_share`` of one column."""
+    """``embedding_mean_distance`` and ``embedding_drifted_components_share`` of one column.
+
+    Parameters
+    ----------
+    column
+        The embedding column's name, for the metrics.
+    ref, cur
+        Its vectors in the reference and the window, ``(n, d)`` arrays of the same ``d``.
+    correction
+        Multiple-testing correction of the per-component KS p-values.
+    """
     share, n_drifted = drifted_components(component_p_values(ref, cur), correction)
     details = {
         "components": ref.shape[1],

@@ -10,13 +10,14 @@ Three methods differ from Evidently's namesakes, on purpose:
 - ``tvd`` is the total variation distance itself on Evidently's binning (drift when >= 0.1),
   for numerical and categorical columns; Evidently's ``TVD`` reports a 1000-permutation p-value
   of that distance instead, for categorical columns only.
-- ``fisher_exact`` (Fisher's exact test, p < 0.1 as Evidently's default) tests the 2x2 table
-  of the two values' counts in reference and current; unlike Evidently it accepts windows of
-  unequal sizes and numerical 0/1 columns, and skips columns with more than 2 values.
+- ``fisher_exact`` (Fisher's exact test, ``scipy.stats.fisher_exact``, p < 0.1 as Evidently's
+  default) tests the 2x2 table of the two values' counts in reference and current; unlike
+  Evidently it accepts windows of unequal sizes and numerical 0/1 columns, and skips columns
+  with more than 2 values.
 - ``mmd`` (Evidently: ``empirical_mmd``, p < 0.1) tests a seeded subsample of at most
   2000 values per side, with a median-heuristic RBF bandwidth over the pooled
   sample and 100 seeded permutations; its p-value is never 0 (see
-  :func:`monitors.stats_kernel.mmd_permutation_test`).
+  :func:`dqm.monitors.stats.kernels.mmd_permutation_test`).
 
 >>> pair = CategoricalPair.from_counts(
 ...     np.array(["a", "b"], dtype=object), np.array([50, 50]),
@@ -36,9 +37,7 @@ import numpy as np
 from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
-from dqm.monitors.stats import basic as stats
-from dqm.monitors.stats import extra as stats_more
-from dqm.monitors.stats import kernels as stats_kernel
+from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels
 
 MethodName = Literal[
     "ks",
@@ -57,6 +56,8 @@ MethodName = Literal[
     "fisher_exact",
     "mmd",
 ]
+# The embedding method is chosen by column type, never by name in the params.
+EmbeddingMethodName = Literal["domain_classifier"]
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ class NumericPair:
 
     @cached_property
     def counts(self) -> Counts:
-        rk, rc = stats.sorted_value_counts(self.ref)
-        ck, cc = stats.sorted_value_counts(self.cur)
-        return Counts(*stats.align_counts(rk, rc, ck, cc))
+        rk, rc = binning.sorted_value_counts(self.ref)
+        ck, cc = binning.sorted_value_counts(self.cur)
+        return Counts(*binning.align_counts(rk, rc, ck, cc))
 
     @property
     def n_ref(self) -> int:
@@ -101,8 +102,9 @@ class NumericPair:
     def binned(self) -> tuple[IntArray, IntArray]:
         """Evidently's ``get_binned_data``: Sturges bins if > 20 distinct reference values."""
         if self.ref_unique.size > 20:
-            edges = stats.sturges_edges(self.ref, self.cur)
-            return stats.sorted_histogram(self.ref, edges), stats.sorted_histogram(self.cur, edges)
+            edges = binning.sturges_edges(self.ref, self.cur)
+            ref = binning.sorted_histogram(self.ref, edges)
+            return ref, binning.sorted_histogram(self.cur, edges)
         return self.counts.ref, self.counts.cur
 
 
@@ -121,7 +123,7 @@ class CategoricalPair:
         cur_keys: ObjectArray,
         cur_counts: IntArray,
     ) -> CategoricalPair:
-        return cls(Counts(*stats.align_counts(ref_keys, ref_counts, cur_keys, cur_counts)))
+        return cls(Counts(*binning.align_counts(ref_keys, ref_counts, cur_keys, cur_counts)))
 
     @property
     def n_ref(self) -> int:
@@ -145,82 +147,82 @@ def _percents(pair: Pair, fill: bool) -> tuple[FloatArray, FloatArray]:
     ref, cur = pair.binned()
     ref_p, cur_p = ref / pair.n_ref, cur / pair.n_cur
     if fill:
-        return stats.fill_empty_bins(ref_p), stats.fill_empty_bins(cur_p)
+        return binning.fill_empty_bins(ref_p), binning.fill_empty_bins(cur_p)
     return ref_p, cur_p
 
 
 def _ks(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return stats.ks_2samp_sorted(pair.ref, pair.cur)[1]
+    return hypothesis_tests.ks_2samp_sorted(pair.ref, pair.cur)[1]
 
 
 def _wasserstein(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return stats.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
+    return distances.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
 
 
 def _jensenshannon(pair: Pair) -> float:
-    return stats.jensenshannon(*_percents(pair, fill=False))
+    return distances.jensenshannon(*_percents(pair, fill=False))
 
 
 def _psi(pair: Pair) -> float:
-    return stats.psi(*_percents(pair, fill=True))
+    return distances.psi(*_percents(pair, fill=True))
 
 
 def _chisquare(pair: Pair) -> float:
     c = pair.counts
-    return stats.chisquare_counts(c.ref, c.cur)[1]
+    return hypothesis_tests.chisquare_counts(c.ref, c.cur)[1]
 
 
 def _z(pair: Pair) -> float:
     c = pair.counts
-    return stats.z_test_proportions(c.ref, c.cur)
+    return hypothesis_tests.z_test_proportions(c.ref, c.cur)
 
 
 def _hellinger(pair: Pair) -> float:
     c = pair.counts
     if isinstance(pair, NumericPair):
-        return stats_more.hellinger_sorted(pair.ref, pair.cur, c.keys)
-    return stats_more.hellinger_counts(c.ref, c.cur)
+        return distances.hellinger_sorted(pair.ref, pair.cur, c.keys)
+    return distances.hellinger_counts(c.ref, c.cur)
 
 
 def _kl_div(pair: Pair) -> float:
-    return stats_more.kl_divergence(*_percents(pair, fill=True))
+    return distances.kl_divergence(*_percents(pair, fill=True))
 
 
 def _energy(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return stats_more.energy_distance_sorted(pair.ref, pair.cur)
+    return distances.energy_distance_sorted(pair.ref, pair.cur)
 
 
 def _mann_whitney(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     if max(pair.n_ref, pair.n_cur) <= 8:  # scipy's exact distribution for tiny samples
         return float(sps.mannwhitneyu(pair.ref, pair.cur, alternative="less").pvalue)
-    return stats_more.mann_whitney_u(pair.ref, pair.cur)[1]
+    return hypothesis_tests.mann_whitney_u(pair.ref, pair.cur)[1]
 
 
 def _cramer_von_mises(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     if max(pair.n_ref, pair.n_cur) <= 20:  # exact distribution for small samples, as Evidently
         return float(sps.cramervonmises_2samp(pair.ref, pair.cur, method="exact").pvalue)
-    return stats_more.cramer_von_mises_sorted(pair.ref, pair.cur)[1]
+    return hypothesis_tests.cramer_von_mises_sorted(pair.ref, pair.cur)[1]
 
 
 def _anderson(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return stats_more.anderson_darling_sorted(pair.ref, pair.cur)[1]
+    return hypothesis_tests.anderson_darling_sorted(pair.ref, pair.cur)[1]
 
 
 def _tvd(pair: Pair) -> float:
-    return stats_more.total_variation(*pair.binned())
+    return distances.total_variation(*pair.binned())
 
 
 def _fisher_exact(pair: Pair) -> float:
     c = pair.counts
     table = np.zeros((2, 2), dtype=np.int64)  # rows: reference, current; columns: the values
     table[0, : c.keys.size], table[1, : c.keys.size] = c.ref, c.cur
-    return stats_more.fisher_exact_2x2(table)
+    return float(sps.fisher_exact(table).pvalue)
 
 
 def _not_binary(pair: Pair) -> str | None:
@@ -230,14 +232,14 @@ def _not_binary(pair: Pair) -> str | None:
 
 def _mmd(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return stats_kernel.mmd_subsample_test(pair.ref, pair.cur)[1]
+    return kernels.mmd_subsample_test(pair.ref, pair.cur)[1]
 
 
 @dataclass(frozen=True)
 class Method:
     """One drift method: Evidently's name, score function, default threshold and comparison."""
 
-    name: str
+    name: MethodName | EmbeddingMethodName
     display_name: str
     score: Callable[[Pair], float]
     default_threshold: float
@@ -291,7 +293,8 @@ def _not_for_pairs(pair: Pair) -> float:
     raise TypeError("the domain classifier scores embedding matrices, not column pairs")
 
 
-# Embedding columns: ROC AUC of a reference-vs-current classifier (see monitors.multivariate).
+# Embedding columns: ROC AUC of a reference-vs-current classifier
+# (see dqm.monitors.drift.domain_classifier).
 EMBEDDING_METHOD = Method(
     "domain_classifier", "Domain classifier ROC AUC", _not_for_pairs, 0.55, ">="
 )

@@ -42,7 +42,7 @@ from dqm.monitors.drift.params import DriftParams, choose_method, threshold_for
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
 from dqm.monitors.schema import ColumnSpec, Schema
-from dqm.monitors.stats import basic as stats
+from dqm.monitors.stats.multiple_testing import adjust_p_values
 
 __all__ = ["TESTED_ROLES", "DriftMonitor", "DriftParams"]
 
@@ -78,7 +78,7 @@ class DriftMonitor(BaseMonitor[DriftParams]):
     Metrics: ``drift_score`` per column (with ``method``, ``threshold``, ``drifted``),
     ``missing_share`` per column (current window), for embedding columns also
     ``embedding_mean_distance`` and ``embedding_drifted_components_share``
-    (:mod:`monitors.drift_embedding`), dataset-level ``share_drifted_columns``,
+    (:mod:`dqm.monitors.drift.embedding`), dataset-level ``share_drifted_columns``,
     ``number_drifted_columns`` and ``dataset_drift`` (1.0/0.0), and ``prediction_drift`` /
     ``target_drift`` repeating the score of the prediction and target columns.
     """
@@ -96,7 +96,11 @@ class DriftMonitor(BaseMonitor[DriftParams]):
         metrics = [*_dataset_metrics(outcomes, p), *_role_metrics(outcomes)]
         if p.domain_classifier:
             readable = [o.spec for o in outcomes if o.status == "ok" and o.spec.type != "embedding"]
-            metrics.append(domain_classifier_metric(profile.table, current, readable, p))
+            metrics.append(
+                domain_classifier_metric(
+                    profile.table, current, readable, p.domain_classifier_threshold
+                )
+            )
         return MonitorResult(metrics=(*metrics, *_column_metrics(outcomes)))
 
 
@@ -210,7 +214,7 @@ def _apply_multiple_testing(outcomes: Sequence[_Outcome], p: DriftParams) -> Non
     if not tested:
         return
     raw = [float(o.score) for o in tested if o.score is not None]
-    adjusted = stats.adjust_p_values(raw, p.multiple_testing)
+    adjusted = adjust_p_values(raw, p.multiple_testing)
     for o, adj in zip(tested, adjusted, strict=True):
         assert o.method is not None and o.threshold is not None
         o.details.update(p_value_adjusted=float(adj), multiple_testing=p.multiple_testing)

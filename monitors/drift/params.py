@@ -148,12 +148,9 @@ def choose_method(spec: ColumnSpec, p: DriftParams) -> Method | None:
 def threshold_for(spec: ColumnSpec, method: Method, p: DriftParams) -> float:
     """The drift threshold of this column under this method."""
     by_type = {"numerical": p.num_threshold, "categorical": p.cat_threshold}.get(spec.type)
-    for candidate in (
-        p.per_column_threshold.get(spec.name),
-        by_type,
-        p.threshold,
-        p.method_threshold.get(method.name),  # type: ignore[call-overload]
-    ):
+    name = method.name
+    by_method = None if name == "domain_classifier" else p.method_threshold.get(name)
+    for candidate in (p.per_column_threshold.get(spec.name), by_type, p.threshold, by_method):
         if candidate is not None:
             return candidate
     return method.default_threshold

@@ -32,8 +32,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
-from dqm.monitors.columns import IntArray, data_columns
-from dqm.monitors.coverage.columns import category_counts
+from dqm.monitors.columns import IntArray, category_counts, data_columns
 from dqm.monitors.coverage.monitor import row_ids
 from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.integrity.checks import (
@@ -199,7 +198,7 @@ def _value_checks(
 
 
 def _reference_categories(ref: pa.Table, column: str) -> list[str]:
-    return sorted(category_counts(ref, column))
+    return [str(c) for c in category_counts(ref, column)[0]]  # sorted, non-null
 
 
 def _share(

@@ -12,23 +12,18 @@ an annotator gave no rating; values are compared as strings.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from dqm.monitors.base import Metric
-from dqm.monitors.columns import category_values
+from dqm.monitors.columns import IntArray, ObjectArray, category_values
 from dqm.monitors.errors import InvalidInputError
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-ObjectArray = npt.NDArray[np.object_]
 
 
 def _is_missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
-def category_counts(ratings: ObjectArray) -> IntArray:
+def per_item_rating_counts(ratings: ObjectArray) -> IntArray:
     """``(n_items, n_categories)`` counts of how many raters put each item in each category."""
     if ratings.ndim != 2:
         raise InvalidInputError("ratings must be a 2-d (items x raters) array")
@@ -96,7 +91,7 @@ def krippendorff_alpha(ratings: ObjectArray) -> float:
     >>> round(krippendorff_alpha(data.T), 3)
     0.743
     """
-    counts = category_counts(ratings).astype(np.float64)
+    counts = per_item_rating_counts(ratings).astype(np.float64)
     m_u = counts.sum(axis=1)
     pairable = m_u >= 2
     counts, m_u = counts[pairable], m_u[pairable]
@@ -124,7 +119,9 @@ def agreement_metrics(table: pa.Table, columns: list[str]) -> list[Metric]:
     if len(columns) == 2:
         out.append(_metric("cohen_kappa", cohen_kappa(ratings[:, 0], ratings[:, 1])))
     complete = np.array([all(not _is_missing(v) for v in row) for row in ratings], dtype=bool)
-    fleiss = fleiss_kappa(category_counts(ratings[complete])) if complete.any() else float("nan")
+    fleiss = float("nan")
+    if complete.any():
+        fleiss = fleiss_kappa(per_item_rating_counts(ratings[complete]))
     out.append(_metric("fleiss_kappa", fleiss))
     out.append(_metric("krippendorff_alpha", krippendorff_alpha(ratings)))
     return out

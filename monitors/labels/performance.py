@@ -12,16 +12,12 @@ Macro averages run over the classes present in the true or predicted labels (as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import numpy.typing as npt
-from scipy.stats import rankdata
 
 from dqm.monitors.base import Metric
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from dqm.monitors.columns import FloatArray, IntArray
+from dqm.monitors.learners.isotonic import isotonic_fit
+from dqm.monitors.learners.roc_auc import binary_roc_auc
 
 
 def accuracy(y_true: IntArray, y_pred: IntArray) -> float:
@@ -60,27 +56,11 @@ def f1_macro(y_true: IntArray, y_pred: IntArray) -> float:
     return float(_safe_ratio(2 * tp, n_pred + n_true).mean())
 
 
-def binary_roc_auc(positive: npt.NDArray[np.bool_], score: FloatArray) -> float:
-    """Area under the ROC curve via the Mann-Whitney U statistic (ties count one half).
-
-    NaN when only one class is present.
-
-    >>> binary_roc_auc(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
-    0.75
-    """
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
-    return u / (n_pos * n_neg)
-
-
 def roc_auc(y_true: IntArray, probs: FloatArray) -> float:
     """ROC AUC: binary on the second column when K = 2, else one-vs-rest macro average.
 
-    Classes absent from ``y_true`` (AUC undefined) are left out of the average.
+    Classes absent from ``y_true`` (AUC undefined) are left out of the average; NaN when no
+    class has a defined AUC (see :func:`dqm.monitors.learners.roc_auc.binary_roc_auc`).
     """
     if probs.shape[1] == 2:
         return binary_roc_auc(y_true == 1, probs[:, 1])
@@ -97,57 +77,6 @@ def mae(y_true: FloatArray, y_pred: FloatArray) -> float:
 def rmse(y_true: FloatArray, y_pred: FloatArray) -> float:
     """Root mean squared error."""
     return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
-
-
-@dataclass(frozen=True)
-class IsotonicFit:
-    """A non-decreasing step function through ``(x, y)`` knots, linear between, clipped outside."""
-
-    x: FloatArray
-    y: FloatArray
-
-    def predict(self, values: FloatArray) -> FloatArray:
-        """The fitted function at ``values``."""
-        return np.asarray(np.interp(values, self.x, self.y), dtype=np.float64)
-
-
-def _pool_adjacent_violators(y: FloatArray, w: FloatArray) -> FloatArray:
-    """Weighted least-squares non-decreasing fit of ``y`` (Ayer et al. 1955, PAV)."""
-    values: list[float] = []
-    weights: list[float] = []
-    sizes: list[int] = []
-    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
-        v, wt, size = yi, wi, 1
-        # Merge backwards while the previous block is above the new one.
-        while values and values[-1] > v:
-            pw = weights.pop()
-            v = (values.pop() * pw + v * wt) / (pw + wt)
-            wt += pw
-            size += sizes.pop()
-        values.append(v)
-        weights.append(wt)
-        sizes.append(size)
-    return np.repeat(np.asarray(values), np.asarray(sizes))
-
-
-def isotonic_fit(x: FloatArray, y: FloatArray) -> IsotonicFit:
-    """Fit a non-decreasing function of ``x`` to ``y`` by pool-adjacent-violators.
-
-    Equal ``x`` values are pooled first (their mean ``y``, weighted by count), as
-    ``sklearn.isotonic.IsotonicRegression`` does.
-
-    >>> f = isotonic_fit(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 2.0, 4.0]))
-    >>> f.predict(np.array([0.0, 2.0, 3.5, 9.0])).tolist()
-    [1.0, 2.5, 3.25, 4.0]
-    """
-    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=y, minlength=ux.size)
-    fitted = _pool_adjacent_violators(sums / counts, counts.astype(np.float64))
-    # Inner points of a constant run change nothing under interpolation; dropping them makes
-    # predict fast (a few hundred knots instead of one per distinct reference value).
-    keep = np.ones(fitted.size, dtype=bool)
-    keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
-    return IsotonicFit(ux[keep].astype(np.float64), fitted[keep])
 
 
 def calibrate_probabilities(
@@ -234,6 +163,13 @@ def estimated_accuracy(
 
     The calibrators are fitted on reference rows with a label and all probabilities; NaN when
     either side has no usable rows.
+
+    Parameters
+    ----------
+    ref_labels, ref_probs
+        The reference's class indexes (-1: unlabeled) and ``(n, K)`` probabilities.
+    probs, predicted
+        The window's ``(m, K)`` probabilities and predicted class indexes (-1: none).
     """
     ref_rows = (ref_labels >= 0) & ~np.isnan(ref_probs).any(axis=1)
     rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)

@@ -7,10 +7,11 @@ import pyarrow as pa
 import pytest
 from scipy import stats as sps
 
+import dqm.monitors.stats.kernels as kernels
 from dqm.monitors.base import MonitorResult
+from dqm.monitors.drift.methods import METHODS, CategoricalPair
 from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
 from dqm.monitors.schema import ColumnSpec, Schema
-from dqm.monitors.stats import kernels as stats_kernel
 
 SCHEMA = Schema(
     columns=[
@@ -76,6 +77,24 @@ def test_fisher_exact_per_column_matches_scipy_and_skips_non_binary() -> None:
     assert c.status == "skipped: fisher_exact needs a binary column, this one has 3 values"
 
 
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[8, 2], [1, 5]],
+        [[100, 50], [60, 90]],
+        [[0, 5], [5, 0]],
+        [[3, 3], [3, 3]],
+        [[20, 1], [1, 0]],
+    ],
+)
+def test_fisher_exact_matches_scipy(table: list[list[int]]) -> None:
+    # Rows are reference and current, columns the two values "a" and "b".
+    keys = np.array(["a", "b"], dtype=object)
+    pair = CategoricalPair.from_counts(keys, np.array(table[0]), keys, np.array(table[1]))
+    got = METHODS["fisher_exact"].score(pair)
+    assert got == pytest.approx(sps.fisher_exact(table).pvalue, rel=1e-9)
+
+
 def test_fisher_exact_on_a_constant_column_finds_no_drift() -> None:
     ref = pa.table({"x": [0.0] * 10, "flag": ["no"] * 10, "c": ["a"] * 10})
     r = _run(ref, ref.slice(0, 6), cat_stattest="fisher_exact")
@@ -102,7 +121,7 @@ def test_mmd_tests_a_seeded_subsample_of_2000_values_per_side() -> None:
     rng = np.random.default_rng(0)
     a, b = (np.sort(t["x"].to_numpy()) for t in (ref, cur))
     a_sub, b_sub = a[rng.choice(6000, 2000, replace=False)], b[rng.choice(2500, 2000, False)]
-    assert got == stats_kernel.mmd_permutation_test(a_sub, b_sub, 100, 0)[1]
+    assert got == kernels.mmd_permutation_test(a_sub, b_sub, 100, 0)[1]
 
 
 def test_mmd_on_a_categorical_column_is_skipped() -> None:

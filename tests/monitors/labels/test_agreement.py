@@ -10,10 +10,10 @@ from sklearn.metrics import cohen_kappa_score
 from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.labels.agreement import (
     agreement_metrics,
-    category_counts,
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,
+    per_item_rating_counts,
 )
 
 _: None = None
@@ -74,7 +74,7 @@ def test_fleiss_of_two_raters_from_ratings() -> None:
     # pooled marginals. Here p_o = 0.75, pooled shares a = 3/8, b = 5/8.
     ratings = np.array([["a", "a"], ["b", "b"], ["a", "b"], ["b", "b"]], dtype=np.object_)
     p_e = (3 / 8) ** 2 + (5 / 8) ** 2
-    assert fleiss_kappa(category_counts(ratings)) == pytest.approx((0.75 - p_e) / (1 - p_e))
+    assert fleiss_kappa(per_item_rating_counts(ratings)) == pytest.approx((0.75 - p_e) / (1 - p_e))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -107,7 +107,9 @@ def test_agreement_metrics_from_a_table() -> None:
     three = {m.name: m for m in agreement_metrics(table, ["ann1", "ann2", "ann3"])}
     assert "cohen_kappa" not in three
     complete = np.array([["a", "a", "a"], ["b", "b", "b"], ["a", "b", "a"]], dtype=np.object_)
-    assert three["fleiss_kappa"].value == pytest.approx(fleiss_kappa(category_counts(complete)))
+    assert three["fleiss_kappa"].value == pytest.approx(
+        fleiss_kappa(per_item_rating_counts(complete))
+    )
     assert three["krippendorff_alpha"].value is not None
     assert agreement_metrics(table, []) == []
     skipped = agreement_metrics(table, ["ann1", "nope"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 
-import dqm.monitors.stats.kernels as stats_kernel
+import dqm.monitors.stats.kernels as kernels
 
 SEEDS = [0, 1, 2]
 
@@ -28,7 +28,7 @@ def test_mmd_matches_sklearn_kernel_computation(seed: int) -> None:
     # more rows than one block, so the blocked pass is exercised across block borders
     x, y = rng.normal(0, 1, (300, 3)), rng.normal(0.5, 1, (140, 3))
     want = _sklearn_mmd2(x, y, 1.3)
-    assert stats_kernel.mmd_rbf(x, y, 1.3) == pytest.approx(want, rel=1e-9)
+    assert kernels.mmd_rbf(x, y, 1.3) == pytest.approx(want, rel=1e-9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -36,13 +36,13 @@ def test_median_sigma_is_the_median_over_distinct_pairs(seed: int) -> None:
     pooled = np.random.default_rng(seed).normal(0, 2, (101, 2))
     dist = euclidean_distances(pooled, squared=True)
     want = np.sqrt(np.median(dist[np.triu_indices(101, k=1)]) / 2)
-    assert stats_kernel.median_sigma(pooled) == pytest.approx(want, rel=1e-9)
+    assert kernels.median_sigma(pooled) == pytest.approx(want, rel=1e-9)
     x, y = pooled[:60], pooled[60:]
-    assert stats_kernel.mmd_rbf(x, y) == pytest.approx(_sklearn_mmd2(x, y, want), rel=1e-9)
+    assert kernels.mmd_rbf(x, y) == pytest.approx(_sklearn_mmd2(x, y, want), rel=1e-9)
 
 
 def test_median_sigma_of_a_constant_sample_is_one() -> None:
-    assert stats_kernel.median_sigma(np.zeros((5, 1))) == 1.0
+    assert kernels.median_sigma(np.zeros((5, 1))) == 1.0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -50,7 +50,7 @@ def test_permutation_p_value_matches_a_naive_permutation_test(seed: int) -> None
     rng = np.random.default_rng(seed)
     x, y = rng.normal(0, 1, 40), rng.normal(0.4, 1, 30)
     sigma, permutations = 0.9, 50
-    stat, p = stats_kernel.mmd_permutation_test(x, y, permutations, seed=7, sigma=sigma)
+    stat, p = kernels.mmd_permutation_test(x, y, permutations, seed=7, sigma=sigma)
     pooled = np.concatenate([x, y]).reshape(-1, 1)
     perm_rng = np.random.default_rng(7)  # the documented relabelling: first 40 of a permutation
     exceed = 0
@@ -67,7 +67,7 @@ def test_permutation_p_value_matches_a_naive_permutation_test(seed: int) -> None
 def test_permutation_test_separates_shift_from_no_shift_and_is_deterministic() -> None:
     rng = np.random.default_rng(3)
     x, same, shifted = rng.normal(0, 1, 300), rng.normal(0, 1, 300), rng.normal(0.6, 1, 300)
-    assert stats_kernel.mmd_permutation_test(x, shifted)[1] == pytest.approx(1 / 101)
-    assert stats_kernel.mmd_permutation_test(x, same)[1] > 0.05
-    first = stats_kernel.mmd_permutation_test(x, same, seed=5)
-    assert stats_kernel.mmd_permutation_test(x, same, seed=5) == first
+    assert kernels.mmd_permutation_test(x, shifted)[1] == pytest.approx(1 / 101)
+    assert kernels.mmd_permutation_test(x, same)[1] > 0.05
+    first = kernels.mmd_permutation_test(x, same, seed=5)
+    assert kernels.mmd_permutation_test(x, same, seed=5) == first

@@ -1,10 +1,15 @@
-"""More two-sample statistics (issue #3): distances and tests beyond Evidently's defaults.
+"""Two-sample hypothesis tests: Kolmogorov-Smirnov, chi-square, z, Mann-Whitney, Cramer-von
+Mises and Anderson-Darling, each reproducing the p-value Evidently 0.7 reports.
 
-Numerical functions take sorted samples without NaN; categorical ones take aligned counts.
-Where Evidently 0.7 has the same method, the definition (and its quirks) is Evidently's.
+Numerical tests take *sorted* samples without NaN (the reference side comes sorted from
+:class:`dqm.monitors.profile.NumericProfile`, so a run only sorts the current window);
+categorical tests take count vectors over the same keys (see
+:func:`dqm.monitors.stats.binning.align_counts`). Fisher's exact test is
+``scipy.stats.fisher_exact`` itself (see :mod:`dqm.monitors.drift.methods`).
 
->>> round(total_variation(np.array([5, 5]), np.array([2, 8])), 6)
-0.3
+>>> stat, p = chisquare_counts(np.array([50, 50]), np.array([30, 70]))
+>>> float(stat)
+16.0
 """
 
 from __future__ import annotations
@@ -16,78 +21,88 @@ from scipy import special
 from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray
-from dqm.monitors.stats.basic import merged_cdf_gap, sorted_histogram, sturges_edges_of_range
+from dqm.monitors.stats.ecdf import merged_cdf_gap
+
+# scipy's ks_2samp computes the exact p-value up to this sample size ('auto' mode).
+KS_EXACT_MAX_N = 10000
 
 
-def hellinger_counts(ref_counts: IntArray, cur_counts: IntArray) -> float:
-    """Hellinger distance ``sqrt(1 - sum sqrt(p q))`` of two count vectors over the same keys.
+def ks_2samp_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov statistic and two-sided p-value from sorted samples.
 
-    Reference: Hellinger (1909); Evidently's ``hellinger`` for categorical columns.
+    Follows scipy's ``method='auto'``: with at most 10000 values per sample, statistic and
+    exact p-value (path counting) come from ``scipy.stats.ks_2samp``; above, the statistic is
+    computed here from the merged sample and the p-value is the Smirnov distribution ``kstwo``
+    at the effective size ``round(n1 n2 / (n1 + n2))``, so no sort of the reference is repeated.
 
-    >>> hellinger_counts(np.array([1, 0]), np.array([0, 1]))
+    References: Hodges (1958); ``scipy.stats.ks_2samp``.
+
+    >>> d, p = ks_2samp_sorted(np.array([0.0, 1.0, 2.0, 3.0]), np.array([2.5, 3.5, 4.5, 5.5]))
+    >>> float(d), round(p, 4)
+    (0.75, 0.2286)
+    """
+    n1, n2 = ref.size, cur.size
+    if max(n1, n2) <= KS_EXACT_MAX_N:
+        res = sps.ks_2samp(ref, cur, method="exact")
+        return float(res.statistic), float(res.pvalue)
+    d = ks_statistic_sorted(ref, cur)
+    m, n = sorted((float(n1), float(n2)), reverse=True)
+    p = sps.kstwo.sf(d, np.round(m * n / (m + n)))
+    return d, float(np.clip(p, 0.0, 1.0))
+
+
+def ks_statistic_sorted(ref: FloatArray, cur: FloatArray) -> float:
+    """Largest absolute difference of the two empirical CDFs (sorted inputs).
+
+    Reference: Smirnov (1939); the statistic of ``scipy.stats.ks_2samp``.
+
+    >>> ks_statistic_sorted(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     1.0
-    """
-    bc = float(np.sum(np.sqrt(ref_counts / ref_counts.sum() * (cur_counts / cur_counts.sum()))))
-    return math.sqrt(1.0 - min(max(bc, 0.0), 1.0))
-
-
-def hellinger_sorted(ref: FloatArray, cur: FloatArray, keys: FloatArray) -> float:
-    """Hellinger distance of two numerical samples on density histograms, as Evidently.
-
-    Evidently bins with Sturges edges built from the distinct values ``keys`` of both samples
-    (not from the samples themselves) and integrates ``sqrt(f g)`` with the mean bin width.
-
-    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
-    >>> hellinger_sorted(x, x, x)
-    0.0
-    """
-    edges = sturges_edges_of_range(float(keys[0]), float(keys[-1]), keys.size)
-    widths = np.diff(edges)
-    f = sorted_histogram(ref, edges) / (ref.size * widths)
-    g = sorted_histogram(cur, edges) / (cur.size * widths)
-    mean_width = (edges[-1] - edges[0]) / (edges.size - 1)
-    bc = float(np.sum(np.sqrt(f * g) * mean_width))
-    return math.sqrt(1.0 - min(max(bc, 0.0), 1.0))
-
-
-def kl_divergence(ref_percents: FloatArray, cur_percents: FloatArray) -> float:
-    """Kullback-Leibler divergence ``sum p ln(p / q)`` (natural log) after normalizing both.
-
-    Pass frequencies without zeros in ``q`` (see :func:`monitors.stats.fill_empty_bins`).
-
-    Reference: Kullback, Leibler (1951); ``scipy.stats.entropy(p, q)``.
-
-    >>> round(kl_divergence(np.array([0.5, 0.5]), np.array([0.25, 0.75])), 6)
-    0.143841
-    """
-    p = ref_percents / ref_percents.sum()
-    q = cur_percents / cur_percents.sum()
-    return float(np.sum(special.rel_entr(p, q)))
-
-
-def total_variation(ref_counts: IntArray, cur_counts: IntArray) -> float:
-    """Total variation distance ``0.5 * sum |p - q|`` of two count vectors over the same keys.
-
-    Reference: Levin, Peres, Wilmer (2009), Markov Chains and Mixing Times, 4.1.
-
-    >>> total_variation(np.array([1, 0]), np.array([0, 3]))
-    1.0
-    """
-    return float(
-        0.5 * np.sum(np.abs(ref_counts / ref_counts.sum() - cur_counts / cur_counts.sum()))
-    )
-
-
-def energy_distance_sorted(ref: FloatArray, cur: FloatArray) -> float:
-    """Energy distance ``sqrt(2 * integral (F - G)^2)`` of two sorted samples.
-
-    Reference: Szekely, Rizzo (2013), "Energy statistics"; ``scipy.stats.energy_distance``.
-
-    >>> round(energy_distance_sorted(np.array([0.0]), np.array([1.0])), 6)  # sqrt(2)
-    1.414214
     """
     merged, gap = merged_cdf_gap(ref, cur)
-    return math.sqrt(2.0 * float(np.dot(gap[:-1] ** 2, np.diff(merged))))
+    # Within a run of ties only the last position carries both CDFs at that value.
+    last_of_tie = np.append(merged[1:] != merged[:-1], True)
+    return float(np.max(np.abs(gap[last_of_tie])))
+
+
+def chisquare_counts(ref_counts: IntArray, cur_counts: IntArray) -> tuple[float, float]:
+    """Pearson chi-square goodness of fit of current counts to reference proportions.
+
+    Expected counts are the reference counts scaled to the current size; a category unseen in the
+    reference gives an infinite statistic (p = 0), as in Evidently's ``chisquare`` test.
+
+    Reference: Pearson (1900); ``scipy.stats.chisquare``.
+
+    >>> stat, p = chisquare_counts(np.array([50, 50]), np.array([30, 70]))
+    >>> float(stat), round(p, 6)
+    (16.0, 6.3e-05)
+    """
+    expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.sum((cur_counts - expected) ** 2 / expected))
+    return stat, float(sps.chi2.sf(stat, ref_counts.size - 1))
+
+
+def z_test_proportions(ref_counts: IntArray, cur_counts: IntArray) -> float:
+    """Two-sided pooled z-test that the share of the first key differs between two samples.
+
+    Counts are over sorted keys; every key but the first counts as "other" (Evidently's ``z``
+    test). The p-value is ``2 * (1 - Phi(|z|))`` exactly as Evidently computes it; both samples
+    holding the same single value give p = 1.
+
+    Reference: Fleiss, Levin, Paik (2003), Statistical Methods for Rates and Proportions, 2.6.
+
+    >>> round(z_test_proportions(np.array([60, 40]), np.array([40, 60])), 6)
+    0.004678
+    """
+    if np.count_nonzero(ref_counts) == 1 and np.array_equal(ref_counts > 0, cur_counts > 0):
+        return 1.0
+    n1, n2 = float(ref_counts.sum()), float(cur_counts.sum())
+    p1 = float(ref_counts[1:].sum()) / n1
+    p2 = float(cur_counts[1:].sum()) / n2
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
+    return float(2 * (1 - special.ndtr(np.abs(z))))
 
 
 def _midranks(ref: FloatArray, cur: FloatArray) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -168,28 +183,10 @@ def _cdf_cvm_inf(x: float) -> float:
         k += 1
 
 
-def fisher_exact_2x2(table: IntArray) -> float:
-    """Two-sided p-value of Fisher's exact test on a 2x2 table of counts.
-
-    Sums the hypergeometric probabilities of all tables with the observed margins that are no
-    more likely than the observed one (relative tolerance 1e-7, as scipy).
-
-    Reference: Fisher (1922); ``scipy.stats.fisher_exact``.
-
-    >>> round(fisher_exact_2x2(np.array([[8, 2], [1, 5]])), 6)
-    0.034965
-    """
-    (a, b), (c, d) = table.tolist()
-    row1, col1, total = a + b, a + c, a + b + c + d
-    dist = sps.hypergeom(total, col1, row1)
-    support = np.arange(max(0, row1 + col1 - total), min(row1, col1) + 1)
-    pmf = dist.pmf(support)
-    observed = dist.pmf(a)
-    return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))
-
-
 # Scholz & Stephens (1987), Table 2: critical values of the standardized statistic for k - 1 = 1.
 _AD_LEVELS = np.array([0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001])
+
+
 _AD_CRITICAL = (
     np.array([0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085])
     + np.array([-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615])
