@@ -137,7 +137,20 @@ def next_attempt(
     None means no further attempt: success, a disabled endpoint, or all ``ATTEMPTS`` made
     (the delivery is dead). With ``outcome.use_retry_after``, the wait is the larger of the
     jittered schedule and Retry-After, the latter capped at ``MAX_RETRY_AFTER`` (10 h, the
-    longest step of the schedule). ``now`` is the time of the attempt's end.
+    longest step of the schedule).
+
+    Parameters
+    ----------
+    attempt_number
+        The attempt just made, counting from 1.
+    outcome
+        Its classification (:func:`classify`).
+    retry_after
+        The response's Retry-After in seconds (:func:`parse_retry_after`), or None.
+    now
+        The end of the attempt; the returned time is counted from it.
+    rng
+        Source of the jitter (seeded in tests).
     """
     if attempt_number < 1:
         raise InvalidInputError("attempt_number counts from 1")

@@ -74,7 +74,20 @@ def _signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
 
 
 def sign(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header value: ``"v1,<b64>"`` per secret, space-separated."""
+    """The ``webhook-signature`` header value: ``"v1,<b64>"`` per secret, space-separated.
+
+    Parameters
+    ----------
+    secrets
+        The endpoint's signing secrets (``whsec_`` + base64); during a rotation the old and
+        the new one, so receivers holding either accept the message.
+    msg_id
+        The ``webhook-id``: the same for every attempt of one event.
+    timestamp
+        The ``webhook-timestamp``, in Unix seconds.
+    body
+        The exact bytes sent (:func:`dqm.alerts.events.body_bytes`).
+    """
     if not secrets:
         raise InvalidInputError("signing needs at least one secret")
     return " ".join(
@@ -101,6 +114,17 @@ def verify(
     Header names are case-insensitive. The timestamp must be within ``tolerance`` seconds of
     ``now`` (either way: replayed or post-dated messages are refused), and one of the ``v1``
     signatures must match (compared in constant time); other versions are ignored.
+
+    Parameters
+    ----------
+    secret
+        The receiver's copy of the endpoint's signing secret.
+    headers
+        The request's headers (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``).
+    body
+        The raw request body, before any JSON parsing.
+    now, tolerance
+        The receiver's clock and the accepted skew, both in Unix seconds.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     msg_id = lower.get("webhook-id")

@@ -128,7 +128,22 @@ def step(
     keep_firing_for: int = 0,
     repeat_every: int | None = None,
 ) -> tuple[AlertState, Event | None]:
-    """The state after one run with data (``breach`` or clean), and the event to notify, if any."""
+    """The state after one run with data (``breach`` or clean), and the event to notify, if any.
+
+    Parameters
+    ----------
+    state
+        The alert's state before this run.
+    breach
+        Whether this run's value breaches the rule.
+    now
+        The run's time; stamps ``started_at`` and ``firing_since``.
+    for_, keep_firing_for
+        Breaching runs in a row before firing; clean runs in a row a firing alert waits
+        before resolving (Prometheus' ``for`` and ``keep_firing_for``, counted in runs).
+    repeat_every
+        While firing, a ``"repeat"`` event every this many runs; None: never.
+    """
     if state.state == "firing":
         return _step_firing(state, breach, now, keep_firing_for, repeat_every)
     if not breach:

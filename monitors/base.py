@@ -78,7 +78,21 @@ class Monitor(Protocol):
         current: pa.Table,
         schema: Schema,
         params: BaseModel,
-    ) -> MonitorResult: ...
+    ) -> MonitorResult:
+        """Measure ``current`` against ``reference``.
+
+        Parameters
+        ----------
+        reference
+            The reference data, or its profile (computed once per reference version).
+        current
+            The window to check: the rows of the batches the monitor's window selects.
+        schema
+            Types and roles of the columns of both.
+        params
+            The kind's ``Params`` (another model is re-validated from its fields).
+        """
+        ...
 
 
 P = TypeVar("P", bound=BaseModel)

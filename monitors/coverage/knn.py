@@ -96,6 +96,17 @@ def knn_ood(
 ) -> KnnOutcome | str:
     """Score a seeded sample of ``current``; a string says why it was skipped.
 
+    Parameters
+    ----------
+    profile
+        The reference: its rows are the neighbour index and the held-out rows that set λ.
+    current
+        The window whose rows are scored.
+    columns
+        The numerical feature columns to standardize; unused with ``s.embedding_column``.
+    s
+        k, tpr, sample sizes, seed and the embedding column (the coverage params).
+
     >>> import numpy as np
     >>> from dqm.monitors.schema import ColumnSpec, Schema
     >>> schema = Schema(columns=[ColumnSpec(name="x", type="numerical")])

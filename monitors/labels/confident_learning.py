@@ -185,6 +185,21 @@ def label_issue_metrics(
     counts the off-diagonal mass of the calibrated joint; that is an estimate of the noise, not
     of the flagged rows). Findings are scored ``1 - self_confidence`` (higher = more suspicious),
     most suspicious first, at most ``max_findings``.
+
+    Parameters
+    ----------
+    all_labels
+        Class index of each row's label, -1 where unlabeled.
+    all_probs
+        ``(n, K)`` predicted probabilities, column k for ``classes[k]``; NaN where missing.
+    row_ids
+        Each row's id, for the findings.
+    classes
+        Class names, by index.
+    target
+        The target column's name, for the findings.
+    max_findings
+        Most findings returned.
     """
     rows = np.flatnonzero((all_labels >= 0) & ~np.isnan(all_probs).any(axis=1))
     if rows.size < 2 or len(classes) < 2:
