@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
@@ -23,9 +24,9 @@ from dqm.service.api.schemas import (
 )
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
-from dqm.service.db.models import Dataset, Monitor, Run
+from dqm.service.db.models import Dataset, MetricValue, Monitor, Run
+from dqm.service.runs import listing, reports, runner
 from dqm.service.runs import monitors as svc
-from dqm.service.runs import reports, runner
 
 router = APIRouter(tags=["monitors"])
 WAIT_SECONDS = 300.0
@@ -49,7 +50,10 @@ def monitor_out(m: Monitor, dataset: str) -> MonitorOut:
 
 def run_out(ctx: Context, run_id: int) -> RunOut:
     with ctx.sessions() as session:
-        run, monitor, values = svc.get_run(session, run_id)
+        return run_view(*svc.get_run(session, run_id))
+
+
+def run_view(run: Run, monitor: str, values: Sequence[MetricValue]) -> RunOut:
     return RunOut(
         id=run.id,
         monitor=monitor,
@@ -142,12 +146,11 @@ async def run_now(
 @router.get("/v1/monitors/{name}/runs")
 def list_runs(
     name: str,
-    ctx: CtxDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunOut]:
     monitor = svc.get_monitor(session, name)
-    return [run_out(ctx, r.id) for r in svc.list_runs(session, monitor, limit)]
+    return [run_view(r, name, v) for r, v in listing.runs_with_metrics(session, monitor, limit)]
 
 
 @router.get("/v1/runs/{run_id}")

@@ -121,6 +121,11 @@ def request_run(ctx: Context, name: str) -> int:
     return run_id
 
 
+def run_status(ctx: Context, run_id: int) -> str:
+    with ctx.sessions() as session:
+        return session.get_one(Run, run_id).status
+
+
 def get_run(session: Session, run_id: int) -> tuple[Run, str, list[MetricValue]]:
     run = session.get(Run, run_id)
     if run is None:
