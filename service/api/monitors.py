@@ -120,8 +120,7 @@ async def _wait_for(ctx: Context, run_id: int) -> None:
         return
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        with ctx.sessions() as session:
-            state = session.get_one(Run, run_id).status
+        state = await run_in_threadpool(svc.run_status, ctx, run_id)
         if state not in ("queued", "running"):
             return
         await asyncio.sleep(0.2)
