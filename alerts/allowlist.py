@@ -1,23 +1,26 @@
-"""Where webhooks may go: URL validation and the outbound allowlist (issue #5).
+"""Where webhooks may go: URL validation and the outbound allowlist.
 
 dqm sends HTTP requests to URLs its users register, so without care a hook could reach the
 service's own network (cloud metadata at 169.254.169.254, databases on 10.0.0.0/8, ...). The
-relay resolves a hook's host, asks :meth:`Allowlist.allows`, and connects to the checked
-addresses only.
+relay resolves a hook's host once, asks :meth:`Allowlist.refusal` about every address, and
+connects to the checked addresses only.
 
-- No allowlist configured (``DQM_WEBHOOK_ALLOWLIST`` unset or empty): only globally routable
-  addresses are allowed — loopback, private, link-local, shared, reserved and multicast
-  addresses are refused.
+- No allowlist configured (``DQM_WEBHOOK_ALLOWLIST`` unset or empty): only public (globally
+  routable) addresses are allowed. Loopback, private, link-local, unspecified, multicast,
+  reserved, shared (100.64.0.0/10) and cloud metadata addresses are refused, in every
+  spelling (``2130706433``, ``::ffff:127.0.0.1``, NAT64, 6to4, ...).
 - An allowlist: a comma-separated list of host names (``hooks.example.com``), wildcards
   (``*.example.com``: any subdomain, not the apex), networks (``10.1.0.0/16``,
   ``fd00::/8``) and addresses (``127.0.0.1``); ``*`` alone allows everything. A destination is
   allowed if its host name matches a name entry, or if every address it resolves to lies in a
   network entry. Nothing else is allowed, public or not.
+- Cloud metadata addresses are reached only through a network entry that contains them: a
+  name entry or ``*`` does not open them (a name can be made to resolve anywhere).
 
 >>> parse_allowlist(None).allows("example.com", ["93.184.215.14"])
 True
->>> parse_allowlist(None).allows("metadata", ["169.254.169.254"])
-False
+>>> parse_allowlist(None).refusal("metadata", ["169.254.169.254"])
+'169.254.169.254 is a cloud metadata address'
 >>> parse_allowlist("*.corp.example, 10.0.0.0/8").allows("hooks.corp.example", ["172.16.0.9"])
 True
 """
@@ -30,26 +33,16 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from dqm.alerts.addresses import (
+    METADATA,
+    IPAddress,
+    internal_kind,
+    literal_address,
+    reached_address,
+)
 from dqm.monitors.errors import InvalidInputError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# NAT64 (RFC 6052) embeds an IPv4 address; judge that address, not the wrapper.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def _address(text: str) -> IPAddress | None:
-    """An IP address from text (brackets and IPv4-mapped IPv6 unwrapped), or None."""
-    try:
-        ip = ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip in _NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
 
 
 def _host_name(host: str) -> str:
@@ -67,26 +60,46 @@ class Allowlist:
     networks: tuple[IPNetwork, ...] = ()
 
     def allows(self, host: str, resolved_ips: Sequence[str]) -> bool:
-        """Whether a request to ``host``, resolved to ``resolved_ips``, may be sent.
+        """Whether a request to ``host``, resolved to ``resolved_ips``, may be sent."""
+        return self.refusal(host, resolved_ips) is None
+
+    def refusal(self, host: str, resolved_ips: Sequence[str]) -> str | None:
+        """Why a request to ``host``, resolved to ``resolved_ips``, may not be sent, or None.
 
         An IP-literal ``host`` is its own address when ``resolved_ips`` is empty; a name that
         resolved to nothing, or to anything that is not an IP address, is refused.
         """
-        if self.allow_all:
-            return True
         name = _host_name(host)
-        if self.configured and self._name_allowed(name):
-            return True
-        texts = list(resolved_ips) or ([name] if _address(name) is not None else [])
-        addresses = [_address(t) for t in texts]
-        if not addresses or any(a is None for a in addresses):
-            return False
-        if not self.configured:
-            return all(a is not None and a.is_global and not a.is_multicast for a in addresses)
-        return all(
-            a is not None and any(a.version == n.version and a in n for n in self.networks)
-            for a in addresses
+        literal = literal_address(name)
+        texts = list(resolved_ips) or ([str(literal)] if literal is not None else [])
+        if not texts:
+            return f"{name!r} resolves to no address"
+        for text in texts:
+            ip = literal_address(text)
+            if ip is None:
+                return f"{name!r} resolves to {text!r}, which is not an IP address"
+            reason = self._address_refusal(name, ip)
+            if reason is not None:
+                return reason
+        return None
+
+    def _address_refusal(self, name: str, ip: IPAddress) -> str | None:
+        reached = reached_address(ip)
+        listed = any(
+            a.version == n.version and a in n for a in {ip, reached} for n in self.networks
         )
+        if listed:
+            return None
+        if reached in METADATA:
+            return f"{ip} is a cloud metadata address"
+        if self.allow_all or (self.configured and self._name_allowed(name)):
+            return None
+        if self.configured:
+            return f"{ip} is not in DQM_WEBHOOK_ALLOWLIST"
+        kind = internal_kind(ip)
+        if kind is None:
+            return None
+        return f"{ip} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} address"
 
     def _name_allowed(self, name: str) -> bool:
         return name in self.names or any(name.endswith(s) for s in self.suffixes)
@@ -108,9 +121,9 @@ def parse_allowlist(text: str | None) -> Allowlist:
     for entry in entries:
         if entry == "*":
             return Allowlist(configured=True, allow_all=True)
-        if "/" in entry or _address(entry) is not None:
+        if "/" in entry or literal_address(entry) is not None:
             try:
-                address = _address(entry)
+                address = literal_address(entry)
                 net = ipaddress.ip_network(address if address else entry, strict=False)
             except ValueError:
                 bad.append(entry)

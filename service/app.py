@@ -26,10 +26,10 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if settings.webhook_allowlist is None:
+        if not settings.webhook_allowlist:
             log.warning(
-                "DQM_WEBHOOK_ALLOWLIST is unset: webhooks may target any host; "
-                "set it to the hosts and CIDRs of your receivers"
+                "DQM_WEBHOOK_ALLOWLIST is unset: webhooks may reach public addresses only; "
+                "set it to the hosts and CIDRs of receivers on private networks or loopback"
             )
         worker = Worker(context) if settings.runs_worker else None
         if worker:

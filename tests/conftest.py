@@ -48,4 +48,6 @@ def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
         runner_poll_seconds=0.2,
         relay_poll_seconds=0.2,
         webhook_timeout_seconds=5,
+        # Test receivers listen on loopback, which the default policy refuses.
+        webhook_allowlist="127.0.0.1/32",
     )

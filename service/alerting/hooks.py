@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dqm.alerts.addresses import literal_address
 from dqm.alerts.allowlist import validate_hook_url
 from dqm.alerts.signing import generate_secret
 from dqm.monitors.errors import ConflictError, InvalidInputError, NotFoundError
-from dqm.service.alerting.relay import allowlist_of, target_allowed
+from dqm.service.alerting.relay import allowlist_of
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.db.models import Delivery, DeliveryAttempt, Hook
@@ -24,13 +27,13 @@ def get_hook(session: Session, name: str) -> Hook:
 
 
 def create_hook(ctx: Context, name: str, url: str, events: list[str]) -> tuple[Hook, str]:
-    """Register a hook; returns it and its secret (shown to the caller once)."""
+    """Register a hook; returns it and its secret (shown to the caller once).
+
+    A host that is a literal IP address is checked against the allowlist here; a host name is
+    checked when each delivery resolves it (what it resolves to now says nothing about then).
+    """
     validate_hook_url(url)
-    if not target_allowed(allowlist_of(ctx), url):
-        raise InvalidInputError(
-            f"hook URL {url!r} is not allowed by DQM_WEBHOOK_ALLOWLIST",
-            [{"field": "url", "value": url}],
-        )
+    _refuse_disallowed_literal(ctx, url)
     secret = generate_secret()
     try:
         with transaction(ctx.sessions) as session:
@@ -46,6 +49,16 @@ def create_hook(ctx: Context, name: str, url: str, events: list[str]) -> tuple[H
     except IntegrityError:
         raise ConflictError(f"hook {name!r} already exists", [{"hook": name}]) from None
     return hook, secret
+
+
+def _refuse_disallowed_literal(ctx: Context, url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    if literal_address(host) is None:
+        return
+    reason = allowlist_of(ctx).refusal(host, [])
+    if reason is not None:
+        message = f"hook URL host {host!r} is not allowed by DQM_WEBHOOK_ALLOWLIST: {reason}"
+        raise InvalidInputError(message, [{"field": "url", "value": url, "message": reason}])
 
 
 def rotate_secret(ctx: Context, name: str) -> tuple[Hook, str]:

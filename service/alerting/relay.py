@@ -1,5 +1,8 @@
 """Outbox → HTTP: signed Standard Webhooks deliveries, retried, every attempt recorded.
 
+Every connection goes to an address the allowlist checked (see :mod:`egress`); a delivery whose
+host resolves to a refused address is recorded as ``blocked`` and never sent.
+
 At-least-once: a delivery is claimed with a lease; if the process dies between sending and
 recording, the lease expires and another claim sends it again with the same ``webhook-id``
 (receivers dedupe on it). Redirects are not followed and response bodies are read with a cap.
@@ -9,12 +12,10 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import and_, func, or_, select, update
@@ -25,6 +26,7 @@ from dqm.alerts.retry import Outcome, classify, next_attempt, parse_retry_after
 from dqm.alerts.signing import headers as signed_headers
 from dqm.monitors.errors import NotFoundError
 from dqm.service import metrics
+from dqm.service.alerting.egress import DestinationRefused, checked_client
 from dqm.service.alerting.retrain import acknowledge_delivered
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
@@ -73,23 +75,12 @@ class Attempt:
     error: str | None
     latency_ms: float
     retry_after: str | None
+    blocked: bool = False
 
 
-def allowlist_of(ctx: Context) -> Allowlist | None:
-    """None when ``DQM_WEBHOOK_ALLOWLIST`` is unset: every target is allowed (with a warning)."""
-    text = ctx.settings.webhook_allowlist
-    return parse_allowlist(text) if text else None
-
-
-def target_allowed(allowlist: Allowlist | None, url: str) -> bool:
-    if allowlist is None:
-        return True
-    host = urlsplit(url).hostname or ""
-    try:
-        ips = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-    except OSError:
-        return False
-    return allowlist.allows(host, ips)
+def allowlist_of(ctx: Context) -> Allowlist:
+    """``DQM_WEBHOOK_ALLOWLIST`` parsed; unset means public addresses only."""
+    return parse_allowlist(ctx.settings.webhook_allowlist)
 
 
 def send(client: httpx.Client, hook: Hook, delivery: Delivery, now: datetime) -> Attempt:
@@ -112,9 +103,13 @@ def send(client: httpx.Client, hook: Hook, delivery: Delivery, now: datetime) ->
                 (time.monotonic() - started) * 1000,
                 response.headers.get("retry-after"),
             )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, DestinationRefused) as exc:
         return Attempt(
-            None, f"{type(exc).__name__}: {exc}"[:500], (time.monotonic() - started) * 1000, None
+            None,
+            f"{type(exc).__name__}: {exc}"[:500],
+            (time.monotonic() - started) * 1000,
+            None,
+            blocked=isinstance(exc, DestinationRefused),
         )
 
 
@@ -171,7 +166,10 @@ def _disable_if_failing_for_long(
         hook.disabled_reason = f"no successful delivery since {since.isoformat()}"
 
 
-def _kill(ctx: Context, delivery_id: int, reason: str, now: datetime) -> None:
+def _kill(
+    ctx: Context, delivery_id: int, reason: str, now: datetime, attempt: Attempt | None = None
+) -> None:
+    """End a delivery that must not be sent, logging why (as a ``blocked`` attempt if one ran)."""
     with transaction(ctx.sessions) as session:
         delivery = session.get_one(Delivery, delivery_id)
         if delivery.lease_owner != ctx.worker_id:
@@ -181,8 +179,8 @@ def _kill(ctx: Context, delivery_id: int, reason: str, now: datetime) -> None:
                 delivery_id=delivery_id,
                 attempted_at=now,
                 status_code=None,
-                latency_ms=None,
-                outcome="failure",
+                latency_ms=attempt.latency_ms if attempt else None,
+                outcome="blocked" if attempt else "failure",
                 error=reason,
             )
         )
@@ -199,17 +197,20 @@ def deliver(ctx: Context, client: httpx.Client, delivery_id: int) -> None:
     if not hook.enabled:
         _kill(ctx, delivery_id, f"hook {hook.name!r} is disabled: {hook.disabled_reason}", now)
         return
-    if not target_allowed(allowlist_of(ctx), hook.url):
-        _kill(ctx, delivery_id, f"target {hook.url!r} is not in DQM_WEBHOOK_ALLOWLIST", now)
-        return
     attempt = send(client, hook, delivery, now)
+    if attempt.blocked:
+        metrics.DELIVERY_ATTEMPTS.labels("blocked").inc()
+        reason = f"not sent, DQM_WEBHOOK_ALLOWLIST does not allow it: {attempt.error}"
+        _kill(ctx, delivery_id, reason, utcnow(), attempt)
+        return
     outcome = classify(attempt.status_code, attempt.error)
     metrics.DELIVERY_ATTEMPTS.labels(outcome.result).inc()
     _record(ctx, delivery_id, attempt, outcome, utcnow())
 
 
 def make_client(ctx: Context) -> httpx.Client:
-    return httpx.Client(timeout=ctx.settings.webhook_timeout_seconds, follow_redirects=False)
+    """The relay's HTTP client: no redirects, connections only to allowed addresses."""
+    return checked_client(allowlist_of(ctx), ctx.settings.webhook_timeout_seconds)
 
 
 def relay_once(ctx: Context, client: httpx.Client, limit: int = 100) -> int:

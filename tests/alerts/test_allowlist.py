@@ -36,11 +36,57 @@ def test_default_allows_public_addresses(ip: str) -> None:
         "::ffff:127.0.0.1",  # IPv4-mapped loopback
         "::ffff:169.254.169.254",
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64
+        "::7f00:1",  # IPv4-compatible loopback
+        "::ffff:0:7f00:1",  # IPv4-translated loopback
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+        "fd00:ec2::254",  # AWS metadata over IPv6
+        "100.100.100.200",  # Alibaba metadata
+        "192.0.0.192",  # Oracle metadata (Python's is_global says True)
+        "198.18.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "ff0e::1",  # global-scope multicast (is_global says True)
+        "400::1",  # reserved IPv6 (is_global says True)
         "not-an-ip",
     ],
 )
 def test_default_refuses_internal_addresses(ip: str) -> None:
     assert not DEFAULT.allows("hooks.example.com", [ip])
+    assert not DEFAULT.allows(f"[{ip}]" if ":" in ip else ip, [])  # as a literal host
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("2130706433", "127.0.0.1 is a loopback address"),
+        ("0x7f000001", "127.0.0.1 is a loopback address"),
+        ("0177.0.0.1", "127.0.0.1 is a loopback address"),
+        ("127.1", "127.0.0.1 is a loopback address"),
+        ("[::ffff:127.0.0.1]", "::ffff:7f00:1 is a loopback address"),
+        ("0.0.0.0", "0.0.0.0 is an unspecified address"),
+        ("169.254.169.254", "169.254.169.254 is a cloud metadata address"),
+        ("10.0.0.1", "10.0.0.1 is a private address"),
+        ("100.64.1.1", "100.64.1.1 is a shared (100.64.0.0/10) address"),
+        ("[fd00:ec2::254]", "fd00:ec2::254 is a cloud metadata address"),
+        ("[fe80::1]", "fe80::1 is a link-local address"),
+        ("224.0.0.1", "224.0.0.1 is a multicast address"),
+    ],
+)
+def test_literal_hosts_in_every_spelling_are_refused_with_the_reason(
+    host: str, reason: str
+) -> None:
+    assert DEFAULT.refusal(host, []) == reason
+
+
+def test_metadata_needs_a_network_entry() -> None:
+    metadata = ["169.254.169.254"]
+    assert not parse_allowlist("*").allows("x", metadata)
+    assert not parse_allowlist("metadata.internal").allows("metadata.internal", metadata)
+    assert not parse_allowlist("10.0.0.0/8").allows("x", metadata)
+    assert parse_allowlist("169.254.169.254").allows("x", metadata)
+    assert parse_allowlist("169.254.0.0/16").allows("x", ["::ffff:169.254.169.254"])
 
 
 def test_every_resolved_address_must_pass() -> None:
@@ -78,7 +124,8 @@ def test_networks_v4_and_v6() -> None:
 
 def test_star_allows_everything() -> None:
     allow = parse_allowlist("*")
-    assert allow.allows("localhost", ["127.0.0.1"]) and allow.allows("x", [])
+    assert allow.allows("localhost", ["127.0.0.1"]) and allow.allows("x", ["10.0.0.1", "::1"])
+    assert not allow.allows("x", [])  # a name without an address cannot be reached
 
 
 @pytest.mark.parametrize("text", ["10.0.0.0/33", "bad host", "*.", "a..b", "-x.example", "::g"])

@@ -28,6 +28,11 @@ def dqm_process(settings: Settings, **env: str) -> Iterator[httpx.Client]:
         "DQM_RUNNER_POLL_SECONDS": str(settings.runner_poll_seconds),
         "DQM_RELAY_POLL_SECONDS": str(settings.relay_poll_seconds),
         "DQM_LOG_LEVEL": "warning",
+        **(
+            {"DQM_WEBHOOK_ALLOWLIST": settings.webhook_allowlist}
+            if settings.webhook_allowlist
+            else {}
+        ),
         **env,
     }
     proc = subprocess.Popen(
