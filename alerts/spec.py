@@ -34,7 +34,7 @@ class Rule(BaseModel):
         Comparison ``metric <op> value``. With a baseline: ``>``/``>=`` breach above the upper
         bound, ``<``/``<=`` below the lower bound, ``!=`` (the default there) outside either.
     value, baseline
-        Exactly one: a fixed threshold, or learned bounds (see :mod:`dqm.alerts.baseline`);
+        Exactly one: a fixed threshold, or learned bounds (see :mod:`alerts.baseline`);
         ``"baseline": "history"`` is short for ``{"baseline": "history"}``.
     for_
         Consecutive breaching runs before firing (JSON key ``for``); 1 fires at once.

@@ -68,7 +68,7 @@ def test_domain_range_and_constant_by_hand() -> None:
     assert r.value("out_of_domain_share", "city") == pytest.approx(2 / 5)  # lima x2 of 5 present
     assert r.metric("out_of_domain_share", "city").details["domain_source"] == "reference"
     assert r.value("out_of_range_share", "age") == pytest.approx(1 / 4)  # 200 of 4 present
-    assert r.value("constant_column", "score") == 1.0  # 0.2 only now; 3 values before
+    assert r.value("constant_column", "score") == 1.0  # window: only 0.2; reference: 3 values
     assert r.value("constant_column", "city") == 0.0
     explicit = run(CUR, domains={"city": ["paris", "lima"]})
     assert explicit.value("out_of_domain_share", "city") == pytest.approx(2 / 5)  # the romes
