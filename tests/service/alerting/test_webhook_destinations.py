@@ -4,6 +4,7 @@ checked where it connects. A real receiver on loopback proves nothing arrives.""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -41,9 +42,13 @@ def _hook(name: str, url: str) -> dict[str, Any]:
 
 
 def test_literal_internal_hosts_are_refused_at_creation_naming_the_reason(
-    settings: Settings,
+    settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="dqm.service.app")
     with running_receiver() as receiver, running_server(public_only(settings)) as client:
+        assert "DQM_WEBHOOK_ALLOWLIST is unset: webhooks may reach public addresses only" in (
+            caplog.text
+        )
         port = receiver.url.split(":")[2].split("/")[0]
         for i, (url, reason) in enumerate(LITERAL_PROBES):
             answer = client.post("/v1/hooks", json=_hook(f"h{i}", url.format(port=port)))
