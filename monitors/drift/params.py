@@ -28,8 +28,8 @@ class DriftParams(BaseModel):
 
     columns: list[str] | None = Field(
         default=None,
-        description="Columns to test, by name (Evidently: `columns`). Default (null): every "
-        "column with role feature, prediction, prediction_probability or target.",
+        description="Columns to test, by name, among those with role feature, prediction, "
+        "prediction_probability or target (Evidently: `columns`). Default (null): all of them.",
         examples=[["age", "country"]],
     )
     drift_share: float = Field(

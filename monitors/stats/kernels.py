@@ -109,6 +109,17 @@ def mmd_permutation_test(
 
     Reference: Gretton et al. (2012), "A kernel two-sample test", eq. 3 and section 5.
 
+    Parameters
+    ----------
+    x, y
+        The two samples, (m, d) and (n, d) arrays (1-d arrays are one feature), m, n >= 2.
+    permutations
+        Relabellings of the pooled rows; 0 computes the statistic alone (p-value 1).
+    seed
+        Seeds the permutations and the subsample behind the default ``sigma``.
+    sigma
+        Kernel bandwidth; None: :func:`median_sigma` of the pooled rows.
+
     >>> x = np.linspace(0.0, 1.0, 30); stat, p = mmd_permutation_test(x, x + 2.0)
     >>> round(stat, 4), round(p, 4)
     (1.5951, 0.0099)

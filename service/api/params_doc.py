@@ -2,16 +2,16 @@
 
 ``params`` is a free-form object in the API (each kind validates its own), so its description
 lists every kind's parameters from the kind's ``Params`` model: name, type, default and the
-field's description.
+field's description and first example.
 
 >>> from pydantic import BaseModel, Field
 >>> class P(BaseModel):
-...     k: int = Field(10, description="neighbours")
-...     tags: list[str] | None = Field(None, description="labels")
+...     k: int = Field(10, description="Neighbours.", examples=[50])
+...     tags: list[str] | None = Field(None, description="Labels.")
 >>> print(kind_section("demo", P))
 #### `demo`
-- `k` (integer, default `10`): neighbours
-- `tags` (array of string or null, default `null`): labels
+- `k` (integer, default `10`): Neighbours. Example: `50`.
+- `tags` (array of string or null, default `null`): Labels.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ def _default(model: type[BaseModel], name: str) -> str:
     return f"`{json.dumps(value)}`"
 
 
+def _example(model: type[BaseModel], name: str) -> str:
+    examples = model.model_fields[name].examples
+    return f" Example: `{json.dumps(examples[0])}`." if examples else ""
+
+
 def kind_section(kind: str, model: type[BaseModel]) -> str:
     """One kind's parameters as a markdown list under a heading."""
     properties = model.model_json_schema()["properties"]
@@ -73,7 +78,8 @@ def kind_section(kind: str, model: type[BaseModel]) -> str:
     for name, field in model.model_fields.items():
         kind_of = json_type(properties[name], name, seen)
         default = _default(model, name)
-        lines.append(f"- `{name}` ({kind_of}, default {default}): {field.description or ''}")
+        text = (field.description or "") + _example(model, name)
+        lines.append(f"- `{name}` ({kind_of}, default {default}): {text}")
     return "\n".join(lines)
 
 

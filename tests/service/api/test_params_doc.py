@@ -32,15 +32,18 @@ def test_openapi_params_lists_every_kind_and_parameter(settings: Settings, body:
             assert str(field.description) in section
 
 
-def test_a_section_gives_type_default_and_description() -> None:
+def test_a_section_gives_type_default_description_and_example() -> None:
     class P(BaseModel):
-        mode: str = Field("a", description="how")
-        ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description="r")
+        mode: str = Field("a", description="How.")
+        ranges: dict[str, tuple[float, float]] = Field(
+            default_factory=dict, description="Bounds.", examples=[{"x": [0, 1]}]
+        )
 
     assert kind_section("k", P).splitlines() == [
         "#### `k`",
-        '- `mode` (string, default `"a"`): how',
-        "- `ranges` (object: string → [number, number], default `{}`): r",
+        '- `mode` (string, default `"a"`): How.',
+        "- `ranges` (object: string → [number, number], default `{}`): Bounds. "
+        'Example: `{"x": [0, 1]}`.',
     ]
 
 
