@@ -59,6 +59,21 @@ RUN_LAG = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
     registry=REGISTRY,
 )
+ORPHAN_FILES_REMOVED = Counter(
+    "dqm_orphan_files_removed",
+    "Files no row references, removed by the reconciler, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+ORPHAN_BYTES_REMOVED = Counter(
+    "dqm_orphan_bytes_removed",
+    "Bytes of the files the reconciler removed, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+for _kind in ("unreferenced", "temporary"):  # every series exists from the start, at 0
+    ORPHAN_FILES_REMOVED.labels(_kind)
+    ORPHAN_BYTES_REMOVED.labels(_kind)
 DELIVERY_ATTEMPTS = Counter(
     "dqm_delivery_attempts",
     "Webhook delivery attempts by outcome.",

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         default=5 * 86400, gt=0, description="A hook with no success for this long is disabled."
     )
 
+    # Files no row references (a crash between writing a file and committing its row).
+    orphan_grace_seconds: float = Field(
+        default=3600.0, ge=0, description="An unreferenced file is removed once this old."
+    )
+    reconcile_interval_seconds: float = Field(
+        default=600.0, gt=0, description="How often the worker looks for unreferenced files."
+    )
+
     # Limits and metrics.
     max_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     metrics_max_features: int = Field(default=50, ge=0)

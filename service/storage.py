@@ -2,7 +2,8 @@
 
 Paths given to ``Storage`` are relative to its root, use "/" and may not leave the root.
 Writes go to a temporary name in the same folder and are then moved into place, so a crash
-never leaves a half-written file under the final name.
+never leaves a half-written file under the final name. A failing filesystem (read-only, full,
+gone, unreachable) raises ``DataFolderUnavailableError``; a missing file ``NotFoundError``.
 
 >>> import tempfile
 >>> store = Storage.from_uri(tempfile.mkdtemp())
@@ -17,7 +18,10 @@ from __future__ import annotations
 
 import posixpath
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,8 +29,11 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from dqm.monitors.errors import InvalidInputError, NotFoundError
+from dqm.service.outages import DataFolderUnavailableError
 
 COMPRESSION = "zstd"
+TEMPORARY_SUFFIX = ".tmp"
+PROBE_PREFIX = ".dqm-probe-"  # the files ``check_writable`` writes (and deletes)
 
 
 def dataset_prefix(dataset_id: int) -> str:
@@ -59,6 +66,24 @@ def _positive(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file under the root, as listed by ``Storage.list_files``."""
+
+    relpath: str
+    size: int
+    modified: datetime | None
+
+
+@contextmanager
+def _data_folder(action: str) -> Iterator[None]:
+    """Turn filesystem failures into ``DataFolderUnavailableError``."""
+    try:
+        yield
+    except OSError as exc:
+        raise DataFolderUnavailableError(f"cannot {action}: {exc}") from exc
 
 
 class Storage:
@@ -108,15 +133,18 @@ class Storage:
         """Write ``table`` as zstd Parquet at ``relpath`` (replacing it); return its size."""
         final = self.path(relpath)
         folder, name = posixpath.split(final)
-        self.filesystem.create_dir(folder, recursive=True)
-        temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-        try:
-            pq.write_table(table, temporary, filesystem=self.filesystem, compression=COMPRESSION)
-            self.filesystem.move(temporary, final)
-        except BaseException:
-            self._remove(temporary)
-            raise
-        return int(self.filesystem.get_file_info(final).size)
+        temporary = f"{folder}/.{name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        with _data_folder(f"write {relpath!r}"):
+            self.filesystem.create_dir(folder, recursive=True)
+            try:
+                pq.write_table(
+                    table, temporary, filesystem=self.filesystem, compression=COMPRESSION
+                )
+                self.filesystem.move(temporary, final)
+            except BaseException:
+                self._discard(temporary)
+                raise
+            return int(self.filesystem.get_file_info(final).size)
 
     def read_table(self, relpath: str, columns: list[str] | None = None) -> pa.Table:
         """Read one Parquet file (only ``columns`` if given)."""
@@ -125,6 +153,8 @@ class Storage:
             return pq.read_table(full, filesystem=self.filesystem, columns=columns)
         except FileNotFoundError as exc:
             raise NotFoundError(f"no stored file at {relpath!r}", [{"path": relpath}]) from exc
+        except OSError as exc:
+            raise DataFolderUnavailableError(f"cannot read {relpath!r}: {exc}") from exc
 
     def read_tables(self, relpaths: Iterable[str], columns: list[str] | None = None) -> pa.Table:
         """Read several files into one table, in order; null-only columns take the others' type."""
@@ -134,19 +164,49 @@ class Storage:
         return pa.concat_tables(tables, promote_options="default")
 
     def exists(self, relpath: str) -> bool:
-        info = self.filesystem.get_file_info(self.path(relpath))
+        full = self.path(relpath)
+        with _data_folder(f"look up {relpath!r}"):
+            info = self.filesystem.get_file_info(full)
         return bool(info.type == pafs.FileType.File)
 
     def delete(self, relpath: str) -> bool:
         """Delete one file; False if there was none."""
-        return self._remove(self.path(relpath))
+        full = self.path(relpath)
+        with _data_folder(f"delete {relpath!r}"):
+            return self._remove(full)
 
     def delete_prefix(self, prefix: str) -> None:
         """Delete a folder and everything under it (nothing happens if it does not exist)."""
         full = self.path(prefix)
-        if self.filesystem.get_file_info(full).type == pafs.FileType.Directory:
-            self.filesystem.delete_dir(full)
-        else:
+        with _data_folder(f"delete {prefix!r}"):
+            if self.filesystem.get_file_info(full).type == pafs.FileType.Directory:
+                self.filesystem.delete_dir(full)
+            else:
+                self._remove(full)
+
+    def check_writable(self) -> None:
+        """Write and delete a small file at the root: raises when the folder takes no writes."""
+        probe = f"{self.root}/{PROBE_PREFIX}{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        with _data_folder("write to the data folder"):
+            self.filesystem.create_dir(self.root, recursive=True)
+            with self.filesystem.open_output_stream(probe) as out:
+                out.write(b"ok")
+            self.filesystem.delete_file(probe)
+
+    def list_files(self, prefix: str = "") -> Iterator[StoredFile]:
+        """Every file under ``prefix`` (the whole root by default), with size and mtime."""
+        base = self.path(prefix) if prefix else self.root
+        selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
+        with _data_folder("list the data folder"):
+            infos = self.filesystem.get_file_info(selector)
+        start = len(self.root) + 1 if self.root else 0
+        for info in infos:
+            if info.type == pafs.FileType.File:
+                yield StoredFile(info.path[start:], int(info.size or 0), info.mtime)
+
+    def _discard(self, full: str) -> None:
+        """Best-effort removal of a temporary file; the reconciler removes what remains."""
+        with suppress(OSError):
             self._remove(full)
 
     def _remove(self, full: str) -> bool:

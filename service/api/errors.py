@@ -1,4 +1,8 @@
-"""One error envelope for every 4xx/5xx: {"error": {"code", "message", "details"}}."""
+"""One error envelope for every 4xx/5xx: {"error": {"code", "message", "details"}}.
+
+An outage of the database or the data folder is a 503 with ``Retry-After`` naming the
+dependency, logged as one throttled line per kind (see ``dqm.service.outages``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dqm.monitors.errors import (
@@ -18,6 +23,12 @@ from dqm.monitors.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
+from dqm.service.outages import (
+    RETRY_AFTER_SECONDS,
+    UnavailableError,
+    as_unavailable,
+    report_outage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +38,7 @@ STATUS: dict[type[DqmError], int] = {
     ConflictError: 409,
     UnsupportedMediaError: 415,
     PayloadTooLargeError: 413,
+    UnavailableError: 503,
 }
 
 
@@ -44,10 +56,30 @@ def status_of(exc: DqmError) -> int:
     return 400
 
 
+def unavailable(exc: UnavailableError) -> JSONResponse:
+    """503 naming the dependency, never its internals (host, port, path, driver text)."""
+    report_outage(exc)
+    response = envelope(503, exc.code, exc.message, exc.details)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DqmError)
     async def _dqm(_: Request, exc: DqmError) -> JSONResponse:
+        if isinstance(exc, UnavailableError):
+            return unavailable(exc)
         return envelope(status_of(exc), exc.code, exc.message, exc.details)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # Handled here rather than by the catch-all below, which Starlette re-raises to the
+        # server after answering: one more traceback and a dropped keep-alive connection.
+        outage = as_unavailable(exc)
+        if outage is not None:
+            return unavailable(outage)
+        log.exception("unhandled database error", exc_info=exc)
+        return envelope(500, "internal_error", "internal server error")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,8 +8,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from dqm.service.api.deps import CtxDep
+from dqm.service.context import Context
 from dqm.service.db.migrate import is_current
 from dqm.service.metrics import REGISTRY
+from dqm.service.outages import (
+    RETRY_AFTER_SECONDS,
+    DatabaseUnavailableError,
+    DataFolderUnavailableError,
+    as_unavailable,
+    report_outage,
+)
 
 router = APIRouter(tags=["health"])
 
@@ -22,20 +30,41 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(ctx: CtxDep) -> JSONResponse:
-    """Readiness: the database answers and its migrations are current."""
+    """Readiness: the database answers, its migrations are current, the data folder takes writes.
+
+    A 503 names each dependency that is down, without internals (host, port, path, driver
+    text), which go to the log.
+    """
+    database, migrations = _database(ctx)
+    checks = {"database": database, "migrations": migrations, "data_folder": _data_folder(ctx)}
+    if all(state == "ok" for state in checks.values()):
+        return JSONResponse(content={"status": "ready"})
+    return JSONResponse(
+        status_code=503,
+        content={"status": "unavailable", **checks},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _database(ctx: Context) -> tuple[str, str]:
+    """The states of the database and of its migrations."""
     try:
         with ctx.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current = is_current(ctx.engine)
-    except Exception as exc:  # any database failure means not ready
-        return JSONResponse(
-            status_code=503, content={"status": "unavailable", "database": str(exc)[:200]}
-        )
-    if not current:
-        return JSONResponse(
-            status_code=503, content={"status": "unavailable", "migrations": "not current"}
-        )
-    return JSONResponse(content={"status": "ready"})
+    except Exception as exc:  # any failure to answer means not ready
+        report_outage(as_unavailable(exc) or DatabaseUnavailableError(type(exc).__name__))
+        return "unavailable", "unknown"
+    return "ok", "ok" if current else "not current"
+
+
+def _data_folder(ctx: Context) -> str:
+    try:
+        ctx.storage.check_writable()
+    except DataFolderUnavailableError as exc:
+        report_outage(exc)
+        return "not writable"
+    return "ok"
 
 
 @router.get("/metrics")

@@ -1,7 +1,16 @@
-"""Datasets, reference versions and production batches."""
+"""Datasets, reference versions and production batches.
+
+Files and rows are ordered so that a crash at any point leaves a consistent state: an upload
+writes its file (under a temporary name, then moved into place) before the row that points to
+it is committed, and a dataset's rows are deleted before its files. Either way the worst left
+behind is a file no row references, which the reconciler removes after a grace period; a row
+never points to a missing file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +26,10 @@ from dqm.service.context import Context
 from dqm.service.db.models import Batch, Dataset, ReferenceVersion
 from dqm.service.db.session import transaction
 from dqm.service.ingest import validate as ingest
+from dqm.service.outages import DataFolderUnavailableError, is_database_outage
 from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
+
+log = logging.getLogger(__name__)
 
 
 def schema_of(dataset: Dataset) -> Schema:
@@ -56,11 +68,38 @@ def create_dataset(ctx: Context, name: str, schema: Schema | None) -> Dataset:
 
 
 def delete_dataset(ctx: Context, name: str) -> None:
+    """Delete a dataset's rows, then its files.
+
+    An unwritable data folder fails the call before anything is deleted, so it can be retried.
+    Files that still fail to go after the rows are gone are unreferenced: the reconciler
+    removes them.
+    """
+    ctx.storage.check_writable()
     with transaction(ctx.sessions) as session:
         dataset = get_dataset(session, name)
         dataset_id = dataset.id
         session.delete(dataset)
-    ctx.storage.delete_prefix(dataset_prefix(dataset_id))
+    try:
+        ctx.storage.delete_prefix(dataset_prefix(dataset_id))
+    except DataFolderUnavailableError as exc:
+        log.warning(
+            "dataset %r deleted; its files stay until the reconciler removes them (%s)",
+            name,
+            exc.reason,
+        )
+
+
+def _discard(ctx: Context, path: str, failure: Exception) -> None:
+    """Remove the file of an upload whose transaction failed with ``failure``.
+
+    When the database went away the commit may still have happened (a connection lost during
+    COMMIT), so the file stays: the reconciler removes it only if no row references it.
+    Likewise when removing fails.
+    """
+    if is_database_outage(failure):
+        return
+    with contextlib.suppress(DataFolderUnavailableError):
+        ctx.storage.delete(path)
 
 
 def upload_reference(
@@ -108,8 +147,8 @@ def upload_reference(
                 dataset.schema_inferred = True
             dataset.current_reference_version = ref.version
             record_new_reference(session, dataset_id, ref.version)
-    except Exception:
-        ctx.storage.delete(path)
+    except Exception as exc:
+        _discard(ctx, path, exc)
         raise
     return ref, schema
 
@@ -188,14 +227,17 @@ def ingest_batch(
             )
             session.add(batch)
         return Ingested(batch, created=True)
-    except IntegrityError:
+    except IntegrityError as exc:
         # A concurrent request with the same key committed first: answer as a replay.
-        ctx.storage.delete(path)
+        _discard(ctx, path, exc)
         with ctx.sessions() as session:
             existing = _existing_batch(session, dataset.id, key)
         if existing is None:
             raise
         return _replay(existing, digest)
+    except Exception as exc:
+        _discard(ctx, path, exc)
+        raise
 
 
 def list_batches(session: Session, dataset: Dataset, limit: int = 100) -> list[Batch]:

@@ -1,7 +1,8 @@
-"""The background half of a process: scheduler tick, run executor and webhook relay.
+"""The background half of a process: scheduler tick, run executor, webhook relay and the
+reconciler of stored files.
 
 Driven by an APScheduler ``BackgroundScheduler`` with one interval job each; every job is
-idempotent across replicas (see ``scheduler``, ``runner`` and ``relay``).
+idempotent across replicas (see ``scheduler``, ``runner``, ``relay`` and ``reconciler``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from dqm.service.alerting import relay
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
+from dqm.service.ingest import reconciler
+from dqm.service.outages import as_unavailable, report_outage
 from dqm.service.runs import runner, scheduler
 
 log = logging.getLogger(__name__)
@@ -25,7 +28,7 @@ logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
 class Worker:
-    """Starts and stops the three background jobs of one process."""
+    """Starts and stops the background jobs of one process."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -36,6 +39,7 @@ class Worker:
             (self.tick, settings.scheduler_tick_seconds, "schedule"),
             (self.work, settings.runner_poll_seconds, "runs"),
             (self.deliver, settings.relay_poll_seconds, "relay"),
+            (self.reconcile, settings.reconcile_interval_seconds, "reconcile"),
         )
         for func, seconds, name in jobs:
             self.scheduler.add_job(
@@ -61,10 +65,17 @@ class Worker:
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
 
+    def reconcile(self) -> None:
+        self._guard("reconcile", lambda: reconciler.reconcile(self.ctx))
+
     def _guard(self, name: str, job: Callable[[], object]) -> None:
         try:
             job()
-        except Exception:  # a database hiccup must not kill the job for good
+        except Exception as exc:  # a database hiccup must not kill the job for good
+            outage = as_unavailable(exc)
+            if outage is not None:  # one throttled line, not a traceback per tick
+                report_outage(outage)
+                return
             log.exception("background job %s failed; retrying on its next tick", name)
 
     def start(self) -> None:

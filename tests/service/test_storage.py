@@ -112,11 +112,12 @@ def run_limited_write(root: Path, die: bool) -> subprocess.CompletedProcess[str]
     """Write ~2 MB of incompressible data with the file size capped at 64 kB.
 
     With ``die`` the process is killed by SIGXFSZ mid-write (a crash); otherwise the write
-    fails with EFBIG (an OSError) and the process checks the error surfaced.
+    fails with EFBIG and the process checks it surfaced as DataFolderUnavailableError.
     """
     script = f"""
         import resource, signal
         import numpy as np, pyarrow as pa
+        from dqm.service.outages import DataFolderUnavailableError
         from dqm.service.storage import Storage
         store = Storage.from_uri({str(root)!r})
         table = pa.table({{"x": np.random.default_rng(0).random(250_000)}})
@@ -127,7 +128,7 @@ def run_limited_write(root: Path, die: bool) -> subprocess.CompletedProcess[str]
         resource.setrlimit(resource.RLIMIT_FSIZE, (65_536, 65_536))
         try:
             store.write_table("t.parquet", table)
-        except OSError:
+        except DataFolderUnavailableError:
             print("failed")
     """
     return subprocess.run(

@@ -7,8 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -19,6 +20,15 @@ from tests.support.server import free_port
 @contextmanager
 def dqm_process(settings: Settings, **env: str) -> Iterator[httpx.Client]:
     """Start ``dqm serve`` on a free port with ``settings``; yield a client; SIGTERM at exit."""
+    with logged_dqm_process(settings, None, env) as client:
+        yield client
+
+
+@contextmanager
+def logged_dqm_process(
+    settings: Settings, log: Path | None, env: Mapping[str, str]
+) -> Iterator[httpx.Client]:
+    """``dqm_process`` whose stdout and stderr go to the file ``log`` (if given)."""
     port = free_port()
     environ = {
         **os.environ,
@@ -35,9 +45,12 @@ def dqm_process(settings: Settings, **env: str) -> Iterator[httpx.Client]:
         ),
         **env,
     }
+    output = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
         [sys.executable, "-m", "dqm.service.cli", "serve", "--port", str(port), "--no-migrate"],
         env=environ,
+        stdout=output,
+        stderr=output,
     )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
     try:
@@ -61,3 +74,5 @@ def dqm_process(settings: Settings, **env: str) -> Iterator[httpx.Client]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if output is not None:
+            output.close()
