@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import service.db.types
+import dqm.service.db.types
 
 revision = "0001"
 down_revision = None
@@ -32,7 +32,7 @@ def upgrade() -> None:
         ),
         sa.Column("schema_inferred", sa.Boolean(), nullable=False),
         sa.Column("current_reference_version", sa.Integer(), nullable=True),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("name", name=op.f("uq_datasets_name")),
         sqlite_autoincrement=True,
@@ -54,7 +54,7 @@ def upgrade() -> None:
         ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.String(length=500), nullable=True),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hooks")),
         sa.UniqueConstraint("name", name=op.f("uq_hooks_name")),
         sqlite_autoincrement=True,
@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("rows", sa.BigInteger(), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
-        sa.Column("received_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -93,13 +93,17 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "next_attempt_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
-        sa.Column("lease_expires_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "lease_expires_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["hook_id"], ["hooks.id"], name=op.f("fk_deliveries_hook_id_hooks"), ondelete="CASCADE"
         ),
@@ -121,7 +125,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("received_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -164,9 +168,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("next_run_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_run_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -189,7 +193,7 @@ def upgrade() -> None:
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("path", sa.String(length=500), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -209,7 +213,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("updated_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["monitor_id"],
             ["monitors.id"],
@@ -230,9 +234,9 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("threshold", sa.Float(), nullable=True),
-        sa.Column("started_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("firing_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("firing_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["monitor_id"],
@@ -251,7 +255,7 @@ def upgrade() -> None:
         "delivery_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=False),
-        sa.Column("attempted_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempted_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("latency_ms", sa.Float(), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=False),
@@ -274,14 +278,16 @@ def upgrade() -> None:
         "runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("monitor_id", sa.Integer(), nullable=False),
-        sa.Column("scheduled_for", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scheduled_for", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("trigger", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
-        sa.Column("lease_expires_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("started_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "lease_expires_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("started_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reference_version", sa.Integer(), nullable=True),
         sa.Column(
             "window",
@@ -289,7 +295,7 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["monitor_id"],
             ["monitors.id"],
@@ -318,7 +324,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["datasets.id"],
@@ -352,7 +358,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
-        sa.Column("measured_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("measured_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["monitor_id"],
             ["monitors.id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import service.db.types
+import dqm.service.db.types
 
 revision = "0002"
 down_revision = "0001"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=20), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.String(length=100), nullable=False),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
         sa.UniqueConstraint("name", name=op.f("uq_api_keys_name")),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import service.db.types
+import dqm.service.db.types
 
 revision = "0003"
 down_revision = "0002"
@@ -32,7 +32,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("created_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["monitor_id"],
             ["monitors.id"],
@@ -61,9 +61,11 @@ def upgrade() -> None:
         sa.Column("reference_version", sa.Integer(), nullable=True),
         sa.Column("new_reference_version", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("requested_at", service.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", service.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("requested_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "acknowledged_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("closed_at", dqm.service.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("checked_run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
