@@ -3,6 +3,7 @@ every route, a readiness body without internals, and a bounded log."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,13 @@ def test_read_only_data_folder(settings: Settings) -> None:
         assert client.delete("/v1/datasets/d").status_code == 204
         assert client.get("/v1/datasets/d").status_code == 404
         assert [p for p in data.rglob("*") if p.is_file()] == []
+
+
+def test_a_database_that_stops_answering_fails_requests_within_seconds(settings: Settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        url = f"postgresql+psycopg://dqm:secret@127.0.0.1:{port}/dqm"
+        with running_server(settings.model_copy(update={"database_url": url})) as client:
+            started = time.monotonic()
+            assert_unavailable(client.get("/v1/datasets"), "database")
+            assert time.monotonic() - started < 20
