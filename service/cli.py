@@ -94,7 +94,13 @@ def serve(settings: Settings, apply_migrations: bool) -> None:
         migrate(settings)
     guard_exposure(settings)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     run_lease_seconds: float = Field(default=300.0, gt=0)
     runner_poll_seconds: float = Field(default=1.0, gt=0)
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight requests, and then the run in progress, may "
+        "take; a run still going is handed back to the queue for another replica.",
+    )
 
     # Webhook relay.
     relay_poll_seconds: float = Field(default=1.0, gt=0)

@@ -17,7 +17,8 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.ingest import reconciler
 from dqm.service.outages import as_unavailable, report_outage
-from dqm.service.runs import runner, scheduler
+from dqm.service.runs import scheduler
+from dqm.service.runs.draining import RunExecutor
 
 log = logging.getLogger(__name__)
 # The jobs tick every second or so: APScheduler's per-execution INFO lines would drown the
@@ -34,6 +35,7 @@ class Worker:
         self.ctx = ctx
         self.client = relay.make_client(ctx)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.runs = RunExecutor(ctx)
         settings = ctx.settings
         jobs = (
             (self.tick, settings.scheduler_tick_seconds, "schedule"),
@@ -56,11 +58,7 @@ class Worker:
         self._guard("schedule", lambda: scheduler.schedule_due_runs(self.ctx, utcnow()))
 
     def work(self) -> None:
-        self._guard("runs", self._drain_runs)
-
-    def _drain_runs(self) -> None:
-        while runner.work_once(self.ctx):  # every due run, one at a time
-            pass
+        self._guard("runs", self.runs.drain)
 
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
@@ -83,5 +81,8 @@ class Worker:
         log.info("worker %s started", self.ctx.worker_id)
 
     def stop(self) -> None:
+        """Stop within about ``shutdown_grace_seconds``: runs still queued stay queued, and a
+        run that does not finish in time goes back to the queue for another replica."""
+        self.runs.stop(self.ctx.settings.shutdown_grace_seconds)
         self.scheduler.shutdown(wait=True)
         self.client.close()

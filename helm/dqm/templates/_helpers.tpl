@@ -158,3 +158,20 @@ env:
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
+
+{{/*
+The pod's grace period: in-flight requests get config.shutdownGraceSeconds, then the run in
+progress gets as long again before it is handed back to the queue, plus 5 s to exit.
+An explicit terminationGracePeriodSeconds shorter than that would cut the drain short.
+*/}}
+{{- define "dqm.terminationGracePeriodSeconds" -}}
+{{- $needed := add (mul 2 (int .Values.config.shutdownGraceSeconds)) 5 -}}
+{{- $set := .Values.terminationGracePeriodSeconds -}}
+{{- if kindIs "invalid" $set -}}
+{{- $needed -}}
+{{- else if lt (int $set) (int $needed) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be at least 2 x config.shutdownGraceSeconds + 5 = %d" (int $set) (int $needed)) -}}
+{{- else -}}
+{{- int $set -}}
+{{- end -}}
+{{- end }}
