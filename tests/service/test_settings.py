@@ -1,0 +1,332 @@
+"""README.md's configuration table, row by row: each variable is the setting it names, with the
+default it states, read from the environment, and does what the table says.
+
+The roles and the run lease are in tests/service/runs/test_roles_and_leases.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+
+import tests.service.ingest.test_reconciler as reconciler_tests
+import tests.service.runs.test_roles_and_leases as roles_and_leases
+from dqm.service.db.models import Dataset
+from dqm.service.db.session import make_engine, make_sessionmaker
+from dqm.service.settings import Settings
+from tests.service.data import SCHEMA, drift_monitor, frame, records
+from tests.support.receiver import running_receiver
+from tests.support.server import free_port, running_server
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_table() -> dict[str, str]:
+    """``{field name: default as written}`` from the rows of the Configuration table."""
+    section = README.read_text(encoding="utf-8").split("## Configuration", 1)[1].split("\n## ")[0]
+    table: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        names = re.findall(r"`DQM_(\w+)`", cells[0]) if line.startswith("| `DQM_") else []
+        defaults = [d.strip().strip("`") for d in cells[1].split(", ")] if names else []
+        if len(defaults) != len(names):
+            defaults = [cells[1]] * len(names)
+        table.update({n.lower(): d for n, d in zip(names, defaults, strict=True)})
+    return table
+
+
+def test_the_table_names_settings_with_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith("DQM_")]:
+        monkeypatch.delenv(name)
+    table = readme_table()
+    assert "role" in table and "run_lease_seconds" in table  # the parser found the table
+    defaults = Settings()
+    for name, written in table.items():
+        assert name in Settings.model_fields, f"DQM_{name.upper()} is not a setting"
+        actual = getattr(defaults, name)
+        if written.startswith("unset"):
+            assert actual is None, name
+        elif name == "public_url":
+            assert actual is None and written == "http://HOST:PORT"
+            assert defaults.base_url() == f"http://{defaults.host}:{defaults.port}"
+        elif isinstance(actual, int | float):
+            assert float(written) == actual, name
+        else:
+            assert written == actual, name
+
+
+ENVIRONMENT = {
+    "DQM_DATABASE_URL": ("postgresql://u@db.example.com/dqm", "database_url"),
+    "DQM_DATA_DIR": ("s3://bucket/prefix", "data_dir"),
+    "DQM_HOST": ("0.0.0.0", "host"),
+    "DQM_PORT": ("9000", "port"),
+    "DQM_ROLE": ("worker", "role"),
+    "DQM_PUBLIC_URL": ("https://dqm.example.com/", "public_url"),
+    "DQM_WEBHOOK_ALLOWLIST": ("hooks.example.com,10.0.0.0/8", "webhook_allowlist"),
+    "DQM_MAX_BODY_BYTES": ("1024", "max_body_bytes"),
+    "DQM_METRICS_MAX_FEATURES": ("3", "metrics_max_features"),
+    "DQM_RUN_LEASE_SECONDS": ("12.5", "run_lease_seconds"),
+    "DQM_ORPHAN_GRACE_SECONDS": ("7200", "orphan_grace_seconds"),
+    "DQM_RECONCILE_INTERVAL_SECONDS": ("30", "reconcile_interval_seconds"),
+}
+
+
+def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = {f"DQM_{n.upper()}" for n in readme_table()}
+    assert rows <= set(ENVIRONMENT), (
+        f"give these rows a value in ENVIRONMENT: {rows - set(ENVIRONMENT)}"
+    )
+    assert set(ENVIRONMENT) <= rows, f"not in the README's table: {set(ENVIRONMENT) - rows}"
+    for name, (value, _) in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    read = Settings()
+    got = {name: getattr(read, field) for name, (_, field) in ENVIRONMENT.items()}
+    assert got == {
+        "DQM_DATABASE_URL": "postgresql+psycopg://u@db.example.com/dqm",  # the installed driver
+        "DQM_DATA_DIR": "s3://bucket/prefix",
+        "DQM_HOST": "0.0.0.0",
+        "DQM_PORT": 9000,
+        "DQM_ROLE": "worker",
+        "DQM_PUBLIC_URL": "https://dqm.example.com/",
+        "DQM_WEBHOOK_ALLOWLIST": "hooks.example.com,10.0.0.0/8",
+        "DQM_MAX_BODY_BYTES": 1024,
+        "DQM_METRICS_MAX_FEATURES": 3,
+        "DQM_RUN_LEASE_SECONDS": 12.5,
+        "DQM_ORPHAN_GRACE_SECONDS": 7200,
+        "DQM_RECONCILE_INTERVAL_SECONDS": 30,
+    }
+    assert read.base_url() == "https://dqm.example.com"
+
+
+@contextmanager
+def serving(cwd: Path, url: str, *args: str, **env: str) -> Iterator[httpx.Client]:
+    """``dqm serve *args`` run from ``cwd`` with ``env`` added; a client for ``url``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DQM_")}
+    environ |= {"DQM_LOG_LEVEL": "warning", **env}
+    command = [sys.executable, "-m", "dqm.service.cli", "serve", *args]
+    proc = subprocess.Popen(command, cwd=cwd, env=environ)
+    client = httpx.Client(base_url=url, timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(client):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dqm serve did not answer on {url} (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield client
+    finally:
+        client.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _healthy(client: httpx.Client) -> bool:
+    try:
+        return client.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _refused(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5)
+    except httpx.ConnectError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_database_url_and_data_dir_say_where_the_service_keeps_its_data(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cwd, data = tmp_path / "cwd", tmp_path / "elsewhere"
+    cwd.mkdir()
+    port = free_port()
+    env = {"DQM_DATABASE_URL": settings.database_url, "DQM_DATA_DIR": str(data)}
+    uploaded = frame(300, 1)
+    url = f"http://127.0.0.1:{port}"
+    with serving(cwd, url, "--port", str(port), "--no-migrate", **env) as client:
+        assert client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).status_code == 201
+        put = client.put("/v1/datasets/d/reference", json=records(uploaded))
+        assert put.status_code == 201, put.text
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            assert session.scalars(select(Dataset.name)).all() == ["d"]
+    finally:
+        engine.dispose()
+    [stored] = list(data.rglob("*.parquet"))
+    assert pq.read_table(stored).column("id").to_pylist() == uploaded["id"]
+    assert list(cwd.iterdir()) == []  # the default ./dqm-data was not used
+
+
+@pytest.mark.slow
+def test_host_and_port_from_the_environment_and_the_flags(
+    settings: Settings, tmp_path: Path
+) -> None:
+    db = {"DQM_DATABASE_URL": settings.database_url, "DQM_DATA_DIR": settings.data_dir}
+    env_port, flag_port = free_port(), free_port()
+    with serving(
+        tmp_path,
+        f"http://127.0.0.2:{env_port}",
+        "--no-migrate",
+        DQM_HOST="127.0.0.2",
+        DQM_PORT=str(env_port),
+        **db,
+    ):
+        assert _refused(f"http://127.0.0.1:{env_port}/healthz")  # bound to DQM_HOST only
+    with serving(
+        tmp_path,
+        f"http://127.0.0.1:{flag_port}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(flag_port),
+        "--no-migrate",
+        DQM_HOST="127.0.0.2",
+        DQM_PORT=str(env_port),
+        **db,
+    ):
+        assert _refused(f"http://127.0.0.2:{env_port}/healthz")  # the flags win
+
+
+def test_max_body_bytes_caps_request_bodies_with_a_413(settings: Settings) -> None:
+    body = httpx.Request("PUT", "/", json=records(frame(50, 1))).content
+    for cap, expected in ((len(body), 201), (len(body) - 1, 413)):
+        with running_server(settings.model_copy(update={"max_body_bytes": cap})) as client:
+            client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).raise_for_status()
+            put = client.put(
+                "/v1/datasets/d/reference",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            assert put.status_code == expected, (cap, put.text)
+            if expected == 413:
+                assert put.json()["error"]["code"] == "payload_too_large"
+            client.delete("/v1/datasets/d").raise_for_status()
+
+
+def _drifting_monitor(client: httpx.Client, hook_url: str | None = None) -> tuple[str, int]:
+    """A dataset whose batch drifts and a drift monitor (asking a hook at ``hook_url`` to
+    retrain, if given), run once. Returns the hook's secret (or "") and the run id."""
+    client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).raise_for_status()
+    client.put("/v1/datasets/d/reference", json=records(frame(500, 1))).raise_for_status()
+    batch = records(frame(300, 2, shift=1.0))
+    client.post("/v1/datasets/d/batches", json=batch).raise_for_status()
+    monitor = drift_monitor("m", "d", "h")
+    secret = ""
+    if hook_url is None:
+        del monitor["actions"]
+    else:
+        hook = client.post(
+            "/v1/hooks", json={"name": "h", "url": hook_url, "events": ["alert.firing"]}
+        )
+        assert hook.status_code == 201, hook.text
+        secret = hook.json()["secret"]
+    client.post("/v1/monitors", json=monitor).raise_for_status()
+    run = client.post("/v1/monitors/m/run?wait=true").json()
+    assert run["status"] == "succeeded", run
+    return secret, int(run["id"])
+
+
+@pytest.mark.parametrize("public_url", [None, "https://dqm.example.com/monitoring/"])
+def test_public_url_is_the_base_of_links_in_webhooks(
+    settings: Settings, public_url: str | None
+) -> None:
+    configured = settings.model_copy(
+        update={"public_url": public_url, "webhook_allowlist": "127.0.0.1/32"}
+    )
+    with running_receiver() as receiver, running_server(configured) as client:
+        secret, run_id = _drifting_monitor(client, receiver.url)
+        receiver.secrets.append(secret)
+        alert = receiver.wait_for(1, "alert.firing")[0].event["data"]
+        retrain = receiver.wait_for(1, "retrain.requested")[0].event["data"]
+        base = "https://dqm.example.com/monitoring" if public_url else str(client.base_url)
+    assert base.startswith("http") and not base.endswith("/")
+    assert alert["run_url"] == f"{base}/v1/runs/{run_id}"
+    assert retrain["report_url"] == f"{base}/v1/runs/{run_id}/report"
+
+
+def test_webhook_allowlist_lets_webhooks_reach_the_listed_targets(settings: Settings) -> None:
+    configured = settings.model_copy(update={"webhook_allowlist": "10.0.0.0/8,127.0.0.1/32"})
+    with running_receiver() as receiver, running_server(configured) as client:
+        receiver.secrets.append(_drifting_monitor(client, receiver.url)[0])
+        received = receiver.wait_for(1, "alert.firing") + receiver.wait_for(1, "retrain.requested")
+    assert all(r.verified for r in received)
+
+
+def test_webhook_allowlist_refuses_hooks_to_other_targets(settings: Settings) -> None:
+    configured = settings.model_copy(update={"webhook_allowlist": "hooks.example.com,10.0.0.0/8"})
+    with running_receiver() as receiver, running_server(configured) as client:
+        hook = {"name": "h", "url": receiver.url, "events": ["alert.firing"]}
+        refused = client.post("/v1/hooks", json=hook)
+        assert refused.status_code == 422, refused.text
+        assert "DQM_WEBHOOK_ALLOWLIST" in refused.json()["error"]["message"]
+        assert client.get("/v1/hooks").json() == []
+    assert receiver.received == []
+
+
+def scraped_features(scrape: str) -> dict[str, set[str]]:
+    """``{metric: features}`` of the per-column monitor metrics on a /metrics page."""
+    features: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(scrape):
+        if family.name == "dqm_monitor_column_metric":
+            for sample in family.samples:
+                features.setdefault(sample.labels["metric"], set()).add(sample.labels["feature"])
+    return features
+
+
+@pytest.mark.parametrize("cap", [0, 2, 50])
+def test_metrics_max_features_caps_per_column_series(settings: Settings, cap: int) -> None:
+    configured = settings.model_copy(update={"metrics_max_features": cap})
+    with running_server(configured) as client:
+        _, run_id = _drifting_monitor(client)
+        run = client.get(f"/v1/runs/{run_id}").json()
+        scrape = client.get("/metrics").text
+    columns: dict[str, list[str]] = {}
+    for m in run["metrics"]:
+        if m["column"] is not None and m["value"] is not None:
+            columns.setdefault(m["name"], []).append(m["column"])
+    assert max(map(len, columns.values())) > 2  # the cap of 2 has something to cut
+    expected = {name: set(cols[:cap]) for name, cols in columns.items() if cols[:cap]}
+    assert scraped_features(scrape) == expected
+    dataset_level = {m["name"] for m in run["metrics"] if m["column"] is None}
+    assert all(f'metric="{name}"' in scrape for name in dataset_level)
+
+
+BEHAVIOUR = {
+    "database_url": test_database_url_and_data_dir_say_where_the_service_keeps_its_data,
+    "data_dir": test_database_url_and_data_dir_say_where_the_service_keeps_its_data,
+    "host": test_host_and_port_from_the_environment_and_the_flags,
+    "port": test_host_and_port_from_the_environment_and_the_flags,
+    "role": roles_and_leases.test_api_role_serves_http_and_leaves_runs_to_a_worker,
+    "public_url": test_public_url_is_the_base_of_links_in_webhooks,
+    "webhook_allowlist": test_webhook_allowlist_refuses_hooks_to_other_targets,
+    "max_body_bytes": test_max_body_bytes_caps_request_bodies_with_a_413,
+    "metrics_max_features": test_metrics_max_features_caps_per_column_series,
+    "run_lease_seconds": roles_and_leases.test_an_abandoned_run_is_taken_again_after_the_lease,
+    "orphan_grace_seconds": reconciler_tests.test_old_orphans_go_fresh_and_referenced_files_stay,
+    "reconcile_interval_seconds": reconciler_tests.test_the_worker_reconciles_periodically,
+}
+
+
+def test_every_row_of_the_table_has_a_behaviour_test() -> None:
+    rows = set(readme_table())
+    untested = sorted(f"DQM_{n.upper()}" for n in rows - set(BEHAVIOUR))
+    assert not untested, f"README rows without a test registered in BEHAVIOUR: {untested}"
+    assert set(BEHAVIOUR) <= rows, f"not in the README's table: {set(BEHAVIOUR) - rows}"
