@@ -107,7 +107,7 @@ def test_classify(
     assert out.reason
 
 
-def test_classify_needs_something() -> None:
+def test_classify_without_a_status_or_an_error_is_invalid_input() -> None:
     with pytest.raises(InvalidInputError):
         classify(None, None)
 

@@ -113,7 +113,7 @@ def test_headers_shape() -> None:
     assert h["content-type"] == "application/json"
 
 
-def test_secrets() -> None:
+def test_secrets_are_24_to_64_random_bytes_and_malformed_ones_are_refused() -> None:
     for n in (24, 32, 64):
         s = generate_secret(n)
         assert s.startswith("whsec_") and len(base64.b64decode(s[6:])) == n

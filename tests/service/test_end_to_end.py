@@ -3,8 +3,6 @@ webhooks → /metrics, with a real receiver verifying signatures."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from dqm.service.settings import Settings
@@ -94,4 +92,3 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
             "/v1/monitors/churn-drift/series", params={"metric": "drift_score", "column": "age"}
         ).json()
         assert [p["drifted"] for p in series["points"]] == [False, True, False]
-        time.sleep(0)

@@ -3,6 +3,7 @@ coalesced missed runs, leases that expire and hand a dead worker's run to anothe
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -111,32 +112,33 @@ def test_a_run_abandoned_three_times_fails(api_only: Settings) -> None:
     assert run.status == "failed" and "died 3 times" in (run.error or "")
 
 
-def test_empty_window_is_skipped_and_failures_are_recorded(api_only: Settings) -> None:
+def test_a_run_whose_window_has_no_batch_is_skipped(api_only: Settings) -> None:
     with running_server(api_only) as client:
         _create(client)
-        client.post(
-            "/v1/monitors",
-            json={
-                "name": "later",
-                "dataset": "d",
-                "kind": "drift",
-                "schedule": {"every": "1h"},
-                "window": {"last": "1s"},
-            },
-        )
-        import time
-
-        time.sleep(1.2)
+        later = {
+            "name": "later",
+            "dataset": "d",
+            "kind": "drift",
+            "schedule": {"every": "1h"},
+            "window": {"last": "1s"},
+        }
+        assert client.post("/v1/monitors", json=later).status_code == 201
+        time.sleep(1.2)  # the only batch falls out of the one-second window
         skipped = client.post("/v1/monitors/later/run?wait=true").json()
         assert skipped["status"] == "skipped" and skipped["error"] == "no batches in the window"
+
+
+def test_invalid_params_in_a_patch_are_a_422_naming_the_field(api_only: Settings) -> None:
+    with running_server(api_only) as client:
+        _create(client)
         bad = client.patch("/v1/monitors/m", json={"params": {"drift_share": 7}})
         assert bad.status_code == 422
         assert bad.json()["error"]["details"][0]["field"].startswith("params")
 
 
 def test_a_recreated_dataset_never_sees_the_old_reference(api_only: Settings) -> None:
-    """SQLite may reuse a deleted dataset's id and version numbers; the cached reference
-    profile must still be the new dataset's."""
+    """A dataset deleted and created again under the same name is compared with its own
+    reference, not with the cached profile of the deleted one."""
     with running_server(api_only) as client:
         for shift in (0.0, 3.0):
             client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).raise_for_status()
