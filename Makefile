@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install serve demo test lint format bench clean .typecheck
+.PHONY: install serve demo test test-fast lint format bench clean .typecheck
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	.ci/install-prometheus
 	$(BIN)/pytest
+
+## The suite without the tests marked slow (several processes, large inputs), for quick iteration.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
 
 lint: $(STAMP) .typecheck
 	$(BIN)/ruff check .

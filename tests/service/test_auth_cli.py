@@ -49,6 +49,7 @@ def test_keys_create_list_revoke(
         main(["keys", "revoke", "nope"])
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_public_bind_without_any_key(settings: Settings) -> None:
     env = {
         **os.environ,
@@ -68,6 +69,7 @@ def test_serve_refuses_a_public_bind_without_any_key(settings: Settings) -> None
     assert "dqm keys create" in done.stderr and "DQM_BOOTSTRAP_ADMIN_KEY" in done.stderr
 
 
+@pytest.mark.slow
 def test_bootstrap_key_opens_a_public_bind_and_guards_it(settings: Settings) -> None:
     token = "dqm_admin_key_for_ci_only"
     env = {"DQM_HOST": "0.0.0.0", "DQM_BOOTSTRAP_ADMIN_KEY": token}

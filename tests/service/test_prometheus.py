@@ -23,6 +23,9 @@ from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, reco
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server
 
+# promtool and a Prometheus server are processes from outside the virtual environment, which
+# `make test` installs and `make test-fast` does not.
+pytestmark = pytest.mark.slow
 PARQUET = {"content-type": "application/vnd.apache.parquet"}
 SHARE = 'dqm_monitor_metric{metric="share_drifted_columns",monitor="churn-drift"}'
 

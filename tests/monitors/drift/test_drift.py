@@ -229,6 +229,7 @@ def test_chunked_and_dictionary_encoded_columns_read_the_same() -> None:
     assert _run(ref, encoded) == want
 
 
+@pytest.mark.slow
 def test_effect_size_floor_silences_a_one_million_row_shift_of_a_hundredth_sd() -> None:
     """The issue's case: 1M rows shifted by 0.01 standard deviations. Plain KS (scipy agrees)
     calls it drift; with a floor on normed Wasserstein it is not."""

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, records
 from tests.support.server import running_server
@@ -16,6 +18,7 @@ from tests.support.server import running_server
 SEED = "20261128"
 
 
+@pytest.mark.slow
 def test_no_generated_request_makes_the_server_fail(settings: Settings, tmp_path: Path) -> None:
     cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert cli is not None, "schemathesis is a test dependency: pip install -e '.[test]'"

@@ -27,10 +27,13 @@ from tests.service.data import SCHEMA, drift_monitor
 from tests.support.process import dqm_process
 from tests.support.receiver import running_receiver
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DQM_TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="two replicas on one database need PostgreSQL (set DQM_TEST_DATABASE_URL)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get("DQM_TEST_DATABASE_URL", "").startswith("postgresql"),
+        reason="two replicas on one database need PostgreSQL (set DQM_TEST_DATABASE_URL)",
+    ),
+]
 PARQUET = {"content-type": "application/vnd.apache.parquet"}
 ROWS = 500_000  # a run of about 2 s: long enough to be killed mid-run
 
