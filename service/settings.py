@@ -62,7 +62,20 @@ class Settings(BaseSettings):
     )
 
     # Limits and metrics.
-    max_body_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(
+        default=256 * 1024 * 1024, gt=0, description="Largest request body, in bytes (413)."
+    )
+    max_upload_rows: int = Field(
+        default=20_000_000, gt=0, description="Most rows one upload may decode to (413)."
+    )
+    max_upload_decoded_bytes: int = Field(
+        default=1024**3, gt=0, description="Most bytes one upload may decode to in memory (413)."
+    )
+    report_max_rows: int = Field(
+        default=50_000,
+        ge=100,
+        description="Rows sampled from the reference and from the window for a run's HTML report.",
+    )
     metrics_max_features: int = Field(default=50, ge=0)
     profile_cache_size: int = Field(default=8, ge=1)
 

@@ -24,6 +24,8 @@ from dqm.service.ingest import datasets as svc
 from dqm.service.ingest import labels
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+# A batch key (query ``batch_id`` or header ``Idempotency-Key``): letters, digits, _ . : -
+BATCH_KEY = r"^[\w.:-]+$"
 
 DATA_BODY = {
     "requestBody": {
@@ -116,8 +118,8 @@ async def ingest_batch(
     request: Request,
     response: Response,
     ctx: CtxDep,
-    batch_id: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:-]+$")] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    batch_id: Annotated[str | None, Query(max_length=200, pattern=BATCH_KEY)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=BATCH_KEY)] = None,
 ) -> BatchOut:
     try:
         body = await read_body(request, ctx.settings.max_body_bytes)

@@ -26,6 +26,7 @@ from dqm.service.context import Context
 from dqm.service.db.models import Batch, Dataset, ReferenceVersion
 from dqm.service.db.session import transaction
 from dqm.service.ingest import validate as ingest
+from dqm.service.ingest.limits import DecodeLimits
 from dqm.service.outages import DataFolderUnavailableError, is_database_outage
 from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
 
@@ -39,6 +40,11 @@ def schema_of(dataset: Dataset) -> Schema:
             [{"dataset": dataset.name}],
         )
     return Schema.model_validate(dataset.schema_json)
+
+
+def upload_limits(ctx: Context) -> DecodeLimits:
+    """What one upload may decode to (``DQM_MAX_UPLOAD_ROWS``, ``..._DECODED_BYTES``)."""
+    return DecodeLimits(ctx.settings.max_upload_rows, ctx.settings.max_upload_decoded_bytes)
 
 
 def get_dataset(session: Session, name: str) -> Dataset:
@@ -110,7 +116,7 @@ def upload_reference(
     The file is written before the short transaction that numbers the version, so no
     database lock is held while Parquet is written.
     """
-    table = ingest.decode(body, content_type)
+    table = ingest.decode(body, content_type, upload_limits(ctx))
     with ctx.sessions() as session:
         dataset = get_dataset(session, name)
         inferred = dataset.schema_json is None
@@ -209,7 +215,7 @@ def ingest_batch(
         existing = _existing_batch(session, dataset.id, key) if batch_key else None
         if existing is not None:
             return _replay(existing, digest)
-    table = ingest.decode(body, content_type)
+    table = ingest.decode(body, content_type, upload_limits(ctx))
     target = schema.role_column("target")
     table = ingest.validate(table, schema, allow_missing=[target.name] if target else [])
     path = new_batch_path(dataset.id)

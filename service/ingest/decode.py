@@ -22,17 +22,18 @@ Decoding only turns bytes into a table; ``dqm.service.ingest.validate`` checks i
 from __future__ import annotations
 
 import contextlib
-import io
 import json
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 import pyarrow.json as pjson
-import pyarrow.parquet as pq
 
 from dqm.monitors.errors import InvalidInputError, UnsupportedMediaError
+from dqm.service.ingest.columnar import read_ipc, read_parquet
+from dqm.service.ingest.delimited import read_csv
+from dqm.service.ingest.limits import DecodeLimits
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -66,24 +67,25 @@ def media_type(content_type: str | None) -> str:
     return MEDIA_TYPES[base]
 
 
-def decode(body: bytes, content_type: str | None) -> pa.Table:
+def decode(body: bytes, content_type: str | None, limits: DecodeLimits | None = None) -> pa.Table:
     """Decode a request body into a table with at least one row.
 
-    Raises ``UnsupportedMediaError`` for an unknown content type and ``InvalidInputError`` for a
-    body that cannot be decoded (the message says where).
+    Raises ``UnsupportedMediaError`` for an unknown content type, ``InvalidInputError`` for a
+    body that cannot be decoded (the message says where) and ``PayloadTooLargeError`` for one
+    that decodes to more rows or bytes than ``limits`` (default: ``DecodeLimits()``) allow.
     """
     kind = media_type(content_type)
     if not body.strip():
         raise InvalidInputError("the body is empty", [{"problem": "empty body"}])
-    readers = {JSON: _read_json, CSV: _read_csv, PARQUET: _read_parquet, ARROW_STREAM: _read_ipc}
-    table = readers[kind](body)
+    readers = {JSON: _read_json, CSV: read_csv, PARQUET: read_parquet, ARROW_STREAM: read_ipc}
+    table = readers[kind](body, limits or DecodeLimits())
     _check_decoded(table)
     return table
 
 
 def _check_decoded(table: pa.Table) -> None:
     names = table.column_names
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
         raise InvalidInputError(
             f"duplicate column names: {dupes}",
@@ -119,86 +121,50 @@ def _nested_problem(name: str, column: pa.ChunkedArray) -> dict[str, Any] | None
     }
 
 
-def _read_parquet(body: bytes) -> pa.Table:
-    try:
-        return pq.read_table(pa.BufferReader(body))
-    except (pa.ArrowException, OSError) as exc:
-        raise InvalidInputError(
-            f"the body is not a readable Parquet file: {exc}", [{"problem": "not Parquet"}]
-        ) from exc
-
-
-def _read_ipc(body: bytes) -> pa.Table:
-    try:
-        with pa.ipc.open_stream(body) as reader:
-            return reader.read_all()
-    except (pa.ArrowException, OSError) as exc:
-        raise InvalidInputError(
-            f"the body is not a readable Arrow IPC stream: {exc}", [{"problem": "not Arrow IPC"}]
-        ) from exc
-
-
-def _read_csv(body: bytes) -> pa.Table:
-    try:
-        header = pcsv.open_csv(io.BytesIO(body)).schema.names
-        convert = pcsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            strings_can_be_null=True,
-            null_values=[""],
-        )
-        return pcsv.read_csv(io.BytesIO(body), convert_options=convert)
-    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        bad = _bad_csv_lines(body)
-        if not bad:
-            raise InvalidInputError(
-                f"the body is not readable CSV: {exc}", [{"problem": "bad CSV"}]
-            ) from exc
-        lines = [row.number for row in bad]
-        first = bad[0]
-        raise InvalidInputError(
-            f"{len(bad)} CSV lines do not have {first.expected_columns} fields (first: line "
-            f"{first.number} has {first.actual_columns})",
-            [
-                {
-                    "lines": lines[:MAX_ROWS_LISTED],
-                    "count": len(bad),
-                    "problem": f"expected {first.expected_columns} fields",
-                }
-            ],
-        ) from exc
-
-
-def _bad_csv_lines(body: bytes) -> list[Any]:
-    """The rows with the wrong number of fields (read again, single-threaded: line numbers
-    are only known then)."""
-    bad: list[Any] = []
-
-    def keep(row: Any) -> str:
-        bad.append(row)
-        return "skip"
-
-    parse = pcsv.ParseOptions(invalid_row_handler=keep)
-    with contextlib.suppress(pa.ArrowException, OSError):
-        pcsv.read_csv(io.BytesIO(body), pcsv.ReadOptions(use_threads=False), parse)
-    return bad
-
-
-def _read_json(body: bytes) -> pa.Table:
+def _read_json(body: bytes, limits: DecodeLimits) -> pa.Table:
     # Arrow's reader only sees bodies that open with an object or a list: it crashes the
     # process on some other top-level values (a bare ``null``).
+    table = None
     if body.lstrip()[:1] in (b"{", b"["):
-        try:
-            return _read_json_arrow(body)
-        except (pa.ArrowException, ValueError, TypeError):
-            pass
+        wrapped = b'{"rows":' + body + b"}" if body.lstrip()[:1] == b"[" else body
+        first = _first_record(body) or {}
+        _check_json_size(wrapped, len(first), limits)
+        with contextlib.suppress(pa.ArrowException, ValueError, TypeError):
+            table = _read_json_arrow(wrapped, first)
     # Arrow refuses it: let the standard library say precisely why (or build it anyway).
-    return _read_json_python(body)
+    table = table if table is not None else _read_json_python(body, limits)
+    limits.check_table(table)
+    return table
 
 
-def _read_json_arrow(body: bytes) -> pa.Table:
-    start = body.lstrip()[:1]
-    wrapped = b'{"rows":' + body + b"}" if start == b"[" else body
-    first = _first_record(body) or {}
+def _check_json_size(wrapped: bytes, first_keys: int, limits: DecodeLimits) -> None:
+    """Check the rows, and the cells of the first record's keys, before Arrow decodes.
+
+    Every row is an object, so the body's ``{`` count bounds the rows; only when that bound
+    passes a limit are the rows counted (by Arrow, keeping no values).
+    """
+    cell = 9  # a float64 and its validity bit, rounded up
+    rows = wrapped.count(b"{")
+    if rows <= limits.rows and rows * max(first_keys, 1) * cell <= limits.decoded_bytes:
+        return
+    try:
+        rows = _count_rows(wrapped)
+    except (pa.ArrowException, ValueError):
+        return  # malformed: the standard library reports it
+    limits.check(rows, rows * max(first_keys, 1) * cell)
+
+
+def _count_rows(wrapped: bytes) -> int:
+    explicit = pa.schema([pa.field("rows", pa.list_(pa.struct([])))])
+    options = pjson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="ignore")
+    read = pjson.ReadOptions(block_size=len(wrapped) + 1, use_threads=True)
+    top = pjson.read_json(pa.BufferReader(wrapped), read_options=read, parse_options=options)
+    if top.column_names != ["rows"] or top.num_rows != 1:
+        raise ValueError("not a {'rows': [...]} body")
+    return len(top.column("rows").chunk(0).values)
+
+
+def _read_json_arrow(wrapped: bytes, first: dict[str, Any]) -> pa.Table:
     strings = {k for k, v in first.items() if isinstance(v, str)}
     table = _arrow_rows(wrapped, strings)
     stray = {f.name for f in table.schema if pa.types.is_temporal(f.type)}
@@ -223,7 +189,8 @@ def _arrow_rows(wrapped: bytes, string_keys: set[str]) -> pa.Table:
 
 
 def _ordered(names: list[str], first: dict[str, Any]) -> list[str]:
-    return [n for n in first if n in names] + [n for n in names if n not in first]
+    present = set(names)
+    return [n for n in first if n in present] + [n for n in names if n not in first]
 
 
 def _first_record(body: bytes) -> dict[str, Any] | None:
@@ -235,15 +202,19 @@ def _first_record(body: bytes) -> dict[str, Any] | None:
             at += 1
         try:
             record, _ = json.JSONDecoder().raw_decode(text, at)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         return record if isinstance(record, dict) else None
     return None
 
 
-def _read_json_python(body: bytes) -> pa.Table:
+def _read_json_python(body: bytes, limits: DecodeLimits) -> pa.Table:
     try:
         data = json.loads(body)
+    except RecursionError as exc:
+        raise InvalidInputError(
+            "malformed JSON: values are nested too deeply", [{"problem": "nested too deeply"}]
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         where = getattr(exc, "pos", None)
         line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
@@ -264,7 +235,14 @@ def _read_json_python(body: bytes) -> pa.Table:
             [{"rows": bad[:MAX_ROWS_LISTED], "count": len(bad), "problem": "row is not an object"}],
         )
     keys = list(dict.fromkeys(k for r in records for k in r))
-    return pa.table({k: _json_column(k, [r.get(k) for r in records]) for k in keys})
+    limits.check(len(records), len(records) * len(keys) * 9)
+    try:
+        return pa.table({k: _json_column(k, [r.get(k) for r in records]) for k in keys})
+    except UnicodeEncodeError as exc:  # "\ud800" escapes a lone surrogate, not a character
+        raise InvalidInputError(
+            f"malformed JSON: a string escapes a lone surrogate, which is not Unicode: {exc}",
+            [{"problem": "lone surrogate"}],
+        ) from exc
 
 
 def _json_column(name: str, values: list[Any]) -> pa.Array:

@@ -15,6 +15,7 @@ each column type in ``dqm.service.ingest.cast``.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Collection
 
 import pyarrow as pa
@@ -62,6 +63,7 @@ ROLE_BY_NAME: dict[str, ColumnRole] = {
 TIMESTAMP_NAMES = frozenset(k for k, v in ROLE_BY_NAME.items() if v == "timestamp")
 TEXT_MIN_MEAN_LENGTH = 20
 TEXT_MIN_DISTINCT_SHARE = 0.5
+MAX_PROBLEMS_LISTED = 100
 
 
 def content_hash(body: bytes, content_type: str) -> str:
@@ -109,15 +111,16 @@ def validate(table: pa.Table, schema: Schema, allow_missing: Collection[str] = (
     whose labels arrive later); they are filled with nulls. Every problem is reported at once
     in one ``InvalidInputError`` whose ``details`` are ``{"column", "rows", "count",
     "problem"}`` (``rows``: the first 20 row indexes at fault -- for an "unknown column" the
-    rows that hold a value, empty for a "missing column"; ``count``: the rows affected).
+    rows that hold a value, empty for a "missing column"; ``count``: the rows affected); the
+    first 100 problems are listed, the message counts them all.
     Casting rules per type are in ``dqm.service.ingest.cast``; ids must be present and distinct.
     """
     if table.num_rows == 0:
         raise InvalidInputError("the table holds no rows", [{"problem": "no rows"}])
     n = table.num_rows
-    present = table.column_names
+    present = set(table.column_names)
     problems = _unknown_columns(table, schema)
-    dupes = sorted({c for c in present if present.count(c) > 1})
+    dupes = sorted(c for c, count in Counter(table.column_names).items() if count > 1)
     problems += [Problem(c, "duplicate column", [], n) for c in dupes]
     columns: dict[str, pa.ChunkedArray] = {}
     for spec in schema.columns:
@@ -134,28 +137,46 @@ def validate(table: pa.Table, schema: Schema, allow_missing: Collection[str] = (
         if cast is not None:
             columns[spec.name] = cast
     if problems:
-        raise InvalidInputError(_summary(problems), [p.as_detail() for p in problems])
+        raise _invalid(problems)
     return pa.table(columns)
 
 
 def _unknown_columns(table: pa.Table, schema: Schema) -> list[Problem]:
-    """One problem per column not in the schema, naming the rows that hold a value in it."""
+    """One problem per column not in the schema, naming the rows that hold a value in it
+    (searched for in the columns listed in the error only)."""
     known = set(schema.names)
     first: dict[str, int] = {}
     for i, name in enumerate(table.column_names):
         first.setdefault(name, i)
-    return [
+    unknown = [(name, i) for name, i in first.items() if name not in known]
+    listed = [
         rows_problem(name, "unknown column", pc.indices_nonzero(pc.is_valid(table[i])).to_pylist())
-        for name, i in first.items()
-        if name not in known
+        for name, i in unknown[:MAX_PROBLEMS_LISTED]
     ]
+    valid = table.num_rows
+    rest = [
+        Problem(name, "unknown column", [], valid - table[i].null_count)
+        for name, i in unknown[MAX_PROBLEMS_LISTED:]
+    ]
+    return listed + rest
+
+
+def _invalid(problems: list[Problem]) -> InvalidInputError:
+    """The error for ``problems``: all counted in the message, the first 100 listed."""
+    details = [p.as_detail() for p in problems[:MAX_PROBLEMS_LISTED]]
+    return InvalidInputError(_summary(problems), details)
 
 
 def _summary(problems: list[Problem]) -> str:
     parts = [f"{p.column!r}: {p.problem}" for p in problems[:5]]
     more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    listed = (
+        f", the first {MAX_PROBLEMS_LISTED} listed" if len(problems) > MAX_PROBLEMS_LISTED else ""
+    )
     return (
-        f"the data does not match the schema ({len(problems)} problems): " + "; ".join(parts) + more
+        f"the data does not match the schema ({len(problems)} problems{listed}): "
+        + "; ".join(parts)
+        + more
     )
 
 
@@ -200,7 +221,7 @@ def infer_schema(table: pa.Table) -> Schema:
         columns.append(ColumnSpec(name=name, type="categorical" if role == "id" else kind,
                                   role=role))  # fmt: skip
     if problems:
-        raise InvalidInputError(_summary(problems), [p.as_detail() for p in problems])
+        raise _invalid(problems)
     try:
         return Schema(columns=columns)
     except ValidationError as exc:
