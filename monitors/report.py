@@ -7,9 +7,11 @@ Evidently.
 
 from __future__ import annotations
 
+import html
 import warnings
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,7 +22,12 @@ from dqm.monitors.schema import ColumnSpec, Schema
 
 
 def render_drift_report(
-    reference: pa.Table, current: pa.Table, schema: Schema, params: DriftParams | None = None
+    reference: pa.Table,
+    current: pa.Table,
+    schema: Schema,
+    params: DriftParams | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> str:
     """Evidently's DataDriftPreset report of ``current`` against ``reference`` as one HTML page.
 
@@ -28,6 +35,15 @@ def render_drift_report(
     probabilities and targets); a column with no values in either window is left out, since
     Evidently refuses empty columns. ``params`` (the monitor's) carries over the options both
     share: columns, drift share, methods (see ``EVIDENTLY_METHOD``) and thresholds.
+
+    Parameters
+    ----------
+    max_rows
+        Most rows of each side to report on: a larger side is replaced by a uniform sample
+        without replacement of ``max_rows`` rows (the page grows with the rows and Evidently's
+        time with them), and the page says so at the top. None: every row.
+    seed
+        Seed of the sampling, so the same window gives the same page.
     """
     if reference.num_rows == 0 or current.num_rows == 0:
         raise InvalidInputError(
@@ -45,7 +61,46 @@ def render_drift_report(
     ]
     if not specs:
         raise InvalidInputError("no numerical or categorical column with values to report on")
-    return _render(_frame(reference, specs), _frame(current, specs), specs, _preset_options(p))
+    ref_sample = sample_rows(reference, max_rows, seed)
+    cur_sample = sample_rows(current, max_rows, seed + 1)
+    page = _render(_frame(ref_sample, specs), _frame(cur_sample, specs), specs, _preset_options(p))
+    sampled = (ref_sample.num_rows, reference.num_rows), (cur_sample.num_rows, current.num_rows)
+    if any(kept < full for kept, full in sampled):
+        page = _with_note(page, _sampling_note(*sampled, seed=seed))
+    return page
+
+
+def sample_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
+    """``table``, or a uniform sample of ``max_rows`` of its rows (without replacement, in
+    their original order) when it has more.
+
+    >>> sample_rows(pa.table({"x": list(range(10))}), 3, seed=0).num_rows
+    3
+    >>> sample_rows(pa.table({"x": [1, 2]}), 3, seed=0).num_rows
+    2
+    """
+    if max_rows is None or table.num_rows <= max_rows:
+        return table
+    rows = np.random.default_rng(seed).choice(table.num_rows, size=max_rows, replace=False)
+    return table.take(pa.array(np.sort(rows)))
+
+
+def _sampling_note(reference: tuple[int, int], current: tuple[int, int], seed: int) -> str:
+    """The visible note at the top of a page drawn from samples."""
+    text = (
+        f"Sampled report: reference {reference[0]:,} of {reference[1]:,} rows, current window "
+        f"{current[0]:,} of {current[1]:,} rows (uniform random sample without replacement, "
+        f"seed {seed})."
+    )
+    style = "padding:8px 12px;margin:8px;border:1px solid #c9a400;background:#fff8d6"
+    return f'<div class="dqm-sampling-note" role="note" style="{style}">{html.escape(text)}</div>'
+
+
+def _with_note(page: str, note: str) -> str:
+    """``page`` with ``note`` first inside its body (or first of all without a body tag)."""
+    start = page.lower().find("<body")
+    end = page.find(">", start) + 1 if start >= 0 else 0
+    return page[:end] + note + page[end:]
 
 
 # dqm method names Evidently knows under another name; methods mapped to None have no

@@ -21,7 +21,11 @@ def _cache_path(dataset_id: int, run_id: int) -> str:
 
 
 def run_report(ctx: Context, run_id: int) -> str:
-    """The run's Evidently drift report over its window and reference version."""
+    """The run's Evidently drift report over its window and reference version.
+
+    Each side is sampled down to ``DQM_REPORT_MAX_ROWS`` rows (uniform, seeded); the page
+    states the sample and full sizes when it is.
+    """
     with ctx.sessions() as session:
         run = session.get(Run, run_id)
         if run is None:
@@ -60,7 +64,10 @@ def run_report(ctx: Context, run_id: int) -> str:
 
     with _render_lock:
         html = render_drift_report(
-            ctx.storage.read_table(ref_path), ctx.storage.read_tables(batch_paths), schema
+            ctx.storage.read_table(ref_path),
+            ctx.storage.read_tables(batch_paths),
+            schema,
+            max_rows=ctx.settings.report_max_rows,
         )
     full = ctx.storage.path(cached)
     ctx.storage.filesystem.create_dir(full.rsplit("/", 1)[0], recursive=True)
