@@ -22,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 import tests.service.ingest.test_reconciler as reconciler_tests
+import tests.service.ingest.test_upload_limits as upload_limits
+import tests.service.runs.test_report_sampling as report_sampling
 import tests.service.runs.test_roles_and_leases as roles_and_leases
 from dqm.service.db.models import Dataset
 from dqm.service.db.session import make_engine, make_sessionmaker
@@ -76,6 +78,9 @@ ENVIRONMENT = {
     "DQM_PUBLIC_URL": ("https://dqm.example.com/", "public_url"),
     "DQM_WEBHOOK_ALLOWLIST": ("hooks.example.com,10.0.0.0/8", "webhook_allowlist"),
     "DQM_MAX_BODY_BYTES": ("1024", "max_body_bytes"),
+    "DQM_MAX_UPLOAD_ROWS": ("5000", "max_upload_rows"),
+    "DQM_MAX_UPLOAD_DECODED_BYTES": ("65536", "max_upload_decoded_bytes"),
+    "DQM_REPORT_MAX_ROWS": ("2000", "report_max_rows"),
     "DQM_METRICS_MAX_FEATURES": ("3", "metrics_max_features"),
     "DQM_RUN_LEASE_SECONDS": ("12.5", "run_lease_seconds"),
     "DQM_ORPHAN_GRACE_SECONDS": ("7200", "orphan_grace_seconds"),
@@ -102,6 +107,9 @@ def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
         "DQM_PUBLIC_URL": "https://dqm.example.com/",
         "DQM_WEBHOOK_ALLOWLIST": "hooks.example.com,10.0.0.0/8",
         "DQM_MAX_BODY_BYTES": 1024,
+        "DQM_MAX_UPLOAD_ROWS": 5000,
+        "DQM_MAX_UPLOAD_DECODED_BYTES": 65536,
+        "DQM_REPORT_MAX_ROWS": 2000,
         "DQM_METRICS_MAX_FEATURES": 3,
         "DQM_RUN_LEASE_SECONDS": 12.5,
         "DQM_ORPHAN_GRACE_SECONDS": 7200,
@@ -318,6 +326,9 @@ BEHAVIOUR = {
     "public_url": test_public_url_is_the_base_of_links_in_webhooks,
     "webhook_allowlist": test_webhook_allowlist_refuses_hooks_to_other_targets,
     "max_body_bytes": test_max_body_bytes_caps_request_bodies_with_a_413,
+    "max_upload_rows": upload_limits.test_the_limits_are_settings,
+    "max_upload_decoded_bytes": upload_limits.test_the_limits_are_settings,
+    "report_max_rows": report_sampling.test_a_window_past_the_limit_is_sampled_and_the_page_says_so,
     "metrics_max_features": test_metrics_max_features_caps_per_column_series,
     "run_lease_seconds": roles_and_leases.test_an_abandoned_run_is_taken_again_after_the_lease,
     "orphan_grace_seconds": reconciler_tests.test_old_orphans_go_fresh_and_referenced_files_stay,

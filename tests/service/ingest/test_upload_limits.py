@@ -68,6 +68,7 @@ def assert_too_large(response: httpx.Response, limit: str) -> None:
     assert error["details"][0]["limit"] == limit
 
 
+@pytest.mark.slow
 def test_a_40m_row_parquet_of_half_a_megabyte_is_refused_fast_with_bounded_memory(
     client: httpx.Client,
 ) -> None:
