@@ -10,15 +10,25 @@ import platform
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dqm.service.clock import utcnow
 from dqm.service.db.models import Alert, Dataset, Delivery, MetricValue, Monitor, Run
 
+# No ``*_created`` series next to every counter and histogram: they double the series count and
+# nothing reads them (Prometheus derives resets itself).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 VERSION = "0.1.0"
 
@@ -215,6 +225,26 @@ class DatabaseCollector(Collector):
             "Age of the oldest delivery still to send.",
             value=age,
         )
+
+
+#: The ``dataset`` label of an upload to a dataset that does not exist. Dataset names start with a
+#: letter or digit, so it never collides with one; a URL can never create a series.
+UNKNOWN_DATASET = "(unknown)"
+
+
+def dataset_label(sessions: sessionmaker[Session], name: str) -> str:
+    """``name`` when a dataset of that name exists, else :data:`UNKNOWN_DATASET`."""
+    try:
+        with sessions() as session:
+            found = session.scalar(select(Dataset.id).where(Dataset.name == name))
+    except SQLAlchemyError:  # an outage, or a name PostgreSQL cannot hold (a NUL byte)
+        return UNKNOWN_DATASET
+    return name if found is not None else UNKNOWN_DATASET
+
+
+def count_rejection(sessions: sessionmaker[Session], name: str, exc: Exception) -> None:
+    """Count a rejected upload to the dataset the URL names (see :func:`dataset_label`)."""
+    INGEST_REJECTIONS.labels(dataset_label(sessions, name), rejection_outcome(exc)).inc()
 
 
 def rejection_outcome(exc: Exception) -> str:

@@ -128,7 +128,7 @@ async def ingest_batch(
             svc.ingest_batch, ctx, name, body, content_type, batch_id or idempotency_key
         )
     except DqmError as exc:
-        metrics.INGEST_REJECTIONS.labels(name, metrics.rejection_outcome(exc)).inc()
+        await run_in_threadpool(metrics.count_rejection, ctx.sessions, name, exc)
         raise
     if done.created:
         metrics.INGESTED_BATCHES.labels(name).inc()

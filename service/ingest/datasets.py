@@ -48,7 +48,9 @@ def upload_limits(ctx: Context) -> DecodeLimits:
 
 
 def get_dataset(session: Session, name: str) -> Dataset:
-    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    # PostgreSQL text cannot hold a NUL byte: no dataset has one in its name, and the query fails.
+    query = select(Dataset).where(Dataset.name == name)
+    dataset = None if "\x00" in name else session.scalar(query)
     if dataset is None:
         raise NotFoundError(f"dataset {name!r} does not exist", [{"dataset": name}])
     return dataset
