@@ -31,7 +31,12 @@ EVENT_TYPES = (ALERT_FIRING, ALERT_RESOLVED, RETRAIN_REQUESTED, RELABEL_REQUESTE
 
 
 class AlertFields(TypedDict):
-    """One alert as ``GET /v1/alerts`` shows it (see :func:`alert_event`)."""
+    """One alert as an ``alert.firing``/``alert.resolved`` event carries it (:func:`alert_event`).
+
+    The rule engine's view of the alert: ``id`` is its fingerprint, the same across the
+    episodes of one series, and ``state`` is ``firing`` or ``ok``. The HTTP API lists stored
+    episodes instead (row id, monitor, ``pending``/``firing``/``resolved``, ``firing_at``).
+    """
 
     id: str
     rule: str

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from dqm.service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
 from dqm.service.api.errors import install_error_handlers
-from dqm.service.auth import authorize, install_auth_handlers
+from dqm.service.api.security import authorize, install_auth_handlers
 from dqm.service.context import Context
 from dqm.service.metrics import DatabaseCollector
 from dqm.service.runs.worker import Worker

@@ -1,4 +1,4 @@
-"""API keys with scopes: storage (hashed), the access policy, and the FastAPI dependency.
+"""API keys with scopes: storage (hashed) and the access policy.
 
 A key is a high-entropy random token shown once; the database keeps its SHA-256 and a short
 public prefix that finds the row and names the key in listings. Requests send
@@ -15,18 +15,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Literal
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dqm.monitors.errors import ConflictError, DqmError, InvalidInputError, NotFoundError
-from dqm.service.api.deps import CtxDep
-from dqm.service.api.errors import envelope
 from dqm.service.db.models import ApiKey
 from dqm.service.db.session import transaction
 
@@ -48,13 +43,13 @@ _GENERATED = re.compile(r"^dqm_[A-Za-z0-9]{8}_")
 
 
 class UnauthenticatedError(DqmError):
-    """No valid API key came with the request (HTTP 401)."""
+    """No valid API key came with the request."""
 
     code = "unauthenticated"
 
 
 class ForbiddenError(DqmError):
-    """The API key is valid but lacks the scope the route needs (HTTP 403)."""
+    """The API key is valid but lacks the scope the route needs."""
 
     code = "forbidden"
 
@@ -237,46 +232,39 @@ def authenticate(session: Session, token: str) -> tuple[str, ...] | None:
     return None
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dqm_...`")
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+def check_access(
+    session: Session, token: str | None, needed: Scope, open_without_keys: bool
+) -> None:
+    """Raise unless ``token`` names an active key holding ``needed``.
 
+    Parameters
+    ----------
+    token
+        The key the request sent, or None.
+    needed
+        The scope the request needs (see :func:`required_scope`).
+    open_without_keys
+        Whether a server with no active key answers everyone (the loopback-only default).
 
-def authorize(request: Request, ctx: CtxDep, credentials: BearerDep) -> None:
-    """Router dependency: 401 without a valid key, 403 when the key lacks the route's scope."""
-    route = cast(str, getattr(request.scope.get("route"), "path", request.url.path))
-    needed = required_scope(request.method, route, ctx.settings.metrics_auth)
-    if needed is None:
-        return
-    with ctx.sessions() as session:
-        scopes = authenticate(session, credentials.credentials) if credentials else None
-        if scopes is None:
-            if not has_active_key(session):
-                if ctx.settings.is_loopback:
-                    return  # the embedded default: no keys, loopback only
-                raise UnauthenticatedError(
-                    "no API key exists: create one with `dqm keys create` "
-                    "or set DQM_BOOTSTRAP_ADMIN_KEY"
-                )
-            raise UnauthenticatedError("a valid API key is required: Authorization: Bearer <key>")
+    Raises
+    ------
+    UnauthenticatedError
+        No valid key, or no key exists on a server that must not be open.
+    ForbiddenError
+        The key is valid but lacks ``needed``.
+    """
+    scopes = authenticate(session, token) if token is not None else None
+    if scopes is None:
+        if not has_active_key(session):
+            if open_without_keys:
+                return
+            raise UnauthenticatedError(
+                "no API key exists: create one with `dqm keys create` "
+                "or set DQM_BOOTSTRAP_ADMIN_KEY"
+            )
+        raise UnauthenticatedError("a valid API key is required: Authorization: Bearer <key>")
     if not grants(scopes, needed):
         raise ForbiddenError(
             f"this API key lacks the {needed!r} scope",
             [{"required_scope": needed, "key_scopes": list(scopes)}],
         )
-
-
-def install_auth_handlers(app: FastAPI) -> None:
-    """Map the two auth errors to 401 (with ``WWW-Authenticate: Bearer``) and 403."""
-
-    async def _unauthenticated(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, UnauthenticatedError)
-        response = envelope(401, exc.code, exc.message, exc.details)
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response
-
-    async def _forbidden(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ForbiddenError)
-        return envelope(403, exc.code, exc.message, exc.details)
-
-    app.add_exception_handler(UnauthenticatedError, _unauthenticated)
-    app.add_exception_handler(ForbiddenError, _forbidden)

@@ -1,4 +1,8 @@
-"""The ``dqm`` command: serve, migrate, keys, demo."""
+"""The ``dqm`` command: serve, migrate, keys, demo.
+
+Each command imports what it needs when it runs, so ``dqm --help`` and a mistyped setting
+answer without loading the database, HTTP and numeric stacks.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +25,9 @@ def _settings(**overrides: object) -> Settings:
 
 
 def migrate(settings: Settings) -> None:
-    from dqm.service.db.migrate import upgrade
-    from dqm.service.db.session import make_engine
+    from dqm.service.db.migrate import upgrade_url
 
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    upgrade_url(settings.database_url)
 
 
 def guard_exposure(settings: Settings) -> None:

@@ -22,7 +22,7 @@ import uvicorn
 
 from dqm.alerts.signing import WebhookVerificationError, verify
 from dqm.service.app import create_app
-from dqm.service.cli import migrate
+from dqm.service.db.migrate import upgrade_url
 from dqm.service.settings import Settings
 
 SCHEMA = {
@@ -177,7 +177,7 @@ def run_demo(keep: bool = False) -> None:
         webhook_allowlist="127.0.0.1/32",
         relay_poll_seconds=0.2,
     )
-    migrate(settings)
+    upgrade_url(settings.database_url)
     inbox = _Inbox()
     receiver, hook_url = _start_receiver(inbox)
     server = uvicorn.Server(

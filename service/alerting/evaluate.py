@@ -15,9 +15,11 @@ from dqm.alerts.rules import Rule, SeriesKey, Transition, evaluate, rule_name
 from dqm.alerts.state import AlertState
 from dqm.monitors.base import MonitorResult
 from dqm.service.alerting import retrain
+from dqm.service.alerting.actions import Action, monitor_actions
 from dqm.service.alerting.outbox import enqueue, hooks_by_name, subscribed_hooks
 from dqm.service.alerting.relabel import queue_rows
 from dqm.service.alerting.resolved import enqueue_resolved
+from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import (
     Alert,
     AlertStateRow,
@@ -28,8 +30,6 @@ from dqm.service.db.models import (
     RetrainRequest,
     Run,
 )
-from dqm.service.durations import duration_seconds
-from dqm.service.ingest.datasets import schema_of
 from dqm.service.storage import Storage
 
 
@@ -113,12 +113,12 @@ def _alert_events(
     session: Session,
     rc: RunContext,
     ts: Sequence[Transition],
+    actions: Sequence[Action],
     hooks: dict[str, Hook],
     now: datetime,
 ) -> None:
     """``alert.firing`` (also for reminders) and ``alert.resolved`` to subscribed hooks and to
     hooks named by matching actions; one delivery per (alert, hook)."""
-    actions: list[dict[str, Any]] = rc.monitor.actions.get("items", [])
     kinds: tuple[Literal["firing", "resolved"], ...] = ("firing", "resolved")
     for kind in kinds:
         moved = [t for t in ts if t.event == kind or (kind == "firing" and t.event == "repeat")]
@@ -127,8 +127,8 @@ def _alert_events(
         event_type = f"alert.{kind}"
         targets = {h.id: h for h in subscribed_hooks(session, event_type)}
         for a in actions:
-            if a["on"] == kind and a["event"] == event_type and a["hook"] in hooks:
-                targets[hooks[a["hook"]].id] = hooks[a["hook"]]
+            if a.on == kind and a.event == event_type and a.hook in hooks:
+                targets[hooks[a.hook].id] = hooks[a.hook]
         for t in moved:
             data = alert_event(
                 kind,
@@ -145,13 +145,12 @@ def _alert_events(
 def _request_retrain(
     session: Session,
     rc: RunContext,
-    action: dict[str, Any],
+    action: Action,
     hook: Hook,
     fired: Sequence[Transition],
     now: datetime,
 ) -> None:
-    cooldown = duration_seconds(action["cooldown"]) if action.get("cooldown") else 0
-    if not retrain.cooldown_allows(session, rc.dataset.id, cooldown, now):
+    if not retrain.cooldown_allows(session, rc.dataset.id, action.cooldown_seconds, now):
         return
     request = RetrainRequest(
         dataset_id=rc.dataset.id,
@@ -194,10 +193,11 @@ def _request_retrain(
 
 
 def _request_relabel(
-    session: Session, rc: RunContext, action: dict[str, Any], hook: Hook, now: datetime
+    session: Session, rc: RunContext, action: Action, hook: Hook, now: datetime
 ) -> None:
-    budget = int(action.get("budget") or 100)
-    count, rows = queue_rows(session, rc.storage, rc.dataset.id, schema_of(rc.dataset), budget)
+    count, rows = queue_rows(
+        session, rc.storage, rc.dataset.id, schema_of(rc.dataset), action.relabel_budget
+    )
     if count == 0:
         return
     data = relabel_requested(
@@ -213,6 +213,7 @@ def _loop_events(
     session: Session,
     rc: RunContext,
     ts: Sequence[Transition],
+    actions: Sequence[Action],
     hooks: dict[str, Hook],
     now: datetime,
 ) -> None:
@@ -220,13 +221,13 @@ def _loop_events(
     fired = [t for t in ts if t.event == "firing"]
     if not fired:
         return
-    for action in rc.monitor.actions.get("items", []):
-        hook = hooks.get(action["hook"])
-        if action["on"] != "firing" or hook is None:
+    for action in actions:
+        hook = hooks.get(action.hook)
+        if action.on != "firing" or hook is None:
             continue
-        if action["event"] == "retrain.requested":
+        if action.event == "retrain.requested":
             _request_retrain(session, rc, action, hook, fired, now)
-        elif action["event"] == "relabel.requested":
+        elif action.event == "relabel.requested":
             _request_relabel(session, rc, action, hook, now)
 
 
@@ -281,9 +282,10 @@ def apply_rules(session: Session, rc: RunContext, result: MonitorResult, now: da
         _save_states(session, rc, transitions, now)
         for t in transitions:
             _record_episode(session, rc, t, now)
-        hooks = hooks_by_name(session, {a["hook"] for a in rc.monitor.actions.get("items", [])})
-        _alert_events(session, rc, transitions, hooks, now)
-        _loop_events(session, rc, transitions, hooks, now)
+        actions = monitor_actions(rc.monitor)
+        hooks = hooks_by_name(session, {a.hook for a in actions})
+        _alert_events(session, rc, transitions, actions, hooks, now)
+        _loop_events(session, rc, transitions, actions, hooks, now)
     if rc.run.reference_version is not None:
         retrain.check_after_run(session, rc.monitor.id, rc.run.id, rc.run.reference_version, now)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from dqm.alerts.events import ALERT_RESOLVED, AlertFields, alert_event
+from dqm.service.alerting.actions import monitor_actions
 from dqm.service.alerting.outbox import enqueue, hooks_by_name, subscribed_hooks
 from dqm.service.db.models import Alert, Dataset, Hook, Monitor
 
@@ -16,9 +17,7 @@ def resolved_targets(session: Session, monitor: Monitor) -> list[Hook]:
     """Hooks subscribed to ``alert.resolved`` and hooks the monitor's actions name for it."""
     targets = {h.id: h for h in subscribed_hooks(session, ALERT_RESOLVED)}
     wanted = [
-        a["hook"]
-        for a in monitor.actions.get("items", [])
-        if a.get("on") == "resolved" and a.get("event") == ALERT_RESOLVED
+        a.hook for a in monitor_actions(monitor) if a.on == "resolved" and a.event == ALERT_RESOLVED
     ]
     for hook in hooks_by_name(session, set(wanted)).values():
         targets[hook.id] = hook

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dqm.monitors.errors import ConflictError, NotFoundError
 from dqm.service.db.models import Alert, Dataset, Monitor, RetrainRequest
+from dqm.service.db.session import transaction
 
 OPEN = ("requested", "acknowledged")
 
@@ -82,7 +83,17 @@ def acknowledge_delivered(session: Session, delivery_id: int, now: datetime) -> 
     )
 
 
-def acknowledge(session: Session, request_id: int, now: datetime) -> RetrainRequest:
+def acknowledge(
+    sessions: sessionmaker[Session], request_id: int, now: datetime
+) -> tuple[RetrainRequest, str, str]:
+    """The training pipeline took the request; returns it as :func:`get_request` does."""
+    with transaction(sessions) as session:
+        _acknowledge(session, request_id, now)
+    with sessions() as session:
+        return get_request(session, request_id)
+
+
+def _acknowledge(session: Session, request_id: int, now: datetime) -> None:
     request = session.get(RetrainRequest, request_id)
     if request is None:
         raise NotFoundError(
@@ -95,7 +106,6 @@ def acknowledge(session: Session, request_id: int, now: datetime) -> RetrainRequ
         )
     if request.status == "requested":
         request.status, request.acknowledged_at = "acknowledged", now
-    return request
 
 
 def _with_names() -> Select[RetrainRequest, str, str]:

@@ -24,7 +24,7 @@ from dqm.service.api.schemas import (
 )
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
-from dqm.service.db.models import Dataset, MetricValue, Monitor, Run
+from dqm.service.db.models import MetricValue, Monitor, Run
 from dqm.service.runs import listing, reports, runner
 from dqm.service.runs import monitors as svc
 
@@ -98,8 +98,7 @@ def list_monitors(session: SessionDep) -> list[MonitorOut]:
 
 @router.get("/v1/monitors/{name}")
 def get_monitor(name: str, session: SessionDep) -> MonitorOut:
-    monitor = svc.get_monitor(session, name)
-    return monitor_out(monitor, session.get_one(Dataset, monitor.dataset_id).name)
+    return monitor_out(*svc.get_monitor_of_dataset(session, name))
 
 
 @router.patch("/v1/monitors/{name}")

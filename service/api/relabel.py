@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from dqm.monitors.errors import InvalidInputError
 from dqm.service.alerting.relabel import QueueItem, build_queue
 from dqm.service.api.deps import CtxDep, SessionDep
-from dqm.service.ingest.datasets import get_dataset, schema_of
+from dqm.service.dataset_schema import schema_of
+from dqm.service.ingest.datasets import get_dataset
 
 router = APIRouter(tags=["relabel"])
 QUEUE_COLUMNS = [

@@ -13,7 +13,6 @@ from dqm.service.alerting import retrain
 from dqm.service.api.deps import CtxDep, SessionDep
 from dqm.service.clock import utcnow
 from dqm.service.db.models import RetrainRequest
-from dqm.service.db.session import transaction
 
 router = APIRouter(tags=["retrain"])
 
@@ -76,8 +75,4 @@ def get_request(request_id: str, session: SessionDep) -> RetrainRequestOut:
 @router.post("/v1/retrain-requests/{request_id}/acknowledge")
 def acknowledge(request_id: str, ctx: CtxDep) -> RetrainRequestOut:
     """The training pipeline took the request (a 2xx delivery acknowledges it too)."""
-    number = _parse_id(request_id)
-    with transaction(ctx.sessions) as session:
-        retrain.acknowledge(session, number, utcnow())
-    with ctx.sessions() as session:
-        return _out(*retrain.get_request(session, number))
+    return _out(*retrain.acknowledge(ctx.sessions, _parse_id(request_id), utcnow()))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dqm.alerts.rules import Rule
 from dqm.monitors.schema import Schema
+from dqm.service.alerting.actions import EventType
 from dqm.service.api.params_doc import describe_params
-from dqm.service.durations import duration_seconds
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
+from dqm.service.names import NAME_PATTERN
+from dqm.service.runs.definition import MonitorChanges, MonitorSpec
 
 
 class Strict(BaseModel):
@@ -58,91 +57,14 @@ class LabelsOut(BaseModel):
     unmatched_ids: list[str]
 
 
-class Schedule(Strict):
-    every: str | None = None
-    cron: str | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> Schedule:
-        if (self.every is None) == (self.cron is None):
-            raise ValueError('give exactly one of "every" (e.g. "10m") or "cron"')
-        if self.every is not None:
-            duration_seconds(self.every)
-        if self.cron is not None:
-            from apscheduler.triggers.cron import CronTrigger
-
-            try:
-                CronTrigger.from_crontab(self.cron)
-            except ValueError as exc:
-                raise ValueError(f"invalid cron expression {self.cron!r}: {exc}") from None
-        return self
+# The monitor bodies are the core's definition models (their parts Schedule, Window and Action
+# are the same OpenAPI components); the subclasses give the components their HTTP names.
+class MonitorCreate(MonitorSpec):
+    model_config = ConfigDict(json_schema_extra=describe_params)
 
 
-class Window(Strict):
-    last_batches: int | None = Field(default=None, ge=1, le=10_000)
-    last: str | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> Window:
-        if (self.last_batches is None) == (self.last is None):
-            raise ValueError('give exactly one of "last_batches" or "last" (e.g. "1h")')
-        if self.last is not None:
-            duration_seconds(self.last)
-        return self
-
-
-EventType = Literal["alert.firing", "alert.resolved", "retrain.requested", "relabel.requested"]
-
-
-class Action(Strict):
-    """Send ``event`` to ``hook`` when an alert of the monitor fires (or resolves).
-
-    ``cooldown`` (retrain.requested): at most one retrain request per dataset within it,
-    however many monitors fire. ``budget`` (relabel.requested): rows listed inline.
-    """
-
-    on: Literal["firing", "resolved"] = "firing"
-    hook: str
-    event: EventType
-    cooldown: str | None = None
-    budget: int | None = Field(default=None, ge=1, le=10_000)
-
-    @model_validator(mode="after")
-    def _fits_event(self) -> Action:
-        if self.cooldown is not None:
-            if self.event != "retrain.requested":
-                raise ValueError("'cooldown' applies to retrain.requested actions only")
-            duration_seconds(self.cooldown)
-        if self.budget is not None and self.event != "relabel.requested":
-            raise ValueError("'budget' applies to relabel.requested actions only")
-        if self.on == "resolved" and self.event in ("retrain.requested", "relabel.requested"):
-            raise ValueError(f"{self.event} is sent when alerts fire, not when they resolve")
-        return self
-
-
-class MonitorCreate(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=describe_params)
-
-    name: str = Field(pattern=NAME_PATTERN)
-    dataset: str
-    kind: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    schedule: Schedule
-    window: Window = Field(default_factory=lambda: Window(last_batches=1))
-    rules: list[Rule] = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
-    enabled: bool = True
-
-
-class MonitorPatch(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=describe_params)
-
-    params: dict[str, Any] | None = None
-    schedule: Schedule | None = None
-    window: Window | None = None
-    rules: list[Rule] | None = None
-    actions: list[Action] | None = None
-    enabled: bool | None = None
+class MonitorPatch(MonitorChanges):
+    model_config = ConfigDict(json_schema_extra=describe_params)
 
 
 class MonitorOut(BaseModel):

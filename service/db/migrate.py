@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from dqm.service.db.session import make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,6 +32,15 @@ def upgrade(engine: Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(704231)")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def upgrade_url(database_url: str) -> None:
+    """:func:`upgrade` the database at ``database_url`` (``dqm migrate``, ``dqm serve``)."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def head_revision() -> str | None:

@@ -23,6 +23,7 @@ from dqm.monitors.schema import Schema
 from dqm.service.alerting.retrain import record_new_reference
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
+from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Batch, Dataset, ReferenceVersion
 from dqm.service.db.session import transaction
 from dqm.service.ingest import validate as ingest
@@ -31,15 +32,6 @@ from dqm.service.outages import DataFolderUnavailableError, is_database_outage
 from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
 
 log = logging.getLogger(__name__)
-
-
-def schema_of(dataset: Dataset) -> Schema:
-    if dataset.schema_json is None:
-        raise ConflictError(
-            f"dataset {dataset.name!r} has no schema yet: upload a reference first",
-            [{"dataset": dataset.name}],
-        )
-    return Schema.model_validate(dataset.schema_json)
 
 
 def upload_limits(ctx: Context) -> DecodeLimits:

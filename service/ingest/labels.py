@@ -16,9 +16,10 @@ from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.schema import ColumnSpec, Schema
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
+from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Batch, Dataset, Label
 from dqm.service.db.session import transaction
-from dqm.service.ingest.datasets import get_dataset, schema_of
+from dqm.service.ingest.datasets import get_dataset
 
 MAX_LABELS = 100_000
 

@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from dqm.monitors.errors import ConflictError, InvalidInputError, NotFoundError
 from dqm.monitors.kinds import parse_params
+from dqm.service.alerting.actions import Action
 from dqm.service.alerting.evaluate import close_monitor_alerts
-from dqm.service.api.schemas import Action, MonitorCreate, MonitorPatch
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.db.models import Dataset, Hook, MetricValue, Monitor, Run
 from dqm.service.db.session import transaction
 from dqm.service.ingest.datasets import get_dataset
+from dqm.service.runs.definition import MonitorChanges, MonitorSpec
 from dqm.service.runs.scheduler import insert_run, next_fire_time
 
 
@@ -25,6 +26,12 @@ def get_monitor(session: Session, name: str) -> Monitor:
     if monitor is None:
         raise NotFoundError(f"monitor {name!r} does not exist", [{"monitor": name}])
     return monitor
+
+
+def get_monitor_of_dataset(session: Session, name: str) -> tuple[Monitor, str]:
+    """The monitor and the name of its dataset."""
+    monitor = get_monitor(session, name)
+    return monitor, session.get_one(Dataset, monitor.dataset_id).name
 
 
 def list_monitors(session: Session) -> list[tuple[Monitor, str]]:
@@ -47,7 +54,8 @@ def _dump(items: list[Any]) -> dict[str, Any]:
     return {"items": [i.model_dump(by_alias=True, exclude_none=True) for i in items]}
 
 
-def create_monitor(ctx: Context, spec: MonitorCreate) -> tuple[Monitor, str]:
+def create_monitor(ctx: Context, spec: MonitorSpec) -> tuple[Monitor, str]:
+    """Store a new monitor; returns it with its dataset's name."""
     params = parse_params(spec.kind, spec.params)
     now = utcnow()
     schedule = spec.schedule.model_dump(exclude_none=True)
@@ -77,7 +85,8 @@ def create_monitor(ctx: Context, spec: MonitorCreate) -> tuple[Monitor, str]:
         ) from None
 
 
-def patch_monitor(ctx: Context, name: str, patch: MonitorPatch) -> tuple[Monitor, str]:
+def patch_monitor(ctx: Context, name: str, patch: MonitorChanges) -> tuple[Monitor, str]:
+    """Apply the given changes; new rules start the alert state afresh."""
     now = utcnow()
     with transaction(ctx.sessions) as session:
         monitor = get_monitor(session, name)

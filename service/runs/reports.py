@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from dqm.monitors.errors import ConflictError, NotFoundError
 from dqm.service.context import Context
+from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Batch, Dataset, Monitor, ReferenceVersion, Run
-from dqm.service.ingest.datasets import schema_of
 from dqm.service.storage import dataset_prefix
 
 _render_lock = threading.Lock()  # Evidently is heavy: one rendering at a time per process

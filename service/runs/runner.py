@@ -29,9 +29,10 @@ from dqm.service import metrics
 from dqm.service.alerting.evaluate import RunContext, apply_rules, monitor_rules
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
+from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Dataset, Finding, MetricValue, Monitor, Run
 from dqm.service.db.session import is_postgres, rowcount, transaction
-from dqm.service.ingest.datasets import current_reference, schema_of
+from dqm.service.ingest.datasets import current_reference
 from dqm.service.runs.baselines import (
     CHUNKS,
     chunk_values,
