@@ -205,7 +205,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     stored = Counter(key for key, _ in batches)
     assert all(n == 1 for n in stored.values())
     assert set(stored) == set(uploads.acknowledged)
-    assert dict(tuple(b) for b in batches) == uploads.acknowledged
+    assert {b.batch_key: b.rows for b in batches} == uploads.acknowledged
     assert len(uploads.acknowledged) > KILLS  # the rounds did ingest something
 
     # No run is duplicated or stuck, and each finished run wrote one set of metrics.
