@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from dqm.service.api.deps import CtxDep
 from dqm.service.context import Context
 from dqm.service.db.migrate import is_current
+from dqm.service.db.session import ping
 from dqm.service.metrics import REGISTRY
 from dqm.service.outages import (
     RETRY_AFTER_SECONDS,
@@ -49,8 +49,7 @@ def readyz(ctx: CtxDep) -> JSONResponse:
 def _database(ctx: Context) -> tuple[str, str]:
     """The states of the database and of its migrations."""
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(ctx.engine)
         current = is_current(ctx.engine)
     except Exception as exc:  # any failure to answer means not ready
         report_outage(as_unavailable(exc) or DatabaseUnavailableError(type(exc).__name__))

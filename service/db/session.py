@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,3 +81,9 @@ def rowcount(result: Result[Any]) -> int:
 def is_postgres(session: Session) -> bool:
     bind = session.get_bind()
     return bind.dialect.name == "postgresql"
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
