@@ -33,6 +33,7 @@ import pyarrow.json as pjson
 from dqm.monitors.errors import InvalidInputError, UnsupportedMediaError
 from dqm.service.ingest.columnar import read_ipc, read_parquet
 from dqm.service.ingest.delimited import read_csv
+from dqm.service.ingest.json_size import check_keys, check_rows
 from dqm.service.ingest.limits import DecodeLimits
 
 JSON = "application/json"
@@ -128,56 +129,49 @@ def _read_json(body: bytes, limits: DecodeLimits) -> pa.Table:
     if body.lstrip()[:1] in (b"{", b"["):
         wrapped = b'{"rows":' + body + b"}" if body.lstrip()[:1] == b"[" else body
         first = _first_record(body) or {}
-        _check_json_size(wrapped, len(first), limits)
+        check_rows(wrapped, len(first), limits)
         with contextlib.suppress(pa.ArrowException, ValueError, TypeError):
-            table = _read_json_arrow(wrapped, first)
+            table = _read_json_arrow(wrapped, first, limits)
     # Arrow refuses it: let the standard library say precisely why (or build it anyway).
     table = table if table is not None else _read_json_python(body, limits)
     limits.check_table(table)
     return table
 
 
-def _check_json_size(wrapped: bytes, first_keys: int, limits: DecodeLimits) -> None:
-    """Check the rows, and the cells of the first record's keys, before Arrow decodes.
-
-    Every row is an object, so the body's ``{`` count bounds the rows; only when that bound
-    passes a limit are the rows counted (by Arrow, keeping no values).
-    """
-    cell = 9  # a float64 and its validity bit, rounded up
-    rows = wrapped.count(b"{")
-    if rows <= limits.rows and rows * max(first_keys, 1) * cell <= limits.decoded_bytes:
-        return
+def _read_json_arrow(wrapped: bytes, first: dict[str, Any], limits: DecodeLimits) -> pa.Table:
+    """Decode with the first record's keys and types; if other rows differ, check that the
+    keys of all rows fit ``limits`` before Arrow infers them."""
     try:
-        rows = _count_rows(wrapped)
-    except (pa.ArrowException, ValueError):
-        return  # malformed: the standard library reports it
-    limits.check(rows, rows * max(first_keys, 1) * cell)
-
-
-def _count_rows(wrapped: bytes) -> int:
-    explicit = pa.schema([pa.field("rows", pa.list_(pa.struct([])))])
-    options = pjson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="ignore")
-    read = pjson.ReadOptions(block_size=len(wrapped) + 1, use_threads=True)
-    top = pjson.read_json(pa.BufferReader(wrapped), read_options=read, parse_options=options)
-    if top.column_names != ["rows"] or top.num_rows != 1:
-        raise ValueError("not a {'rows': [...]} body")
-    return len(top.column("rows").chunk(0).values)
-
-
-def _read_json_arrow(wrapped: bytes, first: dict[str, Any]) -> pa.Table:
+        return _arrow_closed(wrapped, first)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        # A conversion error comes after the whole body parsed without an unexpected key:
+        # only a type differs (an integer key holding 2.5), the keys are the first record's.
+        if not str(exc).startswith("Failed to convert JSON"):
+            check_keys(wrapped, limits)
     strings = {k for k, v in first.items() if isinstance(v, str)}
-    table = _arrow_rows(wrapped, strings)
+    table = _arrow_rows(wrapped, _string_fields(strings))
     stray = {f.name for f in table.schema if pa.types.is_temporal(f.type)}
     if stray:  # strings Arrow took for timestamps in keys absent from the first record
-        table = _arrow_rows(wrapped, strings | stray)
+        table = _arrow_rows(wrapped, _string_fields(strings | stray))
     # The explicit schema puts the pinned keys first; restore the order of the body.
     return table.select(_ordered(table.column_names, first))
 
 
-def _arrow_rows(wrapped: bytes, string_keys: set[str]) -> pa.Table:
-    fields = [pa.field(k, pa.string()) for k in sorted(string_keys)]
+def _arrow_closed(wrapped: bytes, first: dict[str, Any]) -> pa.Table:
+    """The rows, if every key is one of the first record's and keeps its type (strings stay
+    strings); Arrow raises otherwise."""
+    if not first:
+        raise ValueError("no first record")
+    one = json.dumps({"rows": [first]}).encode()
+    inferred = pjson.read_json(pa.BufferReader(one)).column("rows").type.value_type
+    fields = [pa.field(f.name, pa.string()) if isinstance(first[f.name], str) else f
+              for f in inferred]  # fmt: skip
+    return _arrow_rows(wrapped, fields, unexpected="error")
+
+
+def _arrow_rows(wrapped: bytes, fields: list[pa.Field], unexpected: str = "infer") -> pa.Table:
     explicit = pa.schema([pa.field("rows", pa.list_(pa.struct(fields)))])
-    options = pjson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
+    options = pjson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior=unexpected)
     read = pjson.ReadOptions(block_size=len(wrapped) + 1, use_threads=True)
     top = pjson.read_json(pa.BufferReader(wrapped), read_options=read, parse_options=options)
     if top.column_names != ["rows"] or top.num_rows != 1:
@@ -186,6 +180,10 @@ def _arrow_rows(wrapped: bytes, string_keys: set[str]) -> pa.Table:
     if rows.null_count or rows.values.null_count:  # "rows": null, or rows that are null
         raise ValueError("rows must be a list of objects")
     return pa.Table.from_struct_array(rows.values)
+
+
+def _string_fields(keys: set[str]) -> list[pa.Field]:
+    return [pa.field(k, pa.string()) for k in sorted(keys)]
 
 
 def _ordered(names: list[str], first: dict[str, Any]) -> list[str]:

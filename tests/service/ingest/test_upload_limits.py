@@ -223,3 +223,18 @@ def test_idempotency_key_follows_the_batch_id_rules(client: httpx.Client, key: s
     assert client.get("/v1/datasets/d/batches").json() == []
     ok = client.post("/v1/datasets/d/batches", headers={"Idempotency-Key": "b-1.x:y"}, json=body)
     assert ok.status_code == 201 and ok.json()["batch_id"] == "b-1.x:y"
+
+
+def test_json_rows_each_bringing_a_new_key_are_bounded_before_decoding() -> None:
+    # 30,000 rows, each with a key of its own: 440 KB of JSON, 900M cells once decoded.
+    body = json.dumps([{f"k{i}": 1} for i in range(30_000)]).encode()
+    started = time.process_time()
+    with pytest.raises(PayloadTooLargeError, match="DQM_MAX_UPLOAD_DECODED_BYTES"):
+        decode(body, "application/json")
+    assert time.process_time() - started < 2
+    sparse = json.dumps([{"a": 1}, {"b": 2.5}, {"a": 3, "c": "x"}]).encode()
+    assert decode(sparse, "application/json").to_pylist() == [
+        {"a": 1, "b": None, "c": None},
+        {"a": None, "b": 2.5, "c": None},
+        {"a": 3, "b": None, "c": "x"},
+    ]
