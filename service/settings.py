@@ -44,6 +44,25 @@ class Settings(BaseSettings):
         "take; a run still going is handed back to the queue for another replica.",
     )
 
+    # Retention (0: keep forever); the README gives the database sizes involved.
+    retention_runs_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Finished runs, their metric values and findings are deleted after this; "
+        "their metric values stay as hourly points.",
+    )
+    retention_findings_days: float = Field(
+        default=7.0, ge=0, description="Findings (relabel candidates) are deleted after this."
+    )
+    retention_deliveries_days: float = Field(
+        default=7.0, ge=0, description="Delivered and dead webhook deliveries go after this."
+    )
+    retention_history_days: float = Field(
+        default=400.0, ge=0, description="Hourly points of deleted runs' metrics stay this long."
+    )
+    retention_interval_seconds: float = Field(default=60.0, gt=0)
+    retention_batch_size: int = Field(default=200, ge=1, description="Rows per delete.")
+
     # Webhook relay.
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)

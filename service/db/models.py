@@ -306,6 +306,31 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class MetricRollup(Base):
+    """Hourly aggregate of one metric series, kept after its runs are deleted (retention).
+
+    ``points`` counts the runs in the hour, ``count`` those with a value; the mean is
+    ``total / count``. Buckets merge exactly: sums, counts, minima and maxima combine.
+    """
+
+    __tablename__ = "metric_rollups"
+    __table_args__ = (
+        Index("ix_metric_rollups_series", "monitor_id", "name", "column", "bucket_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    column: Mapped[str | None] = mapped_column(String(200))
+    bucket_start: Mapped[datetime]
+    points: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    drifted: Mapped[int] = mapped_column(Integer)
+
+
 # Ids are never reused on SQLite either (its default reuses the highest id after a delete):
 # run, delivery and retrain-request ids leave the service in URLs, caches and webhooks.
 for _table in Base.metadata.tables.values():

@@ -17,7 +17,7 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.ingest import reconciler
 from dqm.service.outages import as_unavailable, report_outage
-from dqm.service.runs import scheduler
+from dqm.service.runs import retention, scheduler
 from dqm.service.runs.draining import RunExecutor
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Worker:
             (self.tick, settings.scheduler_tick_seconds, "schedule"),
             (self.work, settings.runner_poll_seconds, "runs"),
             (self.deliver, settings.relay_poll_seconds, "relay"),
+            (self.retain, settings.retention_interval_seconds, "retention"),
             (self.reconcile, settings.reconcile_interval_seconds, "reconcile"),
         )
         for func, seconds, name in jobs:
@@ -62,6 +63,9 @@ class Worker:
 
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
+
+    def retain(self) -> None:
+        self._guard("retention", lambda: retention.purge(self.ctx, utcnow()))
 
     def reconcile(self) -> None:
         self._guard("reconcile", lambda: reconciler.reconcile(self.ctx))

@@ -24,7 +24,9 @@ from sqlalchemy import select
 import tests.service.ingest.test_reconciler as reconciler_tests
 import tests.service.ingest.test_upload_limits as upload_limits
 import tests.service.runs.test_report_sampling as report_sampling
+import tests.service.runs.test_retention as retention_tests
 import tests.service.runs.test_roles_and_leases as roles_and_leases
+import tests.service.runs.test_shutdown as shutdown_tests
 from dqm.service.db.models import Dataset
 from dqm.service.db.session import make_engine, make_sessionmaker
 from dqm.service.settings import Settings
@@ -85,6 +87,13 @@ ENVIRONMENT = {
     "DQM_RUN_LEASE_SECONDS": ("12.5", "run_lease_seconds"),
     "DQM_ORPHAN_GRACE_SECONDS": ("7200", "orphan_grace_seconds"),
     "DQM_RECONCILE_INTERVAL_SECONDS": ("30", "reconcile_interval_seconds"),
+    "DQM_SHUTDOWN_GRACE_SECONDS": ("20", "shutdown_grace_seconds"),
+    "DQM_RETENTION_RUNS_DAYS": ("30", "retention_runs_days"),
+    "DQM_RETENTION_FINDINGS_DAYS": ("2.5", "retention_findings_days"),
+    "DQM_RETENTION_DELIVERIES_DAYS": ("0", "retention_deliveries_days"),
+    "DQM_RETENTION_HISTORY_DAYS": ("730", "retention_history_days"),
+    "DQM_RETENTION_INTERVAL_SECONDS": ("15", "retention_interval_seconds"),
+    "DQM_RETENTION_BATCH_SIZE": ("50", "retention_batch_size"),
 }
 
 
@@ -114,6 +123,13 @@ def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
         "DQM_RUN_LEASE_SECONDS": 12.5,
         "DQM_ORPHAN_GRACE_SECONDS": 7200,
         "DQM_RECONCILE_INTERVAL_SECONDS": 30,
+        "DQM_SHUTDOWN_GRACE_SECONDS": 20,
+        "DQM_RETENTION_RUNS_DAYS": 30,
+        "DQM_RETENTION_FINDINGS_DAYS": 2.5,
+        "DQM_RETENTION_DELIVERIES_DAYS": 0,
+        "DQM_RETENTION_HISTORY_DAYS": 730,
+        "DQM_RETENTION_INTERVAL_SECONDS": 15,
+        "DQM_RETENTION_BATCH_SIZE": 50,
     }
     assert read.base_url() == "https://dqm.example.com"
 
@@ -333,6 +349,13 @@ BEHAVIOUR = {
     "run_lease_seconds": roles_and_leases.test_an_abandoned_run_is_taken_again_after_the_lease,
     "orphan_grace_seconds": reconciler_tests.test_old_orphans_go_fresh_and_referenced_files_stay,
     "reconcile_interval_seconds": reconciler_tests.test_the_worker_reconciles_periodically,
+    "shutdown_grace_seconds": shutdown_tests.test_sigterm_exits_within_the_grace_period,
+    "retention_runs_days": retention_tests.test_old_runs_become_hourly_points_in_batches,
+    "retention_findings_days": retention_tests.test_each_kind_goes_after_its_own_age,
+    "retention_deliveries_days": retention_tests.test_each_kind_goes_after_its_own_age,
+    "retention_history_days": retention_tests.test_each_kind_goes_after_its_own_age,
+    "retention_interval_seconds": retention_tests.test_the_worker_runs_retention,
+    "retention_batch_size": retention_tests.test_old_runs_become_hourly_points_in_batches,
 }
 
 

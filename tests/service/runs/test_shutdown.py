@@ -80,7 +80,7 @@ def _exited(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_sigterm_with_runs_queued_exits_within_the_grace_period(settings: Settings) -> None:
+def test_sigterm_exits_within_the_grace_period(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     grace = {"DQM_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
