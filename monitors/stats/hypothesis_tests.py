@@ -21,10 +21,15 @@ from scipy import special
 from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray
+from dqm.monitors.stats import exact_null
 from dqm.monitors.stats.ecdf import merged_cdf_gap
 
 # scipy's ks_2samp computes the exact p-value up to this sample size ('auto' mode).
 KS_EXACT_MAX_N = 10000
+# scipy's mannwhitneyu ('auto'): exact when the smaller sample has at most this many values.
+EXACT_MANN_WHITNEY_MAX_N = 8
+# Evidently's Cramer-von Mises ('auto'): exact when the larger sample has at most this many.
+EXACT_CVM_MAX_N = 20
 
 
 def ks_2samp_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
@@ -121,43 +126,60 @@ def _midranks(ref: FloatArray, cur: FloatArray) -> tuple[FloatArray, FloatArray,
 def mann_whitney_u(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
     """Mann-Whitney U of ``ref`` and the p-value of the alternative "ref is stochastically less".
 
-    Normal approximation with tie and continuity corrections (scipy's method for samples larger
-    than 8 or with ties). The one-sided ``less`` alternative is what Evidently's ``mannw`` uses.
+    As scipy's ``mannwhitneyu(method="auto")``, which Evidently's ``mannw`` calls: the exact
+    distribution when either sample has at most 8 values and no value is tied, else the normal
+    approximation with tie and continuity corrections. Pooled values all tied give p = 1.
 
     Reference: Mann, Whitney (1947); ``scipy.stats.mannwhitneyu``.
 
     >>> u, p = mann_whitney_u(np.arange(10.0), np.arange(5.0, 15.0))
     >>> float(u), round(p, 4)
     (12.5, 0.0025)
+    >>> u, p = mann_whitney_u(np.array([0.5, 1.5, 5.5]), np.arange(1.0, 13.0))  # exact
+    >>> float(u), round(p, 4)
+    (6.0, 0.0505)
     """
     n1, n2 = ref.size, cur.size
     ref_ranks, _, ties = _midranks(ref, cur)
     u1 = float(ref_ranks.sum()) - n1 * (n1 + 1) / 2.0
+    if min(n1, n2) <= EXACT_MANN_WHITNEY_MAX_N and bool(np.all(ties == 1)):
+        return u1, exact_null.mann_whitney_sf(n1 * n2 - u1, n1, n2)
     n = n1 + n2
     tie_term = float(np.sum(ties.astype(np.float64) ** 3 - ties))
     s = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
+    if s == 0.0:  # every pooled value tied: scipy's z is -inf, so p = 1
+        return u1, 1.0
     z = (n1 * n2 - u1 - n1 * n2 / 2.0 - 0.5) / s
     return u1, float(np.clip(special.ndtr(-z), 0.0, 1.0))
 
 
 def cramer_von_mises_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
-    """Two-sample Cramer-von Mises statistic T and its asymptotic p-value.
+    """Two-sample Cramer-von Mises statistic T and its p-value, as Evidently's test computes it.
+
+    Up to 20 values per sample the p-value is Evidently's exact one
+    (:func:`dqm.monitors.stats.exact_null.cramer_von_mises_sf_evidently`, which rounds and so
+    differs from scipy's exact p-value by up to about 5e-4); above, the asymptotic one. A
+    sample with fewer than 2 values gives NaN (scipy's answer; Evidently raises).
 
     Reference: Anderson (1962), "On the distribution of the two-sample Cramer-von Mises
     criterion"; Csorgo, Faraway (1996) for the limiting distribution;
-    ``scipy.stats.cramervonmises_2samp(method="asymptotic")``.
+    ``scipy.stats.cramervonmises_2samp``.
 
     >>> t, p = cramer_von_mises_sorted(np.arange(30.0), np.arange(30.0) + 10.0)
     >>> round(t, 4), round(p, 4)
     (1.2972, 0.0005)
     """
     nx, ny = ref.size, cur.size
+    if min(nx, ny) < 2:
+        return math.nan, math.nan
     rx, ry, _ = _midranks(ref, cur)
     u = nx * np.sum((rx - np.arange(1, nx + 1)) ** 2) + ny * np.sum(
         (ry - np.arange(1, ny + 1)) ** 2
     )
     k, n = nx * ny, nx + ny
     t = float(u / (k * n) - (4 * k - 1) / (6 * n))
+    if max(nx, ny) <= EXACT_CVM_MAX_N:
+        return t, exact_null.cramer_von_mises_sf_evidently(float(u), nx, ny)
     et = (1 + 1 / n) / 6
     vt = (n + 1.0) * (4 * k * n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * n**2 * 4 * k)
     tn = 1 / 6 + (t - et) / math.sqrt(45 * vt)
@@ -199,6 +221,7 @@ def anderson_darling_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, fl
 
     The p-value interpolates the tabulated critical values quadratically in log level and is
     capped to [0.001, 0.25], as ``scipy.stats.anderson_ksamp`` (Evidently's ``anderson``).
+    Fewer than 4 pooled values give NaN: the variance is undefined (scipy: NaN or an error).
 
     Reference: Scholz, Stephens (1987), "K-sample Anderson-Darling tests", eq. 7 and Table 2.
 
@@ -206,6 +229,8 @@ def anderson_darling_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, fl
     >>> round(a2, 4), round(p, 4)
     (1.4976, 0.0783)
     """
+    if ref.size + cur.size < 4:
+        return math.nan, math.nan
     both = np.concatenate([ref, cur])
     both.sort(kind="stable")
     n_all = both.size
