@@ -23,6 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dqm.monitors.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaError,
+)
 from dqm.service.clock import utcnow
 from dqm.service.db.models import Alert, Dataset, Delivery, MetricValue, Monitor, Run
 
@@ -249,14 +256,6 @@ def count_rejection(sessions: sessionmaker[Session], name: str, exc: Exception) 
 
 def rejection_outcome(exc: Exception) -> str:
     """The ``outcome`` label of a rejected upload."""
-    from dqm.monitors.errors import (
-        ConflictError,
-        InvalidInputError,
-        NotFoundError,
-        PayloadTooLargeError,
-        UnsupportedMediaError,
-    )
-
     for cls, outcome in (
         (UnsupportedMediaError, "unsupported_media_type"),
         (PayloadTooLargeError, "payload_too_large"),
