@@ -231,21 +231,39 @@ def _mmd(pair: Pair) -> float:
     return kernels.mmd_subsample_test(pair.ref, pair.cur)[1]
 
 
+ColumnKind = Literal["numerical", "categorical"]
+BOTH: tuple[ColumnKind, ...] = ("numerical", "categorical")
+NUM: tuple[ColumnKind, ...] = ("numerical",)
+CAT: tuple[ColumnKind, ...] = ("categorical",)
+
+
 @dataclass(frozen=True)
 class Method:
-    """One drift method: Evidently's name, score function, default threshold and comparison."""
+    """One drift method: Evidently's name, score function, default threshold and comparison.
+
+    ``column_types`` are the column types the method may be forced on (Evidently's
+    ``allowed_feature_types``; dqm also allows ``tvd`` and ``fisher_exact`` on numerical ones).
+    """
 
     name: MethodName | EmbeddingMethodName
     display_name: str
     score: Callable[[Pair], float]
     default_threshold: float
     drift_when: Literal["<=", "<", ">=", ">"]  # score against threshold, as Evidently
-    numerical_only: bool = False
+    column_types: tuple[ColumnKind, ...] = BOTH
     requires: Callable[[Pair], str | None] | None = None  # why it cannot test a pair, if so
 
     @property
     def is_p_value(self) -> bool:
         return self.drift_when in ("<=", "<")
+
+    @property
+    def numerical_only(self) -> bool:
+        return self.column_types == NUM
+
+    def applies_to(self, column_type: str) -> bool:
+        """Whether the method may test a column of this type."""
+        return column_type in self.column_types
 
     def drifted(self, score: float, threshold: float) -> bool:
         """Evidently's verdict for ``score`` at ``threshold``."""
@@ -256,9 +274,13 @@ class Method:
             ">": score > threshold,
         }[self.drift_when]
 
-    def skip_reason(self, pair: Pair) -> str | None:
-        """Why this method cannot test ``pair`` (None when it can)."""
-        if self.numerical_only and pair.kind != "numerical":
+    def skip_reason(self, pair: Pair, by_default: bool = False) -> str | None:
+        """Why this method cannot test ``pair`` (None when it can).
+
+        ``by_default``: the method is Evidently's default choice, which may put ``chisquare``
+        or ``z`` on a numerical column with at most 5 distinct values.
+        """
+        if not by_default and not self.applies_to(pair.kind):
             return f"method {self.name} does not apply to {pair.kind} columns"
         return self.requires(pair) if self.requires is not None else None
 
@@ -266,23 +288,30 @@ class Method:
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("ks", "K-S p_value", _ks, 0.05, "<=", numerical_only=True),
-        Method("wasserstein", "Wasserstein distance (normed)", _wasserstein, 0.1, ">=", True),
+        Method("ks", "K-S p_value", _ks, 0.05, "<=", NUM),
+        Method("wasserstein", "Wasserstein distance (normed)", _wasserstein, 0.1, ">=", NUM),
         Method("jensenshannon", "Jensen-Shannon distance", _jensenshannon, 0.1, ">="),
         Method("psi", "PSI", _psi, 0.1, ">="),
-        Method("chisquare", "chi-square p_value", _chisquare, 0.05, "<"),
-        Method("z", "Z-test p_value", _z, 0.05, "<"),
+        # Chi-square and z compare counts of exact values: meaningless on continuous values,
+        # which Evidently refuses too (they remain its default for <= 5 distinct values).
+        Method("chisquare", "chi-square p_value", _chisquare, 0.05, "<", CAT),
+        Method("z", "Z-test p_value", _z, 0.05, "<", CAT),
         Method("hellinger", "Hellinger distance", _hellinger, 0.1, ">="),
         Method("kl_div", "Kullback-Leibler divergence", _kl_div, 0.1, ">="),
-        Method("ed", "Energy-distance", _energy, 0.1, ">", True),
-        Method("mannw", "Mann-Whitney U-rank test", _mann_whitney, 0.05, "<", True),
-        Method("cramer_von_mises", "Cramer-von Mises", _cramer_von_mises, 0.1, "<=", True),
-        Method("anderson", "Anderson-Darling", _anderson, 0.1, "<", True),
+        Method("ed", "Energy-distance", _energy, 0.1, ">", NUM),
+        Method("mannw", "Mann-Whitney U-rank test", _mann_whitney, 0.05, "<", NUM),
+        Method("cramer_von_mises", "Cramer-von Mises", _cramer_von_mises, 0.1, "<=", NUM),
+        Method("anderson", "Anderson-Darling", _anderson, 0.1, "<", NUM),
         Method("tvd", "Total variation distance", _tvd, 0.1, ">="),
-        Method("fisher_exact", "Fisher's exact test", _fisher_exact, 0.1, "<", False, _not_binary),
-        Method("mmd", "MMD (RBF kernel) permutation p_value", _mmd, 0.1, "<", True),
+        Method("fisher_exact", "Fisher's exact test", _fisher_exact, 0.1, "<", BOTH, _not_binary),
+        Method("mmd", "MMD (RBF kernel) permutation p_value", _mmd, 0.1, "<", NUM),
     )
 }
+
+
+def methods_for(column_type: str) -> list[str]:
+    """Names of the methods that may be forced on a column of this type."""
+    return [name for name, m in METHODS.items() if m.applies_to(column_type)]
 
 
 def _not_for_pairs(pair: Pair) -> float:

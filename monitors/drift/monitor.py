@@ -152,8 +152,9 @@ def _column(
         side = "reference" if pair.n_ref == 0 else "current"
         out.status = f"skipped: no non-missing values in the {side} window"
         return out
-    method = choose_method(spec, p) or default_method(pair)
-    reason = method.skip_reason(pair)
+    forced = choose_method(spec, p)
+    method = forced or default_method(pair)
+    reason = method.skip_reason(pair, by_default=forced is None)
     if reason is not None:
         out.status = f"skipped: {reason}"
         return out

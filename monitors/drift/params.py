@@ -3,6 +3,11 @@
 Precedence follows Evidently's DataDriftOptions: per column, then per type (numerical or
 categorical), then for all columns, then (dqm only) per method, then the method's default.
 
+A method forced on a column by name or type must fit the column's type (Evidently's
+``allowed_feature_types``): ``chisquare`` or ``z`` on a numerical column, or ``ks`` on a
+categorical one, is an :class:`~dqm.monitors.errors.InvalidInputError` naming the methods that
+fit. The method for all columns (``stattest``) skips the columns it does not fit.
+
 >>> from dqm.monitors.schema import ColumnSpec
 >>> p = DriftParams(num_stattest="psi", per_column_threshold={"age": 0.2})
 >>> spec = ColumnSpec(name="age", type="numerical")
@@ -15,9 +20,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dqm.monitors.drift.methods import METHODS, Method, MethodName
+from dqm.monitors.drift.methods import METHODS, Method, MethodName, methods_for
+from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.schema import ColumnSpec
 
 
@@ -137,11 +143,40 @@ class DriftParams(BaseModel):
         examples=[0.6],
     )
 
+    @model_validator(mode="after")
+    def _methods_fit_their_type(self) -> DriftParams:
+        for field_name, column_type in (
+            ("num_stattest", "numerical"),
+            ("cat_stattest", "categorical"),
+        ):
+            name = getattr(self, field_name)
+            if name is not None and not METHODS[name].applies_to(column_type):
+                raise ValueError(_misfit_message(name, column_type, f"`{field_name}`"))
+        return self
+
+
+def _misfit_message(name: str, column_type: str, where: str) -> str:
+    return (
+        f"method {name} ({where}) does not apply to {column_type} columns; "
+        f"methods for {column_type} columns: {', '.join(methods_for(column_type))}"
+    )
+
 
 def choose_method(spec: ColumnSpec, p: DriftParams) -> Method | None:
-    """The method the params force on this column, or None for Evidently's default choice."""
+    """The method the params force on this column, or None for Evidently's default choice.
+
+    Raises ``InvalidInputError`` when a method forced by column name or by type does not fit
+    the column's type; the method for all columns is returned as is (the column is skipped).
+    """
     by_type = p.num_stattest if spec.type == "numerical" else p.cat_stattest
-    name = p.per_column_method.get(spec.name, by_type or p.stattest)
+    forced = p.per_column_method.get(spec.name, by_type)
+    if forced is not None and not METHODS[forced].applies_to(spec.type):
+        where = f"column {spec.name!r}"
+        raise InvalidInputError(
+            _misfit_message(forced, spec.type, where),
+            [{"column": spec.name, "method": forced, "allowed": methods_for(spec.type)}],
+        )
+    name = forced or p.stattest
     return METHODS[name] if name is not None else None
 
 

@@ -11,6 +11,7 @@ import dqm.monitors.stats.kernels as kernels
 from dqm.monitors.base import MonitorResult
 from dqm.monitors.drift.methods import METHODS, CategoricalPair
 from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
+from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.schema import ColumnSpec, Schema
 
 SCHEMA = Schema(
@@ -124,11 +125,13 @@ def test_mmd_tests_a_seeded_subsample_of_2000_values_per_side() -> None:
     assert got == kernels.mmd_permutation_test(a_sub, b_sub, 100, 0)[1]
 
 
-def test_mmd_on_a_categorical_column_is_skipped() -> None:
-    r = _run(_table(0, 100), _table(1, 100), per_column_method={"c": "mmd"})
+def test_mmd_on_a_categorical_column_is_skipped_or_refused() -> None:
+    r = _run(_table(0, 100), _table(1, 100), stattest="mmd")
     assert r.metric("drift_score", "c").status == (
         "skipped: method mmd does not apply to categorical columns"
     )
+    with pytest.raises(InvalidInputError, match="mmd .* does not apply to categorical"):
+        _run(_table(0, 100), _table(1, 100), per_column_method={"c": "mmd"})
 
 
 EMB_SCHEMA = Schema(columns=[ColumnSpec(name="e", type="embedding")])
