@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from dqm.service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
+from dqm.service.api.body_guard import BodyGuard
 from dqm.service.api.errors import install_error_handlers
 from dqm.service.api.security import authorize, install_auth_handlers
 from dqm.service.context import Context
@@ -54,6 +55,15 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.state.db_registry = db_registry
     install_error_handlers(app)
     install_auth_handlers(app)
-    for module in (health, datasets, relabel, monitors, alerts, hooks, retrain, keys):
-        app.include_router(module.router, dependencies=[Depends(authorize)])
+    routers = [
+        m.router for m in (health, datasets, relabel, monitors, alerts, hooks, retrain, keys)
+    ]
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(authorize)])
+    # The key before the body, the body within DQM_MAX_BODY_BYTES, on every route.
+    app.add_middleware(
+        BodyGuard,
+        guarded=[route for r in routers for route in r.routes],
+        capped_by_route=[datasets.upload_reference, datasets.ingest_batch],
+    )
     return app

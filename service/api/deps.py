@@ -41,7 +41,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(
             f"request body of {declared} bytes exceeds the limit of {limit} bytes",
-            [{"limit_bytes": limit, "content_length": int(declared)}],
+            [
+                {
+                    "limit": "DQM_MAX_BODY_BYTES",
+                    "limit_bytes": limit,
+                    "content_length": int(declared),
+                }
+            ],
         )
     chunks: list[bytes] = []
     size = 0
@@ -49,7 +55,8 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise PayloadTooLargeError(
-                f"request body exceeds the limit of {limit} bytes", [{"limit_bytes": limit}]
+                f"request body exceeds the limit of {limit} bytes",
+                [{"limit": "DQM_MAX_BODY_BYTES", "limit_bytes": limit}],
             )
         chunks.append(chunk)
     return b"".join(chunks)
