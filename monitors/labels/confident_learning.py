@@ -28,6 +28,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Probabilities within this distance are treated as equal (cleanlab uses the same tolerance).
 _EPS = 1e-6
+# Rows whose probabilities sum to 1 within this are used as given, not rescaled.
+ROW_SUM_TOLERANCE = 1e-6
 # A class without given labels gets a threshold no probability reaches.
 _UNREACHABLE = 2.0
 
@@ -92,7 +94,9 @@ def confident_joint(labels: IntArray, pred_probs: FloatArray, calibrate: bool = 
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
     if not calibrate:
         return joint.astype(np.int64)
-    return calibrate_joint(joint, np.bincount(labels, minlength=k))
+    # Column-major, as cleanlab's joint (a transposed confusion matrix): the total of the
+    # rescaled joint is then summed in the same order, so rounding ties break the same way.
+    return calibrate_joint(np.asfortranarray(joint), np.bincount(labels, minlength=k))
 
 
 def calibrate_joint(joint: IntArray, label_counts: IntArray) -> IntArray:
@@ -144,6 +148,22 @@ def find_label_issues(labels: IntArray, pred_probs: FloatArray) -> BoolArray:
     return flagged
 
 
+def as_distributions(probs: FloatArray) -> FloatArray:
+    """Rows rescaled to sum to 1 where they are off by more than ``ROW_SUM_TOLERANCE``.
+
+    Rows already summing to 1 up to rounding stay as given, as cleanlab reads them: dividing by
+    a sum that is 1 up to a few ulps moves probabilities by an ulp, enough to reorder tied
+    margins and flag other rows. Rows summing to 0 become uniform.
+
+    >>> as_distributions(np.array([[0.1, 0.2, 0.7], [2.0, 2.0, 4.0], [0.0, 0.0, 0.0]]))[:2].tolist()
+    [[0.1, 0.2, 0.7], [0.25, 0.25, 0.5]]
+    """
+    totals = probs.sum(axis=1, keepdims=True)
+    off = np.abs(totals - 1.0) > ROW_SUM_TOLERANCE
+    scaled = np.where(off & (totals > 0), probs / np.where(totals > 0, totals, 1.0), probs)
+    return np.where(totals > 0, scaled, 1.0 / probs.shape[1])
+
+
 def self_confidence(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
     """The predicted probability of each row's given label (low = suspicious).
 
@@ -180,7 +200,7 @@ def label_issue_metrics(
 ) -> tuple[list[Metric], list[Finding]]:
     """``label_issue_share``, ``label_health_score`` and the most suspicious flagged rows.
 
-    Uses rows with a label (>= 0) and all probabilities, renormalized to sum to 1.
+    Uses rows with a label (>= 0) and all probabilities (see :func:`as_distributions`).
     ``label_health_score`` is ``1 - label_issue_share`` (cleanlab's overall health score instead
     counts the off-diagonal mass of the calibrated joint; that is an estimate of the noise, not
     of the flagged rows). Findings are scored ``1 - self_confidence`` (higher = more suspicious),
@@ -206,9 +226,7 @@ def label_issue_metrics(
         reason = "skipped: fewer than 2 labeled rows with probabilities"
         names = ("label_issue_share", "label_health_score")
         return [Metric(name=n, value=None, status=reason) for n in names], []
-    probs = all_probs[rows]
-    totals = probs.sum(axis=1, keepdims=True)
-    probs = np.where(totals > 0, probs / np.where(totals > 0, totals, 1.0), 1.0 / len(classes))
+    probs = as_distributions(all_probs[rows])
     labels = all_labels[rows]
     flagged = find_label_issues(labels, probs)
     share = float(flagged.mean())

@@ -158,3 +158,63 @@ def test_label_issue_metrics_skip_without_enough_rows() -> None:
     )
     assert [m.value for m in metrics] == [None, None] and findings == []
     assert metrics[0].status.startswith("skipped")
+
+
+def _ulp_case(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Repeated probability rows, each scaled by 1 + m ulp (|m| <= 4): sums are 1 +- ~1e-15."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 300))
+    base = np.array(
+        [[0.6, 0.3, 0.1], [0.3, 0.6, 0.1], [0.1, 0.3, 0.6], [0.45, 0.45, 0.1], [0.2, 0.2, 0.6]]
+    )
+    ulps = rng.integers(-4, 5, n)[:, None] * np.finfo(np.float64).eps
+    probs = base[rng.integers(0, 5, n)] * (1 + ulps)
+    labels = np.where(rng.random(n) < 0.75, probs.argmax(axis=1), rng.integers(0, 3, n))
+    return labels.astype(np.int64), probs
+
+
+@pytest.mark.parametrize("seed", [7, 32, 156, 235, 299])
+def test_rows_summing_to_one_within_ulps_are_read_as_given(seed: int) -> None:
+    labels, probs = _ulp_case(seed)
+    assert np.abs(probs.sum(axis=1) - 1).max() < 1e-14
+    want = _cleanlab_mask(labels, probs)
+    # Rescaling these rows reorders tied margins: cleanlab itself then flags other rows.
+    assert (_cleanlab_mask(labels, probs / probs.sum(axis=1, keepdims=True)) != want).any()
+    ids = np.array([f"r{i}" for i in range(labels.size)], dtype=object)
+    metrics, findings = cl.label_issue_metrics(labels, probs, ids, ["a", "b", "c"], "y", 10_000)
+    assert metrics[0].value == pytest.approx(want.mean())
+    assert {f.row_id for f in findings} == {f"r{i}" for i in np.flatnonzero(want)}
+
+
+def test_rows_off_by_more_than_the_tolerance_are_rescaled() -> None:
+    labels, probs = _random_case(2)
+    scaled = probs * np.linspace(0.5, 3.0, probs.shape[0])[:, None]
+    ids = np.array([str(i) for i in range(labels.size)], dtype=object)
+    classes = [str(c) for c in range(probs.shape[1])]
+    metrics, findings = cl.label_issue_metrics(labels, scaled, ids, classes, "y", 10_000)
+    want = _cleanlab_mask(labels, scaled / scaled.sum(axis=1, keepdims=True))
+    assert metrics[0].value == pytest.approx(want.mean())
+    assert {f.row_id for f in findings} == {str(i) for i in np.flatnonzero(want)}
+
+
+def test_calibrated_joint_equals_cleanlab_on_noisy_digits() -> None:
+    # 20% of the digits labels flipped, 3-fold out-of-sample probabilities, 363 rows: the
+    # rescaled joint's total, summed in another memory order, once rounded one entry differently.
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(3)
+    given = np.where(rng.random(y.size) < 0.2, (y + rng.integers(1, 10, size=y.size)) % 10, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probs = cross_val_predict(
+            LogisticRegression(max_iter=2000), x / 16, given, cv=3, method="predict_proba"
+        )
+    rows = rng.choice(y.size, 363, replace=False)
+    labels, probs = given[rows].astype(np.int64), probs[rows]
+    np.testing.assert_array_equal(
+        cl.confident_joint(labels, probs), compute_confident_joint(labels, probs)
+    )
+    np.testing.assert_array_equal(
+        cl.find_label_issues(labels, probs), _cleanlab_mask(labels, probs)
+    )
