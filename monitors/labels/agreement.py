@@ -1,7 +1,8 @@
-"""Inter-annotator agreement: Cohen's kappa, Fleiss' kappa, Krippendorff's alpha (nominal).
+"""Inter-annotator agreement: Cohen's kappa (also weighted), Fleiss' kappa, Krippendorff's alpha.
 
 Ratings are an ``(n_items, n_raters)`` object array, one column per annotator, ``None`` where
-an annotator gave no rating; values are compared as strings.
+an annotator gave no rating; nominal statistics compare values as strings, ordinal and
+interval ones read them as numbers.
 
 >>> import numpy as np
 >>> r = np.array([["a", "a"], ["b", "b"], ["a", "b"], ["b", "b"]], dtype=object)
@@ -11,11 +12,14 @@ an annotator gave no rating; values are compared as strings.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from dqm.monitors.base import Metric
-from dqm.monitors.columns import IntArray, ObjectArray, category_values
+from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_values
 from dqm.monitors.errors import InvalidInputError
 
 
@@ -104,16 +108,124 @@ def krippendorff_alpha(ratings: ObjectArray) -> float:
     return float("nan") if expected == 0 else 1.0 - observed / expected
 
 
-def agreement_metrics(table: pa.Table, columns: list[str]) -> list[Metric]:
-    """``cohen_kappa`` (exactly two annotators), ``fleiss_kappa`` (rows rated by all) and
-    ``krippendorff_alpha`` (missing ratings allowed) over the annotator ``columns``."""
+AgreementLevel = Literal["nominal", "ordinal", "interval"]
+
+
+def numeric_ratings(ratings: ObjectArray) -> npt.NDArray[np.float64]:
+    """Ratings as floats, NaN where missing; ``InvalidInputError`` if one is not a number."""
+    out = np.full(ratings.shape, np.nan)
+    for idx, v in np.ndenumerate(ratings):
+        if _is_missing(v):
+            continue
+        try:
+            out[idx] = float(v)
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"ordinal and interval agreement need numbers, got {v!r}"
+            ) from None
+    return out
+
+
+def coincidences(values: npt.NDArray[np.float64]) -> tuple[FloatArray, FloatArray]:
+    """Distinct rated values and Krippendorff's coincidence matrix ``o[c, k]``.
+
+    ``o[c, k]`` sums over items with m >= 2 ratings the ordered pairs of ratings (c, k) from
+    different raters, each weighted ``1 / (m - 1)`` (Krippendorff 2011, "Computing
+    Krippendorff's alpha-reliability", sec. B).
+    """
+    present = ~np.isnan(values)
+    distinct, codes = np.unique(values[present], return_inverse=True)
+    items = np.nonzero(present)[0]
+    counts = np.zeros((values.shape[0], distinct.size))
+    np.add.at(counts, (items, codes), 1.0)
+    m = counts.sum(axis=1)
+    counts, m = counts[m >= 2], m[m >= 2]
+    weighted = counts / (m - 1)[:, None]
+    return distinct, weighted.T @ counts - np.diag(weighted.sum(axis=0))
+
+
+def _squared_distances(level: AgreementLevel, distinct: FloatArray, n_c: FloatArray) -> FloatArray:
+    """Krippendorff's difference function delta^2 between every two distinct values."""
+    if level == "nominal":
+        return 1.0 - np.eye(distinct.size)
+    if level == "interval":
+        return (distinct[:, None] - distinct[None, :]) ** 2
+    # Ordinal: the coincidences from value c through value k, less half of c and k themselves.
+    cum = np.cumsum(n_c)
+    lo = np.minimum.outer(np.arange(distinct.size), np.arange(distinct.size))
+    hi = np.maximum.outer(np.arange(distinct.size), np.arange(distinct.size))
+    between = cum[hi] - cum[lo] + n_c[lo]
+    return (between - (n_c[:, None] + n_c[None, :]) / 2.0) ** 2
+
+
+def krippendorff_alpha_level(ratings: ObjectArray, level: AgreementLevel) -> float:
+    """Krippendorff's alpha at a level of measurement; ratings read as numbers.
+
+    ``alpha = 1 - (n - 1) sum o_ck d_ck / sum n_c n_k d_ck`` over the coincidence matrix;
+    NaN with fewer than 2 pairable ratings or no expected disagreement. Krippendorff's
+    canonical data (4 observers, 12 units) give 0.849 at the interval level:
+
+    >>> _ = None
+    >>> data = np.array([[1, 2, 3, 3, 2, 1, 4, 1, 2, _, _, _],
+    ...                  [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, _, 3],
+    ...                  [_, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, _],
+    ...                  [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, _]], dtype=object)
+    >>> round(krippendorff_alpha_level(data.T, "interval"), 3)
+    0.849
+    """
+    distinct, o = coincidences(numeric_ratings(ratings))
+    n_c = o.sum(axis=1)
+    n = float(n_c.sum())
+    if n < 2:
+        return float("nan")
+    d = _squared_distances(level, distinct, n_c)
+    expected = float(n_c @ d @ n_c)
+    return float("nan") if expected == 0 else 1.0 - (n - 1) * float((o * d).sum()) / expected
+
+
+def weighted_cohen_kappa(
+    a: ObjectArray, b: ObjectArray, weights: Literal["linear", "quadratic"]
+) -> float:
+    """Cohen's weighted kappa of two raters over the items both rated (Cohen 1968).
+
+    Disagreement weights are ``|i - j|`` (linear) or ``(i - j)^2`` (quadratic) between the
+    positions of the two ratings among the sorted distinct values, as
+    ``sklearn.metrics.cohen_kappa_score``; kappa = 1 - sum(w O) / sum(w E).
+
+    >>> x, y = np.array([1, 2, 3, 3], dtype=object), np.array([1, 3, 3, 2], dtype=object)
+    >>> round(weighted_cohen_kappa(x, y, "quadratic"), 4)
+    0.6364
+    """
+    values = numeric_ratings(np.column_stack([a, b]))
+    values = values[~np.isnan(values).any(axis=1)]
+    distinct, codes = np.unique(values, return_inverse=True)
+    k = distinct.size
+    if values.shape[0] == 0 or k < 2:
+        return float("nan")
+    codes = codes.reshape(-1, 2)
+    observed = np.bincount(codes[:, 0] * k + codes[:, 1], minlength=k * k).reshape(k, k)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    gap = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(np.float64)
+    w = gap if weights == "linear" else gap**2
+    return 1.0 - float((w * observed).sum()) / float((w * expected).sum())
+
+
+def agreement_metrics(
+    table: pa.Table, columns: list[str], level: AgreementLevel = "nominal"
+) -> list[Metric]:
+    """Agreement metrics over the annotator ``columns``.
+
+    ``cohen_kappa`` (exactly two annotators), ``fleiss_kappa`` (rows rated by all) and
+    ``krippendorff_alpha`` (missing ratings allowed). At the ``ordinal`` or ``interval`` level
+    the ratings are numbers: ``krippendorff_alpha`` uses that level's distance, and two
+    annotators also give ``cohen_kappa_linear`` and ``cohen_kappa_quadratic`` (weighted).
+    """
     if not columns:
         return []
     missing = [c for c in columns if c not in table.column_names]
     if missing or len(columns) < 2:
         reason = f"annotator columns not in the window: {missing}" if missing else "one annotator"
-        names = ("cohen_kappa", "fleiss_kappa", "krippendorff_alpha")
-        return [Metric(name=n, value=None, status=f"skipped: {reason}") for n in names]
+        return [Metric(name=n, value=None, status=f"skipped: {reason}") for n in _names(level)]
     ratings = np.column_stack([category_values(table, c) for c in columns])
     out = []
     if len(columns) == 2:
@@ -123,11 +235,33 @@ def agreement_metrics(table: pa.Table, columns: list[str]) -> list[Metric]:
     if complete.any():
         fleiss = fleiss_kappa(per_item_rating_counts(ratings[complete]))
     out.append(_metric("fleiss_kappa", fleiss))
-    out.append(_metric("krippendorff_alpha", krippendorff_alpha(ratings)))
-    return out
+    if level == "nominal":
+        return [*out, _metric("krippendorff_alpha", krippendorff_alpha(ratings))]
+    return out + _scaled_metrics(ratings, level)
 
 
-def _metric(name: str, value: float) -> Metric:
+def _names(level: AgreementLevel) -> tuple[str, ...]:
+    names = ("cohen_kappa", "fleiss_kappa", "krippendorff_alpha")
+    return names if level == "nominal" else (*names, "cohen_kappa_linear", "cohen_kappa_quadratic")
+
+
+def _scaled_metrics(ratings: ObjectArray, level: AgreementLevel) -> list[Metric]:
+    """``krippendorff_alpha`` at ``level`` and, for two annotators, the weighted kappas."""
+    names = ["krippendorff_alpha"]
+    if ratings.shape[1] == 2:
+        names += ["cohen_kappa_linear", "cohen_kappa_quadratic"]
+    try:
+        values = [krippendorff_alpha_level(ratings, level)]
+        if ratings.shape[1] == 2:
+            a, b = ratings[:, 0], ratings[:, 1]
+            values += [weighted_cohen_kappa(a, b, w) for w in ("linear", "quadratic")]
+    except InvalidInputError as exc:
+        return [Metric(name=n, value=None, status=f"skipped: {exc.message}") for n in names]
+    methods = [level, "linear", "quadratic"]
+    return [_metric(n, v, m) for n, v, m in zip(names, values, methods, strict=False)]
+
+
+def _metric(name: str, value: float, method: str = "nominal") -> Metric:
     if np.isnan(value):
         return Metric(name=name, value=None, status="skipped: undefined (no pairable ratings)")
-    return Metric(name=name, value=value, method="nominal")
+    return Metric(name=name, value=value, method=method)

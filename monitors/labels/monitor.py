@@ -28,7 +28,7 @@ from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
 from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair, default_method
 from dqm.monitors.labels import confident_learning as cl
-from dqm.monitors.labels.agreement import agreement_metrics
+from dqm.monitors.labels.agreement import AgreementLevel, agreement_metrics
 from dqm.monitors.labels.performance import (
     classification_metrics,
     compare_metrics,
@@ -62,6 +62,16 @@ class LabelQualityParams(BaseModel):
         "two or more give `fleiss_kappa` and `krippendorff_alpha`, exactly two also "
         "`cohen_kappa`. Default: no agreement metrics.",
         examples=[["annotator_a", "annotator_b"]],
+    )
+    agreement_level: AgreementLevel = Field(
+        default="nominal",
+        description="Level of measurement of the annotators' labels for `krippendorff_alpha`: "
+        "`nominal` (categories, any disagreement counts the same), `ordinal` (numbers whose "
+        "order matters: Krippendorff's rank distance) or `interval` (numbers whose differences "
+        "matter: squared difference). At `ordinal` and `interval` the labels must be numbers, "
+        "and two annotators also give the weighted kappas `cohen_kappa_linear` and "
+        "`cohen_kappa_quadratic`; `cohen_kappa` and `fleiss_kappa` stay nominal.",
+        examples=["ordinal"],
     )
     labeling_function_columns: list[str] = Field(
         default_factory=list,
@@ -354,6 +364,6 @@ class LabelQualityMonitor(BaseMonitor[LabelQualityParams]):
             metrics.append(_skipped("label_coverage", "no target column in the schema"))
         else:
             metrics, findings = _label_metrics(ref_table, current, roles, p)
-        metrics += agreement_metrics(current, p.annotator_columns)
+        metrics += agreement_metrics(current, p.annotator_columns, p.agreement_level)
         metrics += labeling_function_metrics(current, p.labeling_function_columns)
         return MonitorResult(metrics=tuple(metrics), findings=tuple(findings))
