@@ -5,7 +5,7 @@ FastAPI parses a JSON body before it runs the route's dependencies, so the ``aut
 dependency alone would let a request without a key make the server read and parse its body
 (hundreds of megabytes, or nesting deep enough to fail the parser) before the 401. Here the
 route is resolved first and, when it is one of the guarded routes, ``authorize`` runs before
-the body is touched; the route's own dependency runs again later, unchanged.
+the body is touched; the route's own dependency then sees the request marked as authorized.
 
 The body is then read up to the cap and handed on chunk by chunk: a declared
 ``Content-Length`` past the cap is refused before reading, a chunked body as soon as it
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dqm.monitors.errors import PayloadTooLargeError
 from dqm.service.api.errors import envelope
-from dqm.service.api.security import authorize
+from dqm.service.api.security import AUTHORIZED, authorize
 
 
 class BodyGuard:
@@ -101,6 +101,7 @@ async def _authorization_error(
             raise
         response: Response = await handler(request, exc)
         return response
+    scope.setdefault("state", {})[AUTHORIZED] = True
     return None
 
 

@@ -17,10 +17,15 @@ from dqm.service.auth import ForbiddenError, UnauthenticatedError, check_access,
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dqm_...`")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+# Set in the request's state by ``BodyGuard`` once it has authorized the request (before
+# reading its body), so the dependency does not query the keys a second time.
+AUTHORIZED = "dqm_authorized"
 
 
 def authorize(request: Request, ctx: CtxDep, credentials: BearerDep) -> None:
     """Router dependency: 401 without a valid key, 403 when the key lacks the route's scope."""
+    if request.scope.get("state", {}).get(AUTHORIZED):
+        return
     route = cast(str, getattr(request.scope.get("route"), "path", request.url.path))
     needed = required_scope(request.method, route, ctx.settings.metrics_auth)
     if needed is None:
