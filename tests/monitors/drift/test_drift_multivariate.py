@@ -11,28 +11,13 @@ from sklearn.metrics import roc_auc_score
 from dqm.monitors.drift.domain_classifier import classifier_auc
 from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
 from dqm.monitors.schema import ColumnSpec, Schema
-
-SCHEMA = Schema(
-    columns=[
-        ColumnSpec(name="x", type="numerical"),
-        ColumnSpec(name="y", type="numerical"),
-        ColumnSpec(name="c", type="categorical"),
-    ]
-)
-
-
-def _table(seed: int, n: int, corr: float) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1, n)
-    y = corr * x + np.sqrt(1 - corr**2) * rng.normal(0, 1, n)
-    y[rng.random(n) < 0.05] = np.nan
-    return pa.table({"x": x, "y": y, "c": rng.choice(["a", "b", "c"], n).tolist()})
+from tests.monitors.tables import XYC_SCHEMA, correlated_table
 
 
 def test_correlation_flip_is_invisible_per_column_but_not_to_the_classifier() -> None:
-    ref, cur = _table(0, 3000, 0.8), _table(1, 3000, -0.8)
+    ref, cur = correlated_table(0, 3000, 0.8), correlated_table(1, 3000, -0.8)
     params = DriftParams(domain_classifier=True)
-    r = DriftMonitor().run(ref, cur, SCHEMA, params)
+    r = DriftMonitor().run(ref, cur, XYC_SCHEMA, params)
     assert r.value("number_drifted_columns") == 0.0
     auc = r.metric("domain_classifier_auc")
     assert auc.value is not None and auc.value > 0.8
@@ -41,8 +26,12 @@ def test_correlation_flip_is_invisible_per_column_but_not_to_the_classifier() ->
 
 def test_identical_distributions_give_chance_auc_deterministically() -> None:
     params = DriftParams(domain_classifier=True)
-    a = DriftMonitor().run(_table(0, 2000, 0.3), _table(1, 2000, 0.3), SCHEMA, params)
-    b = DriftMonitor().run(_table(0, 2000, 0.3), _table(1, 2000, 0.3), SCHEMA, params)
+    a = DriftMonitor().run(
+        correlated_table(0, 2000, 0.3), correlated_table(1, 2000, 0.3), XYC_SCHEMA, params
+    )
+    b = DriftMonitor().run(
+        correlated_table(0, 2000, 0.3), correlated_table(1, 2000, 0.3), XYC_SCHEMA, params
+    )
     m = a.metric("domain_classifier_auc")
     assert m.value is not None and abs(m.value - 0.5) < 0.05
     assert m.drifted is False

@@ -9,20 +9,14 @@ from evidently.legacy.calculations.stattests.utils import get_binned_data
 from evidently.legacy.core import ColumnType
 
 import dqm.monitors.stats.binning as binning
+from tests.monitors.stats.samples import samples
 
 SEEDS = [0, 1, 2]
 
 
-def _samples(seed: int, n1: int, n2: int, discrete: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    if discrete:
-        return np.sort(rng.integers(0, 30, n1) * 1.0), np.sort(rng.integers(2, 33, n2) * 1.0)
-    return np.sort(rng.normal(0, 1, n1)), np.sort(rng.normal(0.1, 1.3, n2))
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_sturges_histogram_matches_numpy(seed: int) -> None:
-    a, b = _samples(seed, 1234, 567)
+    a, b = samples(seed, 1234, 567)
     edges = binning.sturges_edges(a, b)
     np.testing.assert_array_equal(edges, np.histogram_bin_edges(np.concatenate([a, b]), "sturges"))
     np.testing.assert_array_equal(binning.sorted_histogram(a, edges), np.histogram(a, edges)[0])

@@ -18,23 +18,9 @@ from scipy.spatial import distance
 
 import dqm.monitors.stats.binning as binning
 import dqm.monitors.stats.distances as distances
+from tests.monitors.stats.samples import samples, samples_with_ties
 
 SEEDS = [0, 1, 2]
-
-
-def _samples(seed: int, n1: int, n2: int, discrete: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    if discrete:
-        return np.sort(rng.integers(0, 30, n1) * 1.0), np.sort(rng.integers(2, 33, n2) * 1.0)
-    return np.sort(rng.normal(0, 1, n1)), np.sort(rng.normal(0.1, 1.3, n2))
-
-
-def _samples_with_ties(seed: int, n1: int, n2: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    a, b = rng.normal(0, 1, n1), rng.normal(0.2, 1.2, n2)
-    if ties:
-        a, b = np.round(a * 3), np.round(b * 3)
-    return np.sort(a), np.sort(b)
 
 
 def _cat_counts(seed: int) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
@@ -51,7 +37,7 @@ def _cat_counts(seed: int) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray
 @pytest.mark.parametrize("discrete", [False, True])
 @pytest.mark.parametrize("n2", [777, 1000])
 def test_wasserstein_matches_scipy(seed: int, discrete: bool, n2: int) -> None:
-    a, b = _samples(seed, 1000, n2, discrete)
+    a, b = samples(seed, 1000, n2, discrete)
     assert distances.wasserstein_sorted(a, b) == pytest.approx(
         sps.wasserstein_distance(a, b), rel=1e-12
     )
@@ -67,7 +53,7 @@ def test_wasserstein_norm_floors_the_scale() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_binned_jensenshannon_and_psi_match_evidently(seed: int) -> None:
-    a, b = _samples(seed, 800, 500)
+    a, b = samples(seed, 800, 500)
     edges = binning.sturges_edges(a, b)
     ref = binning.sorted_histogram(a, edges) / a.size
     cur = binning.sorted_histogram(b, edges) / b.size
@@ -98,7 +84,7 @@ def test_hellinger_categorical_matches_evidently(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("ties", [False, True])
 def test_hellinger_numerical_matches_evidently(seed: int, ties: bool) -> None:
-    a, b = _samples_with_ties(seed, 500, 300, ties)
+    a, b = samples_with_ties(seed, 500, 300, ties)
     keys = np.union1d(a, b)
     want = _hellinger_distance(pd.Series(a), pd.Series(b), ColumnType.Numerical, 0.1)[0]
     assert distances.hellinger_sorted(a, b, keys) == pytest.approx(want, rel=1e-9)
@@ -106,7 +92,7 @@ def test_hellinger_numerical_matches_evidently(seed: int, ties: bool) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_kl_divergence_matches_scipy_and_evidently(seed: int) -> None:
-    a, b = _samples_with_ties(seed, 800, 600, ties=False)
+    a, b = samples_with_ties(seed, 800, 600, ties=False)
     edges = binning.sturges_edges(a, b)
     p = binning.fill_empty_bins(binning.sorted_histogram(a, edges) / a.size)
     q = binning.fill_empty_bins(binning.sorted_histogram(b, edges) / b.size)
@@ -125,6 +111,6 @@ def test_total_variation_matches_evidently(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("ties", [False, True])
 def test_energy_distance_matches_scipy(seed: int, ties: bool) -> None:
-    a, b = _samples_with_ties(seed, 700, 450, ties)
+    a, b = samples_with_ties(seed, 700, 450, ties)
     want = sps.energy_distance(a, b)
     assert distances.energy_distance_sorted(a, b) == pytest.approx(want, rel=1e-10)

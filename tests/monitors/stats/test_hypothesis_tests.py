@@ -18,29 +18,15 @@ from evidently.legacy.core import ColumnType
 from scipy import stats as sps
 
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
+from tests.monitors.stats.samples import samples, samples_with_ties
 
 SEEDS = [0, 1, 2]
-
-
-def _samples(seed: int, n1: int, n2: int, discrete: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    if discrete:
-        return np.sort(rng.integers(0, 30, n1) * 1.0), np.sort(rng.integers(2, 33, n2) * 1.0)
-    return np.sort(rng.normal(0, 1, n1)), np.sort(rng.normal(0.1, 1.3, n2))
-
-
-def _samples_with_ties(seed: int, n1: int, n2: int, ties: bool) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    a, b = rng.normal(0, 1, n1), rng.normal(0.2, 1.2, n2)
-    if ties:
-        a, b = np.round(a * 3), np.round(b * 3)
-    return np.sort(a), np.sort(b)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("n1", "n2"), [(50, 70), (300, 300), (900, 15000), (12000, 20000)])
 def test_ks_matches_scipy(seed: int, n1: int, n2: int) -> None:
-    a, b = _samples(seed, n1, n2, discrete=seed == 2)
+    a, b = samples(seed, n1, n2, discrete=seed == 2)
     d, p = hypothesis_tests.ks_2samp_sorted(a, b)
     want = sps.ks_2samp(a, b)
     assert d == pytest.approx(want.statistic, rel=1e-12)
@@ -49,7 +35,7 @@ def test_ks_matches_scipy(seed: int, n1: int, n2: int) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_ks_statistic_matches_scipy_with_ties(seed: int) -> None:
-    a, b = _samples(seed, 400, 333, discrete=True)
+    a, b = samples(seed, 400, 333, discrete=True)
     assert hypothesis_tests.ks_statistic_sorted(a, b) == pytest.approx(sps.ks_2samp(a, b).statistic)
 
 
@@ -94,7 +80,7 @@ def test_z_test_hand_computed() -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("ties", [False, True])
 def test_mann_whitney_matches_scipy_and_evidently(seed: int, ties: bool) -> None:
-    a, b = _samples_with_ties(seed, 120, 90, ties)
+    a, b = samples_with_ties(seed, 120, 90, ties)
     u, p = hypothesis_tests.mann_whitney_u(a, b)
     want = sps.mannwhitneyu(a, b, alternative="less")
     assert u == pytest.approx(sps.mannwhitneyu(a, b).statistic)
@@ -107,7 +93,7 @@ def test_mann_whitney_matches_scipy_and_evidently(seed: int, ties: bool) -> None
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("ties", [False, True])
 def test_cramer_von_mises_matches_scipy_and_evidently(seed: int, ties: bool) -> None:
-    a, b = _samples_with_ties(seed, 150, 100, ties)
+    a, b = samples_with_ties(seed, 150, 100, ties)
     t, p = hypothesis_tests.cramer_von_mises_sorted(a, b)
     want = sps.cramervonmises_2samp(a, b, method="asymptotic")
     assert t == pytest.approx(want.statistic, rel=1e-12)
@@ -119,7 +105,7 @@ def test_cramer_von_mises_matches_scipy_and_evidently(seed: int, ties: bool) -> 
 @pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("shift", [0.0, 0.15, 1.0])
 def test_anderson_darling_matches_scipy_and_evidently(seed: int, ties: bool, shift: float) -> None:
-    a, b = _samples_with_ties(seed, 200, 150, ties)
+    a, b = samples_with_ties(seed, 200, 150, ties)
     stat, p = hypothesis_tests.anderson_darling_sorted(a, b + shift)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns when the p-value is capped
