@@ -124,10 +124,6 @@ class Settings(BaseSettings):
             return False
 
     @property
-    def runs_api(self) -> bool:
-        return self.role in ("all", "api")
-
-    @property
     def runs_worker(self) -> bool:
         return self.role in ("all", "worker")
 
