@@ -148,16 +148,6 @@ def get_run(session: Session, run_id: int) -> tuple[Run, str, list[MetricValue]]
     return run, monitor_name, metrics
 
 
-def list_runs(session: Session, monitor: Monitor, limit: int) -> list[Run]:
-    query = (
-        select(Run)
-        .where(Run.monitor_id == monitor.id)
-        .order_by(Run.scheduled_for.desc(), Run.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
 def series(
     session: Session, monitor: Monitor, metric: str, column: str | None, limit: int
 ) -> list[tuple[int, Any, float | None, bool | None]]:
