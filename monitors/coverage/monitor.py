@@ -8,9 +8,11 @@ Metrics (names are what rules are written against):
   column): share of reference categories seen in the window, and their reference probability.
 - ``numeric_range_coverage`` (per numerical column): share of current values inside the
   reference ``[q_lo, q_hi]`` quantiles; details hold the expected share and its binomial SE.
-- ``slice_uncovered_share``: worst share, over column pairs, of current rows in 2-D cells
-  holding fewer than ``min_support`` reference rows (see ``dqm.monitors.coverage.slices``). Pairs
-  are ``slice_pairs``, else all feature pairs, or a seeded sample of ``max_slice_pairs``.
+- ``slice_uncovered_share``: worst excess, over column pairs, of the share of current rows in
+  2-D cells holding fewer than ``min_support`` reference rows over the share expected of data
+  drawn from the reference (see ``dqm.monitors.coverage.slice_metric``): about 0 for unshifted
+  data at any reference size. Pairs are ``slice_pairs``, else all feature pairs, or a seeded
+  sample of ``max_slice_pairs``.
 - ``knn_ood_share``: Deep-kNN out-of-distribution share (see ``dqm.monitors.coverage.knn``).
 
 Findings are uncovered rows, best first: kNN outliers (score = distance / λ) and rows with a
@@ -46,7 +48,8 @@ from dqm.monitors.coverage.columns import (
     seen_categories,
 )
 from dqm.monitors.coverage.knn import KnnOutcome, KnnSettings, knn_ood
-from dqm.monitors.coverage.slices import choose_pairs, column_codes, uncovered_share
+from dqm.monitors.coverage.slice_metric import slice_metric
+from dqm.monitors.coverage.slices import choose_pairs
 from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
@@ -100,8 +103,10 @@ class CoverageParams(BaseModel):
     min_support: int = Field(
         5,
         ge=1,
-        description="A 2-D cell (reference decile or category of each column) holding fewer "
-        "reference rows than this is uncovered (`slice_uncovered_share`).",
+        description="A 2-D cell (reference quantile bin or category of each column) holding "
+        "fewer reference rows than this is uncovered (`slice_uncovered_share`). Numerical "
+        "columns get as many quantile bins (2 to 10) as keep an average cell at 4 times this "
+        "many reference rows.",
         examples=[10],
     )
     k: int = Field(
@@ -265,19 +270,7 @@ def _slice_metric(
         pairs = choose_pairs([c.name for c in features], p.max_slice_pairs, p.seed)
     if not pairs:
         return Metric("slice_uncovered_share", None, status="skipped: no column pairs")
-    codes = {
-        name: column_codes(profile, current, name, schema.column(name).type)
-        for name in dict.fromkeys(c for pair in pairs for c in pair)
-    }
-    shares = [(a, b, uncovered_share(codes[a], codes[b], p.min_support)) for a, b in pairs]
-    worst = max(shares, key=lambda t: t[2])
-    details = {
-        "pair": [worst[0], worst[1]],
-        "share": worst[2],
-        "min_support": p.min_support,
-        "pairs": [{"columns": [a, b], "share": s} for a, b, s in shares],
-    }
-    return Metric("slice_uncovered_share", worst[2], method="decile_grid", details=details)
+    return slice_metric(profile, current, pairs, schema, p.min_support)
 
 
 def _knn(

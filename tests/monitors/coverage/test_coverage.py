@@ -113,9 +113,13 @@ def test_slice_share_of_categorical_pair_by_hand() -> None:
     cur = pa.table({"a": ["q"] * 4 + ["p"] * 5 + ["r"], "b": ["v"] * 4 + ["u"] * 6})
     m = run(ref, cur, cat_schema("a", "b")).metric("slice_uncovered_share")
     # (q, v) has 2 < 5 reference rows, (r, u) none: 5 of 10 current rows are uncovered.
-    assert m.value == pytest.approx(0.5)
+    # By chance: each of the 2 (q, v) reference rows has 1 < 5 other rows in its cell, each
+    # row of a 10-row cell 9: 2 of 32 reference rows are uncovered leaving themselves out.
+    assert m.value == pytest.approx(0.5 - 2 / 32)
     assert m.details["pair"] == ["a", "b"]
-    assert m.details["pairs"] == [{"columns": ["a", "b"], "share": 0.5}]
+    assert m.details["pairs"] == [
+        {"columns": ["a", "b"], "share": 0.5, "chance_share": 2 / 32, "excess": 0.5 - 2 / 32}
+    ]
 
 
 def test_slice_share_of_numeric_deciles_and_worst_pair() -> None:
@@ -124,16 +128,19 @@ def test_slice_share_of_numeric_deciles_and_worst_pair() -> None:
     cur = pa.table({"x": [5.0, 5.0, 95.0, 50.0], "y": [95.0, 5.0, 5.0, 50.0], "z": [5.0] * 4})
     schema = Schema(columns=[ColumnSpec(name=n, type="numerical") for n in "xyz"])
     m = run(ref, cur, schema).metric("slice_uncovered_share")
-    # Only the diagonal decile cells hold reference rows (10 each).
+    # 100 reference rows at min_support 5: sqrt(100 / 20) -> 2 bins (halves) per column; only
+    # the diagonal cells hold reference rows (50 each), so nothing is uncovered by chance.
+    assert m.details["bins"] == 2
     shares = {tuple(p["columns"]): p["share"] for p in m.details["pairs"]}
     assert shares == {("x", "y"): 0.5, ("x", "z"): 0.5, ("y", "z"): 0.5}
+    assert {p["chance_share"] for p in m.details["pairs"]} == {0.0}
     cur2 = pa.table({"x": [5.0, 95.0], "y": [5.0, 5.0], "z": [5.0, 95.0]})
     m2 = run(ref, cur2, schema, slice_pairs=[("y", "z"), ("x", "y")]).metric(
         "slice_uncovered_share"
     )
-    assert m2.details["pairs"] == [
-        {"columns": ["y", "z"], "share": 0.5},
-        {"columns": ["x", "y"], "share": 0.5},
+    assert [(p["columns"], p["excess"]) for p in m2.details["pairs"]] == [
+        (["y", "z"], 0.5),
+        (["x", "y"], 0.5),
     ]
     cur3 = pa.table({"x": [5.0, 95.0], "y": [5.0, 95.0], "z": [5.0, 5.0]})
     m3 = run(ref, cur3, schema).metric("slice_uncovered_share")
@@ -198,4 +205,8 @@ def test_slices_are_skipped_without_pairs() -> None:
     for params in no_pairs:
         m = run(t, t, cat_schema("a", "b"), **params).metric("slice_uncovered_share")
         assert (m.value, m.status) == (None, "skipped: no column pairs")
-    assert run(t, t, cat_schema("a", "b")).value("slice_uncovered_share") == 1.0  # 1 < 5 rows
+    # Two reference rows: every cell is thinner than min_support, even for the reference itself.
+    m = run(t, t, cat_schema("a", "b")).metric("slice_uncovered_share")
+    assert m.value is None and m.status.startswith("skipped: reference too small")
+    assert m.details["pairs"][0]["share"] == 1.0 and m.details["pairs"][0]["chance_share"] == 1.0
+    assert len(m.details["warnings"]) == 1
