@@ -29,10 +29,10 @@ from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_val
 from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair, default_method
 from dqm.monitors.labels import confident_learning as cl
 from dqm.monitors.labels.agreement import AgreementLevel, agreement_metrics
+from dqm.monitors.labels.estimation import CBPE_NAMES, cbpe_metrics, dle_metrics
 from dqm.monitors.labels.performance import (
     classification_metrics,
     compare_metrics,
-    estimated_accuracy,
     regression_metrics,
 )
 from dqm.monitors.labels.weak_supervision import labeling_function_metrics
@@ -282,10 +282,11 @@ def _row_ids(table: pa.Table, roles: _Roles) -> ObjectArray:
 
 
 def _label_metrics(
-    reference: pa.Table, current: pa.Table, roles: _Roles, params: LabelQualityParams
+    profile: ReferenceProfile, current: pa.Table, roles: _Roles, params: LabelQualityParams
 ) -> tuple[list[Metric], list[Finding]]:
     """Everything measured on the target: coverage, delay, drift, performance, label issues."""
     assert roles.target is not None
+    reference = profile.table
     classes = _classes(reference, current, roles) if roles.task == "classification" else []
     metrics = _coverage_and_delay(current, roles) + _drift(reference, current, roles, classes)
     if roles.task == "regression":
@@ -294,7 +295,7 @@ def _label_metrics(
         metrics += compare_metrics(
             _REGRESSION, regression_metrics(*cur_reg), regression_metrics(*ref_reg)
         )
-        return metrics, []
+        return metrics + _dle(profile, current, roles), []
     ref_w = _classification_window(reference, roles, classes)
     cur_w = _classification_window(current, roles, classes)
     metrics += compare_metrics(
@@ -302,7 +303,7 @@ def _label_metrics(
         classification_metrics(cur_w.labels, cur_w.predicted, cur_w.probs),
         classification_metrics(ref_w.labels, ref_w.predicted, ref_w.probs),
     )
-    metrics.append(_estimated_accuracy(ref_w, cur_w))
+    metrics += _cbpe(ref_w, cur_w)
     if cur_w.probs is None:
         names = ("label_issue_share", "label_health_score")
         return metrics + [_skipped(n, "no prediction_probability columns") for n in names], []
@@ -327,13 +328,24 @@ def _regression_pair(table: pa.Table, roles: _Roles) -> tuple[FloatArray, FloatA
     return y, numeric_values(table, roles.prediction)
 
 
-def _estimated_accuracy(ref: _Window, cur: _Window) -> Metric:
+def _cbpe(ref: _Window, cur: _Window) -> list[Metric]:
     if ref.probs is None or cur.probs is None:
-        return _skipped("estimated_accuracy", "no prediction_probability columns")
-    value = estimated_accuracy(ref.labels, ref.probs, cur.probs, cur.predicted)
-    if np.isnan(value):
-        return _skipped("estimated_accuracy", "no labeled reference rows with probabilities")
-    return Metric(name="estimated_accuracy", value=value, method="cbpe")
+        return [_skipped(n, "no prediction_probability columns") for n in CBPE_NAMES]
+    return cbpe_metrics(ref.labels, ref.predicted, ref.probs, cur.probs, cur.predicted)
+
+
+def _dle(profile: ReferenceProfile, current: pa.Table, roles: _Roles) -> list[Metric]:
+    """DLE on the numerical features present in both the reference and the window."""
+    assert roles.target is not None
+    if roles.prediction is None:
+        return [_skipped(n, "no prediction column") for n in ("estimated_mae", "estimated_rmse")]
+    both = set(profile.table.column_names) & set(current.column_names)
+    features = tuple(
+        c.name
+        for c in profile.schema.with_role("feature")
+        if c.type == "numerical" and c.name in both
+    )
+    return dle_metrics(profile, current, features, roles.target, roles.prediction)
 
 
 @register
@@ -343,7 +355,9 @@ class LabelQualityMonitor(BaseMonitor[LabelQualityParams]):
     Classification windows also get confident-learning label issues (findings with reason
     ``label_issue``), annotator agreement (``annotator_columns``) and labeling-function
     statistics (``labeling_function_columns``). ``label_health_score`` is
-    ``1 - label_issue_share``. ``estimated_accuracy`` (CBPE) assumes no concept drift.
+    ``1 - label_issue_share``. Without labels, CBPE estimates accuracy, precision, recall, F1
+    and ROC AUC of classifiers, and DLE the MAE and RMSE of regressors
+    (:mod:`dqm.monitors.labels.estimation`); both assume no concept drift.
     Labels that are not one of the probability columns' classes count as labeled for
     ``label_coverage`` but are left out of performance and label issues.
     """
@@ -356,14 +370,13 @@ class LabelQualityMonitor(BaseMonitor[LabelQualityParams]):
     def measure(
         self, profile: ReferenceProfile, current: pa.Table, schema: Schema, p: LabelQualityParams
     ) -> MonitorResult:
-        ref_table = profile.table
         roles = _roles(schema, p)
         metrics: list[Metric] = []
         findings: list[Finding] = []
         if roles.target is None:
             metrics.append(_skipped("label_coverage", "no target column in the schema"))
         else:
-            metrics, findings = _label_metrics(ref_table, current, roles, p)
+            metrics, findings = _label_metrics(profile, current, roles, p)
         metrics += agreement_metrics(current, p.annotator_columns, p.agreement_level)
         metrics += labeling_function_metrics(current, p.labeling_function_columns)
         return MonitorResult(metrics=tuple(metrics), findings=tuple(findings))
