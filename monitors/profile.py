@@ -58,6 +58,33 @@ class CategoricalProfile:
         return int(self.counts.sum())
 
 
+@dataclass(frozen=True)
+class NumericBounds:
+    """Minimum, maximum and quartiles of a numerical reference column (NaN when it is empty):
+    what a learned value range is built from."""
+
+    min: float
+    max: float
+    q1: float
+    q3: float
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+
+def numeric_bounds(sorted_values: FloatArray) -> NumericBounds:
+    """Bounds of sorted, non-missing values (numpy's linear-interpolation quartiles).
+
+    >>> numeric_bounds(np.arange(1.0, 10.0))
+    NumericBounds(min=1.0, max=9.0, q1=3.0, q3=7.0)
+    """
+    if sorted_values.size == 0:
+        return NumericBounds(float("nan"), float("nan"), float("nan"), float("nan"))
+    q1, q3 = (float(q) for q in np.quantile(sorted_values, [0.25, 0.75]))
+    return NumericBounds(float(sorted_values[0]), float(sorted_values[-1]), q1, q3)
+
+
 def numeric_profile(values: FloatArray) -> NumericProfile:
     """Summarize a float column whose missing values are NaN."""
     present = sorted_present(values)
@@ -76,6 +103,7 @@ class ReferenceProfile:
         self.schema = schema
         self._numeric: dict[str, NumericProfile] = {}
         self._categorical: dict[str, CategoricalProfile] = {}
+        self._bounds: dict[str, NumericBounds] = {}
         self._lock = threading.Lock()
 
     @property
@@ -102,6 +130,16 @@ class ReferenceProfile:
                 found = self._categorical.setdefault(column, found)
         return found
 
+    def bounds(self, column: str) -> NumericBounds:
+        """Minimum, maximum and quartiles of a numerical column, computed once."""
+        with self._lock:
+            found = self._bounds.get(column)
+        if found is None:
+            found = numeric_bounds(self.numeric(column).sorted_values)
+            with self._lock:
+                found = self._bounds.setdefault(column, found)
+        return found
+
     def warm(self) -> ReferenceProfile:
         """Compute every column's summary now; returns self."""
         for col in self.schema.columns:
@@ -109,6 +147,7 @@ class ReferenceProfile:
                 continue
             if col.type == "numerical":
                 self.numeric(col.name)
+                self.bounds(col.name)
             elif col.type == "categorical":
                 self.categorical(col.name)
         return self

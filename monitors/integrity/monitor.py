@@ -1,16 +1,20 @@
 """The ``data_quality`` monitor: missing values, constant columns, domains, ranges, duplicates.
 
 Per column: ``missing_share`` and ``missing_share_change`` (current minus reference),
-``constant_column`` (1.0 when the window has at most one distinct value and the reference had
-more), ``out_of_domain_share`` (categoricals: values outside ``domains[column]`` or, without it,
-outside the reference categories) and ``out_of_range_share`` (numericals named in ``ranges``).
+``missing_share_above_expected`` (how far the missing share exceeds the reference share plus a
+tolerance), ``constant_column`` (1.0 when the window has at most one distinct value and the
+reference had more), ``out_of_domain_share`` (categoricals: values outside ``domains[column]``
+or, without it, outside the reference categories held at least ``domain_min_support`` times),
+``out_of_range_share`` (numericals named in ``ranges``) and ``out_of_learned_range_share``
+(other numericals: values outside the range learned from the reference, see
+``dqm.monitors.integrity.learned``).
 Dataset level: ``duplicate_row_share``, ``duplicate_id_share`` (with an id column),
 ``missing_columns``, ``new_columns`` and ``rows_with_any_problem_share``.
 
 A row's problems are: a missing value in a required column (``required_columns``, by default
 the feature columns without missing values in the reference), each out-of-domain or
-out-of-range value, being a duplicate row, having a duplicate id. Findings are those rows,
-reason ``"integrity"``, score = number of problems, most problems first.
+out-of-range (given or learned) value, being a duplicate row, having a duplicate id. Findings
+are those rows, reason ``"integrity"``, score = number of problems, most problems first.
 
 >>> import pyarrow as pa
 >>> from dqm.monitors.schema import ColumnSpec, Schema
@@ -29,10 +33,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
 
 from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
-from dqm.monitors.columns import IntArray, category_counts, data_columns
+from dqm.monitors.columns import IntArray, data_columns
 from dqm.monitors.coverage.monitor import row_ids
 from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.integrity.checks import (
@@ -43,52 +47,16 @@ from dqm.monitors.integrity.checks import (
     out_of_domain_mask,
     out_of_range_mask,
 )
+from dqm.monitors.integrity.learned import learned_range, missing_bound
+from dqm.monitors.integrity.params import DataQualityParams
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
 from dqm.monitors.schema import ColumnSpec, Schema
 
+__all__ = ["DataQualityMonitor", "DataQualityParams"]
+
 CONSTANT_TYPES = ("numerical", "categorical", "text", "datetime")
 SKIP_ROLES = ("id", "timestamp")  # unique by nature: no constant or reference-domain check
-
-
-class DataQualityParams(BaseModel):
-    """Parameters of the ``data_quality`` monitor; ``{}`` gives the documented defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    domains: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="Allowed values of categorical columns, by column name; "
-        "`out_of_domain_share` is the share of present values outside the list. A "
-        "categorical column not listed here is checked against the reference categories.",
-        examples=[{"country": ["DE", "FR", "US"]}],
-    )
-    ranges: dict[str, tuple[float, float]] = Field(
-        default_factory=dict,
-        description="Allowed `[min, max]` (inclusive) of numerical columns, by column name, "
-        "in the column's unit; `out_of_range_share` is reported for these columns only.",
-        examples=[{"age": [0, 120]}],
-    )
-    required_columns: list[str] | None = Field(
-        None,
-        description="Columns whose missing values make a row a finding. Default (null): "
-        "the feature columns that have no missing values in the reference.",
-        examples=[["user_id", "age"]],
-    )
-    max_findings: int = Field(
-        1000,
-        ge=0,
-        description="Most rows with problems reported as findings (most problems first); 0 "
-        "reports none.",
-        examples=[100],
-    )
-
-    @model_validator(mode="after")
-    def _ordered_ranges(self) -> DataQualityParams:
-        for name, (lo, hi) in self.ranges.items():
-            if lo > hi:
-                raise ValueError(f"range of {name!r}: min {lo} is above max {hi}")
-        return self
 
 
 @register
@@ -110,12 +78,14 @@ class DataQualityMonitor(BaseMonitor[DataQualityParams]):
         for spec in schema.columns:
             miss = missing_mask(current, spec)
             metrics += _missing_metrics(ref, current, spec, miss)
+            if p.learn_expectations and spec.name in ref.column_names:
+                metrics += _missing_excess(profile, spec, miss, p)
             if spec.name in required:
                 flags.append((f"missing:{spec.name}", miss))
             if spec.name not in current.column_names:
                 continue
             metrics += _constant_metric(ref, current, spec, miss)
-            for metric, mask in _value_checks(ref, current, spec, p, miss):
+            for metric, mask in _value_checks(profile, current, spec, p, miss):
                 metrics.append(metric)
                 flags.append((f"{metric.name.removesuffix('_share')}:{spec.name}", mask))
         dataset_metrics, dataset_flags = _dataset_checks(current, schema)
@@ -178,14 +148,18 @@ def _constant_metric(
 
 
 def _value_checks(
-    ref: pa.Table, current: pa.Table, spec: ColumnSpec, p: DataQualityParams, miss: BoolArray
+    profile: ReferenceProfile,
+    current: pa.Table,
+    spec: ColumnSpec,
+    p: DataQualityParams,
+    miss: BoolArray,
 ) -> list[tuple[Metric, BoolArray]]:
     n_present = int((~miss).sum())
     out: list[tuple[Metric, BoolArray]] = []
-    by_reference = spec.name in ref.column_names and spec.role not in SKIP_ROLES
+    by_reference = spec.name in profile.table.column_names and spec.role not in SKIP_ROLES
     if spec.type == "categorical" and (spec.name in p.domains or by_reference):
         source = "param" if spec.name in p.domains else "reference"
-        domain = p.domains.get(spec.name) or _reference_categories(ref, spec.name)
+        domain = p.domains.get(spec.name) or _reference_domain(profile, spec.name, p)
         mask = out_of_domain_mask(current, spec.name, domain)
         details = {"domain_source": source, "domain_size": len(domain)}
         out.append((_share("out_of_domain_share", mask, n_present, spec.name, details), mask))
@@ -194,11 +168,39 @@ def _value_checks(
         mask = out_of_range_mask(current, spec.name, lo, hi)
         details = {"min": lo, "max": hi}
         out.append((_share("out_of_range_share", mask, n_present, spec.name, details), mask))
+    elif spec.type == "numerical" and by_reference and p.learn_expectations:
+        out += _learned_range_check(profile, current, spec.name, p, n_present)
     return out
 
 
-def _reference_categories(ref: pa.Table, column: str) -> list[str]:
-    return [str(c) for c in category_counts(ref, column)[0]]  # sorted, non-null
+def _learned_range_check(
+    profile: ReferenceProfile, current: pa.Table, column: str, p: DataQualityParams, n: int
+) -> list[tuple[Metric, BoolArray]]:
+    bounds = profile.bounds(column)
+    if np.isnan(bounds.min):
+        return []  # no reference values to learn from
+    lo, hi = learned_range(bounds, p.range_tolerance)
+    mask = out_of_range_mask(current, column, lo, hi)
+    details = {"min": lo, "max": hi, "range_source": "reference", "tolerance": p.range_tolerance}
+    return [(_share("out_of_learned_range_share", mask, n, column, details), mask)]
+
+
+def _reference_domain(profile: ReferenceProfile, column: str, p: DataQualityParams) -> list[str]:
+    ref = profile.categorical(column)  # sorted, non-null
+    keep = ref.counts >= p.domain_min_support
+    return [str(c) for c in ref.categories[keep]]
+
+
+def _missing_excess(
+    profile: ReferenceProfile, spec: ColumnSpec, miss: BoolArray, p: DataQualityParams
+) -> list[Metric]:
+    name = "missing_share_above_expected"
+    if spec.role == "target" and miss.all():
+        return [Metric(name, None, spec.name, status="skipped: no labels yet")]
+    reference_share = float(missing_mask(profile.table, spec).mean())
+    bound = missing_bound(reference_share, int(miss.size), p.missing_tolerance)
+    details = {"reference_share": reference_share, "expected_at_most": bound}
+    return [Metric(name, max(0.0, float(miss.mean()) - bound), spec.name, details=details)]
 
 
 def _share(

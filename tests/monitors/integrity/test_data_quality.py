@@ -92,8 +92,11 @@ def test_problem_rows_and_findings_by_hand() -> None:
     assert r.findings[0].details["problems"] == ["missing:age", "duplicate_row", "duplicate_id"]
     assert {f.reason for f in r.findings} == {"integrity"}
     assert len(run(CUR, max_findings=2).findings) == 2
-    only_score = run(CUR, required_columns=["score"])
+    only_score = run(CUR, required_columns=["score"], learn_expectations=False)
     assert only_score.value("rows_with_any_problem_share") == pytest.approx(3 / 6)  # rows 2-4
+    # Without `ranges`, age 200 (row 5) is outside the learned [30 - 1.5, 60 + 1.5] as well.
+    learned = run(CUR, required_columns=["score"])
+    assert learned.value("rows_with_any_problem_share") == pytest.approx(4 / 6)
 
 
 def test_missing_and_new_columns() -> None:
