@@ -58,6 +58,8 @@ MethodName = Literal[
 ]
 # The embedding method is chosen by column type, never by name in the params.
 EmbeddingMethodName = Literal["domain_classifier"]
+# Methods of the calibrated policy (dqm.monitors.drift.policy), chosen by the policy, not by name.
+PolicyMethodName = Literal["chi2_contingency"]
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ class Method:
     ``allowed_feature_types``; dqm also allows ``tvd`` and ``fisher_exact`` on numerical ones).
     """
 
-    name: MethodName | EmbeddingMethodName
+    name: MethodName | EmbeddingMethodName | PolicyMethodName
     display_name: str
     score: Callable[[Pair], float]
     default_threshold: float

@@ -16,33 +16,28 @@ floor under p-value tests, multiple-testing control across columns, and column w
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel
 
 from dqm.monitors.base import BaseMonitor, Metric, MonitorResult
 from dqm.monitors.columns import category_counts, embedding_values, sorted_finite_values
+from dqm.monitors.drift.column import (
+    ColumnOutcome,
+    apply_multiple_testing,
+    effect_size_metric,
+    measure_pair,
+)
 from dqm.monitors.drift.domain_classifier import domain_classifier_metric, embedding_auc
 from dqm.monitors.drift.embedding import embedding_metrics
-from dqm.monitors.drift.methods import (
-    EMBEDDING_METHOD,
-    METHODS,
-    CategoricalPair,
-    Method,
-    NumericPair,
-    Pair,
-    default_method,
-)
-from dqm.monitors.drift.params import DriftParams, choose_method, threshold_for
+from dqm.monitors.drift.methods import EMBEDDING_METHOD, CategoricalPair, NumericPair, Pair
+from dqm.monitors.drift.params import DriftParams, threshold_for
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
 from dqm.monitors.schema import ColumnSpec, Schema
-from dqm.monitors.stats.multiple_testing import adjust_p_values
 
 __all__ = ["TESTED_ROLES", "DriftMonitor", "DriftParams"]
 
@@ -51,24 +46,6 @@ TESTED_ROLES = ("feature", "prediction", "prediction_probability", "target")
 MAX_THREADS = 4
 # Errors a malformed column can raise while being read; they skip the column, not the run.
 COLUMN_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError)
-# Errors a method can raise on a degenerate column (e.g. a rank test on a constant column
-# divides by a zero variance); they skip that column, and the other columns are still measured.
-METHOD_ERRORS = (ArithmeticError, ValueError)
-
-
-@dataclass
-class _Outcome:
-    """Result of one column before dataset-level corrections."""
-
-    spec: ColumnSpec
-    missing_share: float | None = None
-    method: Method | None = None
-    score: float | None = None
-    threshold: float | None = None
-    drifted: bool | None = None
-    status: str = "ok"
-    details: dict[str, Any] = field(default_factory=dict)
-    extra: list[Metric] = field(default_factory=list)
 
 
 @register
@@ -76,6 +53,8 @@ class DriftMonitor(BaseMonitor[DriftParams]):
     """Distribution drift of each tested column between reference and current window.
 
     Metrics: ``drift_score`` per column (with ``method``, ``threshold``, ``drifted``),
+    ``effect_size`` per numerical and categorical column (grows with drift, whatever the
+    method; :func:`dqm.monitors.drift.policy.effect_size`),
     ``missing_share`` per column (current window), for embedding columns also
     ``embedding_mean_distance`` and ``embedding_drifted_components_share``
     (:mod:`dqm.monitors.drift.embedding`), dataset-level ``share_drifted_columns``,
@@ -92,7 +71,7 @@ class DriftMonitor(BaseMonitor[DriftParams]):
         specs = _tested_columns(schema, p)
         with ThreadPoolExecutor(max_workers=MAX_THREADS) as pool:
             outcomes = list(pool.map(lambda s: _guarded_column(profile, current, s, p), specs))
-        _apply_multiple_testing(outcomes, p)
+        apply_multiple_testing(outcomes, p)
         metrics = [*_dataset_metrics(outcomes, p), *_role_metrics(outcomes)]
         if p.domain_classifier:
             readable = [o.spec for o in outcomes if o.status == "ok" and o.spec.type != "embedding"]
@@ -128,64 +107,38 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
 
 def _guarded_column(
     profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec, p: DriftParams
-) -> _Outcome:
+) -> ColumnOutcome:
     """One column's outcome; a column that cannot be read is skipped with the reason."""
     if spec.type not in ("numerical", "categorical", "embedding"):
-        return _Outcome(spec=spec, status=f"skipped: {spec.type} columns are not tested")
+        return ColumnOutcome(spec=spec, status=f"skipped: {spec.type} columns are not tested")
     for side, table in (("reference", profile.table), ("current", current)):
         if spec.name not in table.column_names:
-            return _Outcome(spec=spec, status=f"skipped: column missing from the {side} window")
+            reason = f"skipped: column missing from the {side} window"
+            return ColumnOutcome(spec=spec, status=reason)
     try:
         if spec.type == "embedding":
             return _embedding_column(profile.table, current, spec, p)
         return _column(profile, current, spec, p)
     except COLUMN_ERRORS as exc:
-        return _Outcome(spec=spec, status=f"skipped: cannot read as {spec.type}: {exc}"[:300])
+        return ColumnOutcome(spec=spec, status=f"skipped: cannot read as {spec.type}: {exc}"[:300])
 
 
 def _column(
     profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec, p: DriftParams
-) -> _Outcome:
+) -> ColumnOutcome:
     pair, missing_share = _pair(profile, current, spec)
-    out = _Outcome(spec=spec, missing_share=missing_share)
-    if pair.n_ref == 0 or pair.n_cur == 0:
-        side = "reference" if pair.n_ref == 0 else "current"
-        out.status = f"skipped: no non-missing values in the {side} window"
-        return out
-    forced = choose_method(spec, p)
-    method = forced or default_method(pair)
-    reason = method.skip_reason(pair, by_default=forced is None)
-    if reason is not None:
-        out.status = f"skipped: {reason}"
-        return out
-    try:
-        score = method.score(pair)
-    except METHOD_ERRORS as exc:
-        out.status = f"skipped: {method.name} failed: {type(exc).__name__}: {exc}"[:200]
-        return out
-    if math.isnan(score):
-        out.status = f"skipped: {method.name} is undefined here (e.g. a single value)"
-        return out
-    out.method, out.score = method, score
-    out.threshold = threshold_for(spec, method, p)
-    out.drifted = method.drifted(score, out.threshold)
-    out.details = {"n_reference": pair.n_ref, "n_current": pair.n_cur}
-    if method.is_p_value:
-        out.details["p_value"] = score
-        if p.effect_size_floor is not None:
-            _apply_floor(out, pair, p.effect_size_floor)
-    return out
+    return measure_pair(pair, spec, p, missing_share)
 
 
 def _embedding_column(
     reference: pa.Table, current: pa.Table, spec: ColumnSpec, p: DriftParams
-) -> _Outcome:
+) -> ColumnOutcome:
     """Embedding drift: domain-classifier ROC AUC on the vectors (Evidently's ``model``).
 
     Beside it: the normalized mean-vector distance and the share of drifted components.
     """
     ref, cur = embedding_values(reference, spec.name), embedding_values(current, spec.name)
-    out = _Outcome(spec=spec, missing_share=1.0 - len(cur) / current.num_rows)
+    out = ColumnOutcome(spec=spec, missing_share=1.0 - len(cur) / current.num_rows)
     if len(ref) < 2 or len(cur) < 2:
         out.status = "skipped: fewer than 2 vectors in a window"
         return out
@@ -200,31 +153,7 @@ def _embedding_column(
     return out
 
 
-def _apply_floor(out: _Outcome, pair: Pair, floor: float) -> None:
-    """A p-value test counts as drift only if the effect size also reaches the floor."""
-    effect = METHODS["wasserstein" if isinstance(pair, NumericPair) else "jensenshannon"]
-    size = effect.score(pair)
-    out.details.update(effect_size=size, effect_size_method=effect.name, effect_size_floor=floor)
-    out.drifted = bool(out.drifted) and size >= floor
-
-
-def _apply_multiple_testing(outcomes: Sequence[_Outcome], p: DriftParams) -> None:
-    if p.multiple_testing == "none":
-        return
-    tested = [o for o in outcomes if o.method is not None and o.method.is_p_value]
-    if not tested:
-        return
-    raw = [float(o.score) for o in tested if o.score is not None]
-    adjusted = adjust_p_values(raw, p.multiple_testing)
-    for o, adj in zip(tested, adjusted, strict=True):
-        assert o.method is not None and o.threshold is not None
-        o.details.update(p_value_adjusted=float(adj), multiple_testing=p.multiple_testing)
-        significant = o.method.drifted(float(adj), o.threshold)
-        floor_ok = o.details.get("effect_size", 0.0) >= o.details.get("effect_size_floor", 0.0)
-        o.drifted = significant and floor_ok
-
-
-def _dataset_metrics(outcomes: Sequence[_Outcome], p: DriftParams) -> list[Metric]:
+def _dataset_metrics(outcomes: Sequence[ColumnOutcome], p: DriftParams) -> list[Metric]:
     tested = [o for o in outcomes if o.drifted is not None]
     n_drifted = sum(1 for o in tested if o.drifted)
     if not tested:
@@ -255,7 +184,7 @@ def _dataset_metrics(outcomes: Sequence[_Outcome], p: DriftParams) -> list[Metri
     ]
 
 
-def _column_metrics(outcomes: Sequence[_Outcome]) -> list[Metric]:
+def _column_metrics(outcomes: Sequence[ColumnOutcome]) -> list[Metric]:
     metrics: list[Metric] = []
     for o in outcomes:
         metrics.append(
@@ -272,11 +201,14 @@ def _column_metrics(outcomes: Sequence[_Outcome]) -> list[Metric]:
         )
         if o.missing_share is not None:
             metrics.append(Metric("missing_share", o.missing_share, column=o.spec.name))
+        effect = effect_size_metric(o)
+        if effect is not None:
+            metrics.append(effect)
         metrics.extend(o.extra)
     return metrics
 
 
-def _role_metrics(outcomes: Sequence[_Outcome]) -> list[Metric]:
+def _role_metrics(outcomes: Sequence[ColumnOutcome]) -> list[Metric]:
     """``prediction_drift`` / ``target_drift``: the score of that column under a stable name."""
     metrics = []
     for o in outcomes:
