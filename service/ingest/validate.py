@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.schema import ColumnRole, ColumnSpec, ColumnType, Schema
+from dqm.monitors.schema import ColumnSpec, ColumnType, Schema
 from dqm.service.ingest.cast import (
     EMBEDDING,
     FLOAT,
@@ -40,6 +40,7 @@ from dqm.service.ingest.cast import (
     rows_problem,
 )
 from dqm.service.ingest.decode import ACCEPTED, decode, media_type
+from dqm.service.ingest.roles import TIMESTAMP_NAMES, infer_roles
 
 __all__ = [
     "ACCEPTED",
@@ -51,16 +52,6 @@ __all__ = [
     "validate",
 ]
 
-ROLE_BY_NAME: dict[str, ColumnRole] = {
-    "id": "id",
-    "timestamp": "timestamp",
-    "ts": "timestamp",
-    "event_time": "timestamp",
-    "target": "target",
-    "label": "target",
-    "prediction": "prediction",
-}
-TIMESTAMP_NAMES = frozenset(k for k, v in ROLE_BY_NAME.items() if v == "timestamp")
 TEXT_MIN_MEAN_LENGTH = 20
 TEXT_MIN_DISTINCT_SHARE = 0.5
 MAX_PROBLEMS_LISTED = 100
@@ -189,11 +180,11 @@ def infer_schema(table: pa.Table) -> Schema:
     timestamp, text if values are long (mean >= 20 characters) and mostly distinct (> 50%),
     else categorical. A column whose values are all null, or of any other type, is an error.
 
-    Roles, by column name (case-insensitive): "id" -> id (type categorical: ids are strings);
-    "timestamp", "ts", "event_time" -> timestamp if the type is datetime (Arrow integers or
-    floats there are epoch seconds, so their type becomes datetime; else a feature);
-    "target", "label" -> target; "prediction" -> prediction. The first column claims a role;
-    everything else is a feature.
+    Roles follow ``dqm.service.ingest.roles``: ids by name (``id``, ``*_id`` ...) or by a
+    distinct value per row, targets (``target``, ``label``, ``y``, ``class``), predictions
+    (``prediction``, ``pred``, ``y_pred``, ``score``), ``proba_<class>`` probabilities and
+    timestamps (``timestamp``, ``ts``, ``event_time``: Arrow integers or floats there are epoch
+    seconds, so their type becomes datetime); everything else is a feature.
 
     >>> import pyarrow as pa
     >>> t = pa.table({"ts": [1.7e9], "label": [True], "x": [[0.5, 1.0]], "note": ["a"]})
@@ -204,9 +195,8 @@ def infer_schema(table: pa.Table) -> Schema:
     x embedding feature
     note categorical feature
     """
-    columns: list[ColumnSpec] = []
+    types: dict[str, ColumnType] = {}
     problems: list[Problem] = []
-    taken: set[ColumnRole] = set()
     for name in table.column_names:
         data = table.column(name)
         kind = _infer_type(data) if data.null_count < len(data) else None
@@ -216,12 +206,13 @@ def infer_schema(table: pa.Table) -> Schema:
             continue
         if name.lower() in TIMESTAMP_NAMES and kind == "numerical" and _is_number(data):
             kind = "datetime"  # epoch seconds; numeric strings (CSV) are not read as epochs
-        role = _role(name, kind, taken)
-        taken.add(role)
-        columns.append(ColumnSpec(name=name, type="categorical" if role == "id" else kind,
-                                  role=role))  # fmt: skip
+        types[name] = kind
     if problems:
         raise _invalid(problems)
+    columns = [
+        ColumnSpec(name=name, type="categorical" if role == "id" else kind, role=role, class_=cls)
+        for (name, kind), (role, cls) in zip(types.items(), infer_roles(table, types), strict=True)
+    ]
     try:
         return Schema(columns=columns)
     except ValidationError as exc:
@@ -263,10 +254,3 @@ def _infer_type(data: pa.ChunkedArray) -> ColumnType | None:
 def _is_number(data: pa.ChunkedArray) -> bool:
     kind = plain(data).type
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
-
-
-def _role(name: str, kind: ColumnType, taken: set[ColumnRole]) -> ColumnRole:
-    role = ROLE_BY_NAME.get(name.lower(), "feature")
-    if (role in taken and role != "feature") or (role == "timestamp" and kind != "datetime"):
-        return "feature"
-    return role

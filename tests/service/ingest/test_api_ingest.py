@@ -142,6 +142,38 @@ def test_first_reference_defines_the_schema(settings: Settings) -> None:
         assert [(v["version"], v["current"]) for v in versions] == [(2, True), (1, False)]
 
 
+def test_an_inferred_schema_gives_ids_targets_and_predictions_their_roles(
+    settings: Settings,
+) -> None:
+    n = 60
+    rows = [
+        {
+            "penguin_id": 1000 + 7 * i,
+            "species": ["Adelie", "Gentoo"][i % 2],
+            "body_mass_g": 3500.0 + 10 * i,
+            "class": ["Adelie", "Gentoo"][i % 3 % 2],
+            "y_pred": ["Adelie", "Gentoo"][i % 2],
+            "proba_Gentoo": (i % 10) / 10,
+        }
+        for i in range(n)
+    ]
+    with running_server(settings) as c:
+        assert c.post("/v1/datasets", json={"name": "penguins"}).status_code == 201
+        response = c.put("/v1/datasets/penguins/reference", json=rows)
+        assert response.status_code == 201, response.text
+        returned = response.json()["schema"]["columns"]
+        assert [(col["name"], col["type"], col["role"], col.get("class")) for col in returned] == [
+            ("penguin_id", "categorical", "id", None),
+            ("species", "categorical", "feature", None),
+            ("body_mass_g", "numerical", "feature", None),
+            ("class", "categorical", "target", None),
+            ("y_pred", "categorical", "prediction", None),
+            ("proba_Gentoo", "numerical", "prediction_probability", "Gentoo"),
+        ]
+        dataset = c.get("/v1/datasets/penguins").json()
+        assert dataset["schema"]["columns"] == returned and dataset["schema_inferred"] is True
+
+
 def test_body_cap_gives_413_for_declared_and_chunked_bodies(settings: Settings) -> None:
     small = settings.model_copy(update={"max_body_bytes": 1000})
     with running_server(small) as c:
