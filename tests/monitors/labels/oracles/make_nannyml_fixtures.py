@@ -1,20 +1,20 @@
-"""Write nannyml_0_13.json: seeded inputs and NannyML 0.13's CBPE and DLE estimates on them.
+"""Write nannyml_0_13.json: input parameters and NannyML 0.13's CBPE and DLE estimates.
 
-NannyML's pins conflict with dqm's, so this runs in its own environment (see README.md):
+The inputs themselves are not stored: ``nannyml_inputs`` regenerates them from ``PARAMS`` here
+and in the tests, and the fixture keeps their fingerprint. NannyML's pins conflict with dqm's,
+so this runs in its own environment, from the repository root (see README.md):
 
     python -m venv /tmp/nannyml-env
     /tmp/nannyml-env/bin/pip install 'nannyml==0.13.*' statsmodels
-    /tmp/nannyml-env/bin/python tests/monitors/labels/oracles/make_nannyml_fixtures.py
-
-Model scores are deliberately over-confident (a monotone distortion of the true
-probabilities), so NannyML decides to calibrate them, as dqm always does. The analysis data
-is covariate-shifted; labels still follow the true probabilities (no concept drift).
+    /tmp/nannyml-env/bin/python -m tests.monitors.labels.oracles.make_nannyml_fixtures
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,46 +25,31 @@ import nannyml as nml  # type: ignore[import-not-found]  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-SEED = 20260601
-N_REFERENCE = 2000
-N_ANALYSIS = 2000
+from tests.monitors.labels.oracles import nannyml_inputs as gen  # noqa: E402
+
+PARAMS = gen.InputParams(
+    seed=20260601,
+    n_reference=2000,
+    n_analysis=2000,
+    decimals=10,
+    score_power=2.0,
+    alpha_reference=3.0,
+    alpha_analysis=1.0,
+    x2_scale_reference=1.0,
+    x2_scale_analysis=1.8,
+)
 CHUNK_SIZE = 500
-DECIMALS = 10  # inputs are rounded before NannyML sees them, so both sides read the same numbers
 OUT = Path(__file__).with_name("nannyml_0_13.json")
 CBPE_METRICS = ["precision", "recall", "f1", "roc_auc", "accuracy"]
 
 
-def _sharpen(p: np.ndarray, power: float) -> np.ndarray:
-    """An over-confident model: ``p ** power`` renormalized, kept away from 0 and 1."""
-    s = p**power
-    return np.asarray(0.98 * s / s.sum(axis=1, keepdims=True) + 0.02 / p.shape[1])
-
-
-def _draw(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    u = rng.random((probs.shape[0], 1))
-    return np.asarray((u > np.cumsum(probs, axis=1)).sum(axis=1))
-
-
-def _classification(rng: np.random.Generator, k: int) -> dict[str, Any]:
-    alpha_ref, alpha_ana = [3.0] * k, [1.0] * k  # the analysis data is more clear-cut
-    out: dict[str, Any] = {}
-    for period, alpha, n in (
-        ("reference", alpha_ref, N_REFERENCE),
-        ("analysis", alpha_ana, N_ANALYSIS),
-    ):
-        true_p = rng.dirichlet(alpha, size=n)
-        raw = np.round(_sharpen(true_p, 2.0), DECIMALS)
-        out[period] = {"probs": raw.tolist(), "labels": _draw(rng, true_p).tolist()}
-    return out
-
-
-def _frame(period: dict[str, Any], k: int) -> pd.DataFrame:
-    raw = np.asarray(period["probs"])
+def _frame(period: gen.Classification, k: int) -> pd.DataFrame:
+    raw = period.probs
     frame = pd.DataFrame({f"p{c}": raw[:, c] for c in range(k)})
-    frame["y"] = period["labels"]
+    frame["y"] = period.labels
     frame["y_pred"] = raw.argmax(axis=1)
     if k == 2:
-        assert np.unique(raw[:, 1]).size == raw.shape[0], "tied scores: raise DECIMALS"
+        assert np.unique(raw[:, 1]).size == raw.shape[0], "tied scores: raise decimals"
     return frame
 
 
@@ -85,7 +70,7 @@ def _estimates(df: pd.DataFrame, metrics: list[str]) -> dict[str, Any]:
     return out
 
 
-def _run_cbpe(data: dict[str, Any], k: int) -> dict[str, Any]:
+def _run_cbpe(data: dict[str, gen.Classification], k: int) -> dict[str, Any]:
     ref, ana = _frame(data["reference"], k), _frame(data["analysis"], k)
     proba: Any = "p1" if k == 2 else {c: f"p{c}" for c in range(k)}
     estimator = nml.CBPE(
@@ -106,21 +91,8 @@ def _run_cbpe(data: dict[str, Any], k: int) -> dict[str, Any]:
     return _estimates(result.filter(period="analysis").to_df(), CBPE_METRICS)
 
 
-def _regression(rng: np.random.Generator) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for period, spread, n in (("reference", 1.0, N_REFERENCE), ("analysis", 1.8, N_ANALYSIS)):
-        x1, x2 = rng.normal(size=n), rng.normal(scale=spread, size=n)
-        y = x1 + rng.normal(size=n) * (0.3 + 0.6 * np.abs(x2))  # noisier where |x2| is large
-        pred = x1 + 0.1 * x2
-        out[period] = {
-            name: np.round(v, DECIMALS).tolist()
-            for name, v in (("x1", x1), ("x2", x2), ("y", y), ("prediction", pred))
-        }
-    return out
-
-
-def _run_dle(data: dict[str, Any]) -> dict[str, Any]:
-    ref, ana = (pd.DataFrame(data[p]) for p in ("reference", "analysis"))
+def _run_dle(data: dict[str, gen.Regression]) -> dict[str, Any]:
+    ref, ana = (pd.DataFrame(data[p].columns()) for p in gen.PERIODS)
     estimator = nml.DLE(
         feature_column_names=["x1", "x2"],
         y_pred="prediction",
@@ -132,20 +104,31 @@ def _run_dle(data: dict[str, Any]) -> dict[str, Any]:
     return _estimates(estimator.estimate(ana).filter(period="analysis").to_df(), ["mae", "rmse"])
 
 
+def _dumps(fixture: dict[str, Any]) -> str:
+    """Indented JSON with each list of numbers on one line, so a rerun diffs line by line."""
+    text = json.dumps(fixture, indent=1)
+    return re.sub(r"\[\n\s+([^\[\]{}]*?)\n\s*\]", _one_line, text)
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return "[" + ", ".join(v.strip() for v in match.group(1).split(",")) + "]"
+
+
 def main() -> None:
-    rng = np.random.default_rng(SEED)
+    inputs = gen.generate(PARAMS)
     fixture: dict[str, Any] = {
         "generator": "tests/monitors/labels/oracles/make_nannyml_fixtures.py",
         "nannyml": nml.__version__,
-        "seed": SEED,
         "chunk_size": CHUNK_SIZE,
+        "params": dataclasses.asdict(PARAMS),
+        "fingerprint": gen.fingerprint(inputs),
+        "expected": {
+            "binary": _run_cbpe(inputs.binary, 2),
+            "multiclass": _run_cbpe(inputs.multiclass, 3),
+            "regression": _run_dle(inputs.regression),
+        },
     }
-    for name, k in (("binary", 2), ("multiclass", 3)):
-        data = _classification(rng, k)
-        fixture[name] = {"inputs": data, "expected": _run_cbpe(data, k)}
-    data = _regression(rng)
-    fixture["regression"] = {"inputs": data, "expected": _run_dle(data)}
-    OUT.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
+    OUT.write_text(_dumps(fixture) + "\n")
     print(f"wrote {OUT} with NannyML {nml.__version__}", file=sys.stderr)
 
 
