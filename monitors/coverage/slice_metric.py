@@ -27,7 +27,13 @@ from typing import Any
 import pyarrow as pa
 
 from dqm.monitors.base import Metric
-from dqm.monitors.coverage.slices import chance_share, column_codes, grid_bins, uncovered_share
+from dqm.monitors.coverage.slices import (
+    Codes,
+    chance_share,
+    column_codes,
+    grid_bins,
+    uncovered_share,
+)
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.schema import Schema
 
@@ -64,7 +70,9 @@ def slice_metric(
         "bins": bins,
         "reference_rows": profile.num_rows,
         "pairs": rows,
-        "warnings": [_warning(r, profile.num_rows) for r in rows if r not in usable],
+        "warnings": [
+            _warning(r, profile.num_rows) for r in rows if r["chance_share"] > MAX_CHANCE_SHARE
+        ],
     }
     if not usable:
         status = (
@@ -79,7 +87,7 @@ def slice_metric(
     return Metric("slice_uncovered_share", worst["excess"], method=METHOD, details=details)
 
 
-def _pair_row(a: str, b: str, codes: dict[str, Any], min_support: int) -> dict[str, Any]:
+def _pair_row(a: str, b: str, codes: dict[str, Codes], min_support: int) -> dict[str, Any]:
     share = uncovered_share(codes[a], codes[b], min_support)
     chance = chance_share(codes[a], codes[b], min_support)
     return {
