@@ -81,7 +81,7 @@ def measure_pair(
     out.threshold = threshold_for(spec, method, p)
     out.drifted = method.drifted(score, out.threshold)
     out.details = {"n_reference": pair.n_ref, "n_current": pair.n_cur}
-    out.effect_size, out.effect_size_method = effect_size(pair)
+    out.effect_size, out.effect_size_method = effect_size(pair, known=(method.name, score))
     floor = default_floor(pair, p)
     if method.is_p_value:
         out.details["p_value"] = score

@@ -56,11 +56,15 @@ def default_floor(pair: Pair, p: DriftParams) -> float | None:
     return CALIBRATED_FLOORS[pair.kind] if p.policy == "calibrated" else None
 
 
-def effect_size(pair: Pair) -> tuple[float, str]:
+def effect_size(pair: Pair, known: tuple[str, float] | None = None) -> tuple[float, str]:
     """How far the windows are apart, growing with drift: value and method name.
 
     The normed Wasserstein distance (in reference standard deviations) for numerical
     columns, the Jensen-Shannon distance (natural log, Evidently's binning) for categorical.
+    ``known``: a method name and the score it already gave this pair, reused when it is the
+    same distance (Evidently's default above 1,000 reference values), so it is not recomputed.
     """
     method = METHODS["wasserstein" if isinstance(pair, NumericPair) else "jensenshannon"]
+    if known is not None and known[0] == method.name:
+        return known[1], method.name
     return method.score(pair), method.name
