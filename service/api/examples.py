@@ -42,6 +42,22 @@ MONITOR_EXAMPLES: dict[str, Example] = {
             {"stattest": "ks", "cat_stattest": "chisquare", "effect_size_floor": 0.1},
         ),
     ),
+    "calibrated_policy": Example(
+        summary="Calibrated two-sample tests; alert on the effect size of any column",
+        description="`policy: calibrated` uses two-sample tests (contingency chi-square, KS) "
+        "with an effect-size floor, so columns with nothing drifting are flagged at most at the "
+        "nominal 5% at any window size (docs/drift-methods.md). `effect_size` grows with drift "
+        "for every method, so one rule fits every column.",
+        value=_monitor(
+            "churn-drift-calibrated",
+            "drift",
+            {"policy": "calibrated", "multiple_testing": "bh"},
+            rules=[
+                _SHARE_RULE,
+                {"metric": "effect_size", "column": "*", "op": ">=", "value": 0.2},
+            ],
+        ),
+    ),
     "multiple_testing": Example(
         summary="Benjamini-Hochberg across columns",
         description="Adjusts the p-values of all tested columns together (`bh` or "
