@@ -54,6 +54,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/label_quality.py
 	$(BIN)/python -m bench.metrics_scrape
+	$(BIN)/python -m bench.storage_per_run
+	$(BIN)/python -m bench.drift_calibration
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .typecheck
