@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +30,7 @@ from dqm.monitors.columns import (
     sorted_present,
 )
 from dqm.monitors.schema import Schema
+from dqm.monitors.stats.sorted_reference import SortedReference
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ class NumericProfile:
     @property
     def n(self) -> int:
         return int(self.sorted_values.size)
+
+    @cached_property
+    def indexed(self) -> SortedReference:
+        """The sorted values with the prefix sums that let a run's ECDF distances cost the
+        window's size, not the reference's."""
+        return SortedReference.of(self.sorted_values)
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ class ReferenceProfile:
             if col.name not in self.table.column_names:
                 continue
             if col.type == "numerical":
-                self.numeric(col.name)
+                _ = self.numeric(col.name).indexed
                 self.bounds(col.name)
             elif col.type == "categorical":
                 self.categorical(col.name)

@@ -37,7 +37,8 @@ import numpy as np
 from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
-from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels
+from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels, sorted_reference
+from dqm.monitors.stats.sorted_reference import SortedReference
 
 MethodName = Literal[
     "ks",
@@ -79,6 +80,8 @@ class NumericPair:
     cur: FloatArray
     ref_std: float
     ref_unique: FloatArray
+    # The reference pre-indexed for ECDF distances in window time (see SortedReference).
+    ref_index: SortedReference | None = None
     kind: Literal["numerical"] = field(default="numerical", init=False)
 
     @cached_property
@@ -153,13 +156,28 @@ def _percents(pair: Pair, fill: bool) -> tuple[FloatArray, FloatArray]:
     return ref_p, cur_p
 
 
+def _window_index(pair: NumericPair) -> SortedReference | None:
+    """The reference index when it applies: a non-empty window of a size other than the
+    reference's (equal sizes take the paired-quantile shortcut of the merge path)."""
+    if pair.ref_index is None or pair.n_cur == 0 or pair.n_cur == pair.n_ref:
+        return None
+    return pair.ref_index
+
+
 def _ks(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None and max(pair.n_ref, pair.n_cur) > hypothesis_tests.KS_EXACT_MAX_N:
+        d = sorted_reference.ks_statistic(index, pair.cur)
+        return hypothesis_tests.ks_asymptotic_p(d, pair.n_ref, pair.n_cur)
     return hypothesis_tests.ks_2samp_sorted(pair.ref, pair.cur)[1]
 
 
 def _wasserstein(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None:
+        return sorted_reference.wasserstein(index, pair.cur) / max(pair.ref_std, 0.001)
     return distances.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
 
 

@@ -97,7 +97,9 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
     if spec.type == "numerical":
         prof = profile.numeric(spec.name)
         cur = sorted_finite_values(current, spec.name)
-        pair: Pair = NumericPair(prof.sorted_values, cur, prof.std, prof.unique_values)
+        pair: Pair = NumericPair(
+            prof.sorted_values, cur, prof.std, prof.unique_values, prof.indexed
+        )
     else:
         cprof = profile.categorical(spec.name)
         keys, counts, _ = category_counts(current, spec.name)

@@ -1,0 +1,79 @@
+"""The window-time ECDF distances against scipy and against the merge path they replace."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+import dqm.monitors.stats.distances as distances
+import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
+from dqm.monitors.stats.sorted_reference import SortedReference, ks_statistic, wasserstein
+
+REL = 1e-12
+
+
+def _pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Random sorted pairs: continuous, heavily tied, shifted out of each other's range,
+    single values on either side, and a reference much larger than the window."""
+    rng = np.random.default_rng(7)
+    out = []
+    r: np.ndarray
+    c: np.ndarray
+    for _ in range(200):
+        n, m = int(rng.integers(1, 80)), int(rng.integers(1, 80))
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            r, c = rng.normal(0, 1, n), rng.normal(rng.normal(), 2, m)
+        elif kind == 1:  # ties within and across samples
+            r, c = rng.integers(0, 6, n) * 1.0, rng.integers(-2, 9, m) * 1.0
+        elif kind == 2:  # window entirely below, above or around the reference
+            r, c = rng.uniform(0, 1, n), rng.uniform(0, 1, m) + rng.choice([-5.0, 5.0, 0.0])
+        else:  # one repeated value on one side
+            r, c = np.full(n, 3.0), rng.integers(1, 6, m) * 1.0
+            if rng.random() < 0.5:
+                r, c = c, r
+        out.append((np.sort(r), np.sort(c)))
+    out.append((np.array([2.0]), np.array([1.0, 5.0])))
+    out.append((np.array([1.0, 5.0]), np.array([3.0])))
+    out.append((np.sort(rng.normal(100.0, 1.0, 200_000)), np.sort(rng.normal(100.01, 1.0, 3_000))))
+    return [(r, c) for r, c in out if r.size != c.size]
+
+
+PAIRS = _pairs()
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_wasserstein_equals_scipy_and_the_merge_path(i: int) -> None:
+    r, c = PAIRS[i]
+    got = wasserstein(SortedReference.of(r), c)
+    assert got == pytest.approx(distances.wasserstein_sorted(r, c), rel=REL, abs=1e-300)
+    assert got == pytest.approx(sps.wasserstein_distance(r, c), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_ks_statistic_equals_scipy_and_the_merge_path(i: int) -> None:
+    r, c = PAIRS[i]
+    got = ks_statistic(SortedReference.of(r), c)
+    assert got == hypothesis_tests.ks_statistic_sorted(r, c)
+    assert got == pytest.approx(sps.ks_2samp(r, c).statistic, rel=1e-12)
+
+
+def test_identical_samples_have_no_distance() -> None:
+    r = np.sort(np.random.default_rng(1).integers(0, 5, 50) * 1.0)
+    c = r[::2]
+    ref = SortedReference.of(r)
+    assert wasserstein(ref, c) == pytest.approx(sps.wasserstein_distance(r, c), abs=1e-15)
+    assert ks_statistic(SortedReference.of(np.array([1.0, 1.0])), np.array([1.0])) == 0.0
+
+
+def test_an_empty_window_has_no_distance() -> None:
+    assert math.isnan(wasserstein(SortedReference.of(np.array([1.0, 2.0])), np.array([])))
+
+
+def test_a_window_beyond_the_reference_costs_the_gap() -> None:
+    # F_ref jumps to 1 at 0, F_cur at 10: the CDFs differ by 1 over [0, 10).
+    assert wasserstein(SortedReference.of(np.zeros(4)), np.array([10.0])) == 10.0
+    assert ks_statistic(SortedReference.of(np.zeros(4)), np.array([10.0])) == 1.0
