@@ -74,7 +74,8 @@ def expected_roc_auc(calibrated: FloatArray, raw: FloatArray) -> float:
     Rows with equal raw scores form one step of the curve (a diagonal segment), as in
     ``sklearn.metrics.roc_curve``; NaN when the expected positives or negatives sum to 0.
     """
-    order = np.argsort(-raw, kind="stable")
+    # The order within a run of equal scores only changes the summation order of its step.
+    order = np.argsort(-raw)
     q, scores = calibrated[order], raw[order]
     # The last row of each run of equal scores closes a step of the curve.
     step_ends = np.append(scores[1:] != scores[:-1], True)
@@ -218,6 +219,49 @@ def accuracy_standard_error(ref_labels: IntArray, ref_predicted: IntArray, n: in
     return float(np.std(ref_labels == ref_predicted)) / float(np.sqrt(n))
 
 
+# Binary: one component per metric; multiclass: one per class per metric.
+ReferenceComponents = dict[str, Component] | dict[str, list[Component]]
+
+
+def reference_components(
+    ref_labels: IntArray, ref_predicted: IntArray, ref_raw: FloatArray
+) -> ReferenceComponents:
+    """The labeled reference's sampling-error components (binary when ``K = 2``).
+
+    They depend on the reference only, so a caller can compute them once per reference.
+    """
+    if ref_raw.shape[1] == 2:
+        return binary_components(ref_labels == 1, ref_predicted == 1, ref_raw[:, 1])
+    return multiclass_components(ref_labels, ref_predicted, ref_raw)
+
+
+def window_estimates(
+    components: ReferenceComponents, calibrated: FloatArray, raw: FloatArray, predicted: IntArray
+) -> list[Estimate]:
+    """Estimated precision, recall, F1 and ROC AUC of a window with the reference's bands.
+
+    Parameters
+    ----------
+    components
+        :func:`reference_components` of the labeled reference.
+    calibrated, raw, predicted
+        The window: calibrated and raw ``(m, K)`` probabilities, predicted indexes.
+    """
+    m = predicted.size
+    ses: dict[str, float] = {}
+    if raw.shape[1] == 2:
+        values = binary_estimates(predicted == 1, calibrated[:, 1], raw[:, 1])
+        for name, comp in components.items():
+            assert isinstance(comp, Component)
+            ses[name] = binary_standard_error(comp, m)
+    else:
+        values = multiclass_estimates(predicted, calibrated, raw)
+        for name, comps in components.items():
+            assert isinstance(comps, list)
+            ses[name] = multiclass_standard_error(name, comps, m)
+    return [_with_band(name, values[name], ses[name]) for name in METRICS]
+
+
 def classification_estimates(
     ref_labels: IntArray,
     ref_predicted: IntArray,
@@ -238,13 +282,5 @@ def classification_estimates(
     calibrated, raw, predicted
         The window: calibrated and raw ``(m, K)`` probabilities, predicted indexes.
     """
-    m = predicted.size
-    if raw.shape[1] == 2:
-        values = binary_estimates(predicted == 1, calibrated[:, 1], raw[:, 1])
-        comps = binary_components(ref_labels == 1, ref_predicted == 1, ref_raw[:, 1])
-        ses = {name: binary_standard_error(comps[name], m) for name in METRICS}
-    else:
-        values = multiclass_estimates(predicted, calibrated, raw)
-        per_class = multiclass_components(ref_labels, ref_predicted, ref_raw)
-        ses = {name: multiclass_standard_error(name, per_class[name], m) for name in METRICS}
-    return [_with_band(name, values[name], ses[name]) for name in METRICS]
+    components = reference_components(ref_labels, ref_predicted, ref_raw)
+    return window_estimates(components, calibrated, raw, predicted)

@@ -5,8 +5,9 @@ Each estimate is one metric (``estimated_precision``, ``estimated_recall``, ``es
 details carry ``lower`` and ``upper`` (the estimate ± 3 standard errors, NannyML's
 confidence band), ``standard_error`` and ``rows`` (the window rows used).
 
-DLE's loss models are fitted once per reference profile (the service keeps one profile per
-reference version) and reused by every window and reference chunk measured against it.
+DLE's loss models and CBPE's calibration maps and sampling-error spreads
+(:class:`CbpeReference`) are built once per reference profile (the service keeps one profile
+per reference version) and reused by every window and reference chunk measured against it.
 
 >>> e = cbpe.Estimate("f1", 0.8, 0.01, 0.77, 0.83)
 >>> m = estimate_metric(e, "cbpe", 500)
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +28,8 @@ from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray, numeric_values
 from dqm.monitors.labels import cbpe
 from dqm.monitors.labels.dle import LossModels, fit_loss_models
-from dqm.monitors.labels.performance import calibrate_probabilities
+from dqm.monitors.labels.performance import apply_calibration, fit_calibration
+from dqm.monitors.learners.isotonic import IsotonicFit
 from dqm.monitors.profile import ReferenceProfile
 
 CBPE_NAMES = tuple(f"estimated_{name}" for name in (*cbpe.METRICS, "accuracy"))
@@ -51,34 +54,52 @@ def _skipped(names: tuple[str, ...], reason: str) -> list[Metric]:
     return [Metric(name=n, value=None, status=f"skipped: {reason}") for n in names]
 
 
+@dataclass(frozen=True)
+class CbpeReference:
+    """What CBPE takes from the labeled reference: computed once per reference version."""
+
+    maps: tuple[IsotonicFit, ...]  # isotonic calibration, one-vs-rest
+    components: cbpe.ReferenceComponents  # sampling-error spreads and shares
+    hit_std: float  # spread of the reference's hit indicator (accuracy's SE); NaN: no rows
+
+
+def cbpe_reference(
+    ref_labels: IntArray, ref_predicted: IntArray, ref_probs: FloatArray
+) -> CbpeReference | None:
+    """Calibration maps and sampling-error spreads of a labeled reference.
+
+    Calibration uses reference rows with a label and all probabilities; the standard errors
+    use those that also have a prediction. None when no row has a label and probabilities.
+    """
+    ref_rows = (ref_labels >= 0) & ~np.isnan(ref_probs).any(axis=1)
+    if not ref_rows.any():
+        return None
+    maps = fit_calibration(ref_labels[ref_rows], ref_probs[ref_rows])
+    spread_rows = ref_rows & (ref_predicted >= 0)
+    y_ref, pred_ref = ref_labels[spread_rows], ref_predicted[spread_rows]
+    components = cbpe.reference_components(y_ref, pred_ref, ref_probs[spread_rows])
+    hit_std = float(np.std(y_ref == pred_ref)) if y_ref.size else float("nan")
+    return CbpeReference(maps, components, hit_std)
+
+
 def cbpe_metrics(
-    ref_labels: IntArray,
-    ref_predicted: IntArray,
-    ref_probs: FloatArray,
-    probs: FloatArray,
-    predicted: IntArray,
+    reference: CbpeReference | None, probs: FloatArray, predicted: IntArray
 ) -> list[Metric]:
     """CBPE precision, recall, F1, ROC AUC and accuracy of a window, with bands.
 
-    Calibration uses reference rows with a label and all probabilities; the standard errors
-    use those that also have a prediction; the window uses rows with a prediction and all
-    probabilities.
+    The window uses rows with a prediction and all probabilities; ``reference`` is
+    :func:`cbpe_reference`'s.
     """
-    ref_rows = (ref_labels >= 0) & ~np.isnan(ref_probs).any(axis=1)
-    rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)
-    if not ref_rows.any():
+    if reference is None:
         return _skipped(CBPE_NAMES, "no labeled reference rows with probabilities")
+    rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)
     if not rows.any():
         return _skipped(CBPE_NAMES, "no rows with a prediction and probabilities")
     raw, pred = probs[rows], predicted[rows]
-    calibrated = calibrate_probabilities(ref_labels[ref_rows], ref_probs[ref_rows], raw)
-    spread_rows = ref_rows & (ref_predicted >= 0)
-    y_ref, pred_ref = ref_labels[spread_rows], ref_predicted[spread_rows]
-    estimates = cbpe.classification_estimates(
-        y_ref, pred_ref, ref_probs[spread_rows], calibrated, raw, pred
-    )
+    calibrated = apply_calibration(reference.maps, raw)
+    estimates = cbpe.window_estimates(reference.components, calibrated, raw, pred)
     accuracy = float(calibrated[np.arange(pred.size), pred].mean())
-    se = cbpe.accuracy_standard_error(y_ref, pred_ref, pred.size)
+    se = reference.hit_std / float(np.sqrt(pred.size))
     low, high = cbpe.band(accuracy, se)
     estimates.append(cbpe.Estimate("accuracy", accuracy, se, low, high))
     return [estimate_metric(e, "cbpe", int(pred.size)) for e in estimates]

@@ -29,12 +29,19 @@ from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_val
 from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair, default_method
 from dqm.monitors.labels import confident_learning as cl
 from dqm.monitors.labels.agreement import AgreementLevel, agreement_metrics
-from dqm.monitors.labels.estimation import CBPE_NAMES, cbpe_metrics, dle_metrics
+from dqm.monitors.labels.estimation import (
+    CBPE_NAMES,
+    CbpeReference,
+    cbpe_metrics,
+    cbpe_reference,
+    dle_metrics,
+)
 from dqm.monitors.labels.performance import (
     classification_metrics,
     compare_metrics,
     regression_metrics,
 )
+from dqm.monitors.labels.profile_cache import cached
 from dqm.monitors.labels.weak_supervision import labeling_function_metrics
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
@@ -296,14 +303,18 @@ def _label_metrics(
             _REGRESSION, regression_metrics(*cur_reg), regression_metrics(*ref_reg)
         )
         return metrics + _dle(profile, current, roles), []
-    ref_w = _classification_window(reference, roles, classes)
+    ref_side = cached(
+        profile,
+        ("classification", roles, tuple(classes)),
+        lambda: _reference_side(reference, roles, classes),
+    )
     cur_w = _classification_window(current, roles, classes)
     metrics += compare_metrics(
         _CLASSIFICATION,
         classification_metrics(cur_w.labels, cur_w.predicted, cur_w.probs),
-        classification_metrics(ref_w.labels, ref_w.predicted, ref_w.probs),
+        ref_side.realized,
     )
-    metrics += _cbpe(ref_w, cur_w)
+    metrics += _cbpe(ref_side, cur_w)
     if cur_w.probs is None:
         names = ("label_issue_share", "label_health_score")
         return metrics + [_skipped(n, "no prediction_probability columns") for n in names], []
@@ -328,10 +339,27 @@ def _regression_pair(table: pa.Table, roles: _Roles) -> tuple[FloatArray, FloatA
     return y, numeric_values(table, roles.prediction)
 
 
-def _cbpe(ref: _Window, cur: _Window) -> list[Metric]:
-    if ref.probs is None or cur.probs is None:
+@dataclass(frozen=True)
+class _ReferenceSide:
+    """What a classification run takes from the reference alone (cached per profile)."""
+
+    realized: dict[str, float]  # the reference's realized metrics
+    has_probs: bool
+    cbpe: CbpeReference | None
+
+
+def _reference_side(reference: pa.Table, roles: _Roles, classes: list[str]) -> _ReferenceSide:
+    ref = _classification_window(reference, roles, classes)
+    realized = classification_metrics(ref.labels, ref.predicted, ref.probs)
+    if ref.probs is None:
+        return _ReferenceSide(realized, False, None)
+    return _ReferenceSide(realized, True, cbpe_reference(ref.labels, ref.predicted, ref.probs))
+
+
+def _cbpe(ref: _ReferenceSide, cur: _Window) -> list[Metric]:
+    if not ref.has_probs or cur.probs is None:
         return [_skipped(n, "no prediction_probability columns") for n in CBPE_NAMES]
-    return cbpe_metrics(ref.labels, ref.predicted, ref.probs, cur.probs, cur.predicted)
+    return cbpe_metrics(ref.cbpe, cur.probs, cur.predicted)
 
 
 def _dle(profile: ReferenceProfile, current: pa.Table, roles: _Roles) -> list[Metric]:

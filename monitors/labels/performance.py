@@ -16,7 +16,7 @@ import numpy as np
 
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray
-from dqm.monitors.learners.isotonic import isotonic_fit
+from dqm.monitors.learners.isotonic import IsotonicFit, isotonic_fit
 from dqm.monitors.learners.roc_auc import binary_roc_auc
 
 
@@ -79,6 +79,27 @@ def rmse(y_true: FloatArray, y_pred: FloatArray) -> float:
     return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
 
 
+def fit_calibration(ref_labels: IntArray, ref_probs: FloatArray) -> tuple[IsotonicFit, ...]:
+    """One-vs-rest isotonic maps fitted on a labeled reference (see
+    :func:`calibrate_probabilities`): one map for K = 2 (column 1), else one per column."""
+    k = ref_probs.shape[1]
+    columns = (1,) if k == 2 else range(k)
+    return tuple(
+        isotonic_fit(ref_probs[:, c], (ref_labels == c).astype(np.float64)) for c in columns
+    )
+
+
+def apply_calibration(maps: tuple[IsotonicFit, ...], probs: FloatArray) -> FloatArray:
+    """Calibrated ``probs`` from the maps of :func:`fit_calibration`."""
+    k = probs.shape[1]
+    if k == 2:
+        p1 = maps[0].predict(probs[:, 1])
+        return np.column_stack([1.0 - p1, p1])
+    cal = np.column_stack([maps[c].predict(probs[:, c]) for c in range(k)])
+    total = cal.sum(axis=1, keepdims=True)
+    return np.where(total > 0, cal / np.where(total > 0, total, 1.0), 1.0 / k)
+
+
 def calibrate_probabilities(
     ref_labels: IntArray, ref_probs: FloatArray, probs: FloatArray
 ) -> FloatArray:
@@ -88,20 +109,7 @@ def calibrate_probabilities(
     is calibrated against ``label == k`` and rows are renormalized to sum to 1 (uniform when a
     row calibrates to all zeros), as NannyML's multiclass CBPE does.
     """
-    k = probs.shape[1]
-    if k == 2:
-        p1 = isotonic_fit(ref_probs[:, 1], (ref_labels == 1).astype(np.float64)).predict(
-            probs[:, 1]
-        )
-        return np.column_stack([1.0 - p1, p1])
-    cal = np.column_stack(
-        [
-            isotonic_fit(ref_probs[:, c], (ref_labels == c).astype(np.float64)).predict(probs[:, c])
-            for c in range(k)
-        ]
-    )
-    total = cal.sum(axis=1, keepdims=True)
-    return np.where(total > 0, cal / np.where(total > 0, total, 1.0), 1.0 / k)
+    return apply_calibration(fit_calibration(ref_labels, ref_probs), probs)
 
 
 def cbpe_accuracy(

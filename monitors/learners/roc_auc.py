@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 from dqm.monitors.columns import FloatArray
 
@@ -28,7 +27,7 @@ def binary_roc_auc(positive: npt.NDArray[np.bool_], scores: FloatArray) -> float
     positive
         True for rows of the positive class.
     scores
-        Higher means more likely positive; tied scores get their average rank.
+        Higher means more likely positive; a tied negative counts half.
 
     Returns NaN when ``positive`` is all True or all False.
 
@@ -38,6 +37,12 @@ def binary_roc_auc(positive: npt.NDArray[np.bool_], scores: FloatArray) -> float
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = rankdata(scores)
-    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
+    # U counts, per positive, the negatives scored below it plus half the tied ones: two
+    # binary searches into the sorted negatives (exact integer counts) instead of ranking
+    # every row.
+    negatives = np.sort(scores[~positive])
+    positives = scores[positive]
+    below = np.searchsorted(negatives, positives, side="left").sum(dtype=np.int64)
+    not_above = np.searchsorted(negatives, positives, side="right").sum(dtype=np.int64)
+    u = (int(below) + int(not_above)) / 2
     return u / (n_pos * n_neg)
