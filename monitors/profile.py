@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dqm.monitors.columns import (
     FloatArray,
@@ -64,6 +65,41 @@ class CategoricalProfile:
     @property
     def n(self) -> int:
         return int(self.counts.sum())
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each category's index in ``categories``: a window's categories are looked up here,
+        so aligning a window costs its distinct values, not a sort of the union."""
+        return {c: i for i, c in enumerate(self.categories.tolist())}
+
+    def aligned(self, window: pa.ChunkedArray) -> tuple[ObjectArray, IntArray, IntArray]:
+        """Sorted union of categories with reference and window counts over it.
+
+        ``window`` is a string column (nulls skipped). Equal to
+        :func:`dqm.monitors.stats.binning.align_counts` of both sides' sorted counts.
+
+        >>> p = CategoricalProfile(np.array(["a", "c"], dtype=object), np.array([2, 3]), 0)
+        >>> keys, ref, cur = p.aligned(pa.chunked_array([["c", "b", None, "c"]]))
+        >>> keys.tolist(), ref.tolist(), cur.tolist()
+        (['a', 'b', 'c'], [2, 0, 3], [0, 1, 2])
+        """
+        counted = pc.value_counts(pc.drop_null(window))
+        values = counted.field("values").to_pylist()
+        counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+        found = np.fromiter((self.position.get(v, -1) for v in values), np.int64, len(values))
+        known = found >= 0
+        new = np.asarray(sorted(v for v, k in zip(values, known, strict=True) if not k), object)
+        # New categories go where a sort of the union would put them (same Python ordering).
+        at = np.searchsorted(self.categories, new) if new.size else np.zeros(0, np.int64)
+        keys = np.insert(self.categories, at, new)
+        ref = np.insert(self.counts, at, 0)
+        cur = np.zeros(keys.size, dtype=np.int64)
+        cur[found[known] + np.searchsorted(at, found[known], "right")] = counts[known]
+        if new.size:
+            new_pos = {v: i for i, v in enumerate(new.tolist())}
+            rank = np.fromiter((new_pos[v] for v in np.asarray(values, object)[~known]), np.int64)
+            cur[at[rank] + rank] = counts[~known]
+        return keys, ref, cur
 
 
 @dataclass(frozen=True)
@@ -157,5 +193,5 @@ class ReferenceProfile:
                 _ = self.numeric(col.name).indexed
                 self.bounds(col.name)
             elif col.type == "categorical":
-                self.categorical(col.name)
+                _ = self.categorical(col.name).position
         return self

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from dqm.monitors.base import BaseMonitor, Metric, MonitorResult
-from dqm.monitors.columns import category_counts, embedding_values, sorted_finite_values
+from dqm.monitors.columns import embedding_values, sorted_finite_values, string_column
 from dqm.monitors.drift.column import (
     ColumnOutcome,
     apply_multiple_testing,
@@ -33,7 +33,13 @@ from dqm.monitors.drift.column import (
 )
 from dqm.monitors.drift.domain_classifier import domain_classifier_metric, embedding_auc
 from dqm.monitors.drift.embedding import embedding_metrics
-from dqm.monitors.drift.methods import EMBEDDING_METHOD, CategoricalPair, NumericPair, Pair
+from dqm.monitors.drift.methods import (
+    EMBEDDING_METHOD,
+    CategoricalPair,
+    Counts,
+    NumericPair,
+    Pair,
+)
 from dqm.monitors.drift.params import DriftParams, threshold_for
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.registry import register
@@ -102,8 +108,7 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
         )
     else:
         cprof = profile.categorical(spec.name)
-        keys, counts, _ = category_counts(current, spec.name)
-        pair = CategoricalPair.from_counts(cprof.categories, cprof.counts, keys, counts)
+        pair = CategoricalPair(Counts(*cprof.aligned(string_column(current, spec.name))))
     return pair, 1.0 - pair.n_cur / current.num_rows
 
 
