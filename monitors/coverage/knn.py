@@ -5,7 +5,8 @@ the reference mean, i.e. 0 after standardization), or an embedding column L2-nor
 the paper. The reference is subsampled to ``reference_cap`` rows with the seed; a seeded
 ``holdout_fraction`` of those rows is held out and λ is set so that ``tpr`` of the held-out
 rows are within λ of their k-th nearest neighbour among the remaining (index) rows. A seeded
-sample of ``sample_size`` current rows is then scored against the same index.
+sample of ``sample_size`` current rows is then scored against the same index. The index and λ
+depend on the reference alone and are built once per reference profile.
 
 The paper's k: 50 for CIFAR-10 (50k training points), 200 for CIFAR-100, and for ImageNet
 k=1000 on the full training set or k=10 when 1% of it is sampled, i.e. k scales with the size
@@ -28,6 +29,7 @@ from dqm.monitors.learners.knn import (
     split_reference,
 )
 from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.profile_cache import cached
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,44 @@ def knn_ood(
     >>> out.share, round(out.threshold * ref.numeric("x").std, 6)  # λ = 3 steps of 1.0
     (0.5, 3.0)
     """
+    ref = cached(
+        profile,
+        (
+            "deep_knn",
+            tuple(columns),
+            s.k,
+            s.tpr,
+            s.reference_cap,
+            s.holdout_fraction,
+            s.seed,
+            s.embedding_column,
+        ),
+        lambda: _reference_index(profile, columns, s),
+    )
+    if isinstance(ref, str):
+        return ref
+    sample = sample_rows(current.num_rows, s.sample_size, s.seed)
+    queries, kept = _features(current.take(sample), profile, columns, s.embedding_column)
+    if queries.shape[0] == 0:
+        return "skipped: no current rows with features"
+    distances = kth_neighbour_distance(queries, ref.index, s.k)
+    share = float(np.count_nonzero(distances > ref.threshold) / distances.size)
+    n_index = ref.index.shape[0]
+    return KnnOutcome(share, ref.threshold, sample[kept], distances, n_index, ref.n_holdout)
+
+
+@dataclass(frozen=True)
+class _ReferenceIndex:
+    """The neighbour index and λ of one reference: built once per profile and settings."""
+
+    index: FloatArray
+    threshold: float
+    n_holdout: int
+
+
+def _reference_index(
+    profile: ReferenceProfile, columns: list[str], s: KnnSettings
+) -> _ReferenceIndex | str:
     index_rows, held_rows = split_reference(
         profile.num_rows, s.reference_cap, s.holdout_fraction, s.seed
     )
@@ -127,10 +167,4 @@ def knn_ood(
             f"({index.shape[0]} index rows, {held.shape[0]} held out)"
         )
     threshold = ood_threshold(kth_neighbour_distance(held, index, s.k), s.tpr)
-    sample = sample_rows(current.num_rows, s.sample_size, s.seed)
-    queries, kept = _features(current.take(sample), profile, columns, s.embedding_column)
-    if queries.shape[0] == 0:
-        return "skipped: no current rows with features"
-    distances = kth_neighbour_distance(queries, index, s.k)
-    share = float(np.count_nonzero(distances > threshold) / distances.size)
-    return KnnOutcome(share, threshold, sample[kept], distances, index.shape[0], held.shape[0])
+    return _ReferenceIndex(index, threshold, held.shape[0])

@@ -35,6 +35,7 @@ from dqm.monitors.coverage.slices import (
     uncovered_share,
 )
 from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.profile_cache import cached
 from dqm.monitors.schema import Schema
 
 MAX_CHANCE_SHARE = 0.5
@@ -63,7 +64,7 @@ def slice_metric(
         name: column_codes(profile, current, name, schema.column(name).type, bins)
         for name in dict.fromkeys(c for pair in pairs for c in pair)
     }
-    rows = [_pair_row(a, b, codes, min_support) for a, b in pairs]
+    rows = [_pair_row(profile, (a, b), codes, min_support, bins) for a, b in pairs]
     usable = [r for r in rows if r["chance_share"] <= MAX_CHANCE_SHARE]
     details: dict[str, Any] = {
         "min_support": min_support,
@@ -87,9 +88,21 @@ def slice_metric(
     return Metric("slice_uncovered_share", worst["excess"], method=METHOD, details=details)
 
 
-def _pair_row(a: str, b: str, codes: dict[str, Codes], min_support: int) -> dict[str, Any]:
+def _pair_row(
+    profile: ReferenceProfile,
+    pair: tuple[str, str],
+    codes: dict[str, Codes],
+    min_support: int,
+    bins: int,
+) -> dict[str, Any]:
+    a, b = pair
     share = uncovered_share(codes[a], codes[b], min_support)
-    chance = chance_share(codes[a], codes[b], min_support)
+    # The chance share depends on the reference alone: computed once per profile.
+    chance = cached(
+        profile,
+        ("slice_chance_share", a, b, codes[a].n_codes, codes[b].n_codes, bins, min_support),
+        lambda: chance_share(codes[a], codes[b], min_support),
+    )
     return {
         "columns": [a, b],
         "share": share,

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from dqm.monitors.columns import FloatArray, IntArray, numeric_values, string_column
 from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.profile_cache import cached
 
 MAX_BINS = 10  # deciles
 MIN_BINS = 2
@@ -66,43 +67,91 @@ def decile_codes(
     >>> decile_codes(ref, np.array([0.0, 5.5, 99.0, np.nan]), n_bins=2)[1].tolist()
     [0, 1, 1, 2]
     """
+    edges = _decile_edges(reference, n_bins)
+    return _decile_code(edges, reference), _decile_code(edges, current), edges.size + 2
+
+
+def _decile_edges(reference: FloatArray, n_bins: int) -> FloatArray:
     present = reference[~np.isnan(reference)]
     cuts = np.arange(1, n_bins) / n_bins
-    edges = np.unique(np.quantile(present, cuts)) if present.size else np.empty(0)
-    nan_code = edges.size + 1
+    return np.unique(np.quantile(present, cuts)) if present.size else np.empty(0)
 
-    def code(values: FloatArray) -> IntArray:
+
+def _decile_code(edges: FloatArray, values: FloatArray) -> IntArray:
+    """The number of edges at or below each value (``searchsorted(..., side="right")``)."""
+    if edges.size < 255:
+        # A handful of edges: one vectorized comparison per edge, counted in a byte, beats a
+        # binary search per value several times over.
+        counts = np.zeros(values.size, dtype=np.uint8)
+        for edge in edges:
+            np.add(counts, values >= edge, out=counts, casting="unsafe")
+        out = counts.astype(np.int64)
+    else:
         out = np.searchsorted(edges, values, side="right").astype(np.int64)
-        out[np.isnan(values)] = nan_code
-        return out
-
-    return code(reference), code(current), nan_code + 1
+    out[np.isnan(values)] = edges.size + 1
+    return out
 
 
 def category_codes(reference: pa.ChunkedArray, current: pa.ChunkedArray) -> Codes:
     """Code categories by reference category; unseen and missing get one code each."""
     categories = pc.unique(reference.drop_null())
+    return Codes(
+        _category_code(categories, reference),
+        _category_code(categories, current),
+        len(categories) + 2,
+    )
+
+
+def _category_code(categories: pa.Array, values: pa.ChunkedArray) -> IntArray:
     n_cat = len(categories)
+    idx = pc.index_in(values, value_set=categories)
+    out = np.asarray(pc.fill_null(idx, n_cat).to_numpy(), dtype=np.int64).copy()
+    out[np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)] = n_cat + 1
+    return out
 
-    def code(values: pa.ChunkedArray) -> IntArray:
-        idx = pc.index_in(values, value_set=categories)
-        out = np.asarray(pc.fill_null(idx, n_cat).to_numpy(), dtype=np.int64).copy()
-        out[np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)] = n_cat + 1
-        return out
 
-    return Codes(code(reference), code(current), n_cat + 2)
+@dataclass(frozen=True)
+class _ReferenceCodes:
+    """A reference column's bin edges or categories and its rows' codes."""
+
+    edges: FloatArray | None  # numerical: the quantile edges
+    categories: pa.Array | None  # categorical: the reference categories
+    codes: IntArray
+    n_codes: int
+
+
+def _reference_codes(
+    profile: ReferenceProfile, column: str, kind: str, n_bins: int
+) -> _ReferenceCodes:
+    if kind == "numerical":
+        values = numeric_values(profile.table, column)
+        edges = _decile_edges(values, n_bins)
+        return _ReferenceCodes(edges, None, _decile_code(edges, values), edges.size + 2)
+    reference = string_column(profile.table, column)
+    categories = pc.unique(reference.drop_null())
+    codes = _category_code(categories, reference)
+    return _ReferenceCodes(None, categories, codes, len(categories) + 2)
 
 
 def column_codes(
     profile: ReferenceProfile, current: pa.Table, column: str, kind: str, n_bins: int = MAX_BINS
 ) -> Codes:
-    """Cell codes of a numerical (``n_bins`` quantile bins) or categorical column."""
-    if kind == "numerical":
-        ref, cur, n = decile_codes(
-            numeric_values(profile.table, column), numeric_values(current, column), n_bins
-        )
-        return Codes(ref, cur, n)
-    return category_codes(string_column(profile.table, column), string_column(current, column))
+    """Cell codes of a numerical (``n_bins`` quantile bins) or categorical column.
+
+    The reference side (edges or categories, and the reference rows' codes) is computed once
+    per reference profile.
+    """
+    ref = cached(
+        profile,
+        ("slice_codes", column, kind, n_bins),
+        lambda: _reference_codes(profile, column, kind, n_bins),
+    )
+    if ref.edges is not None:
+        cur = _decile_code(ref.edges, numeric_values(current, column))
+    else:
+        assert ref.categories is not None
+        cur = _category_code(ref.categories, string_column(current, column))
+    return Codes(ref.codes, cur, ref.n_codes)
 
 
 def _support(ref_cells: IntArray, cells: IntArray, n_cells: int) -> IntArray:

@@ -41,9 +41,9 @@ from dqm.monitors.labels.performance import (
     compare_metrics,
     regression_metrics,
 )
-from dqm.monitors.labels.profile_cache import cached
 from dqm.monitors.labels.weak_supervision import labeling_function_metrics
 from dqm.monitors.profile import ReferenceProfile
+from dqm.monitors.profile_cache import cached
 from dqm.monitors.registry import register
 from dqm.monitors.schema import Schema
 

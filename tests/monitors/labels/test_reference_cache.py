@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from sklearn.isotonic import IsotonicRegression
 
-import dqm.monitors.labels.profile_cache as profile_cache
+import dqm.monitors.profile_cache as profile_cache
 from dqm.monitors.labels.monitor import LabelQualityMonitor, LabelQualityParams
 from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.schema import ColumnSpec, Schema
