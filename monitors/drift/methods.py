@@ -222,6 +222,10 @@ def _mann_whitney(pair: Pair) -> float:
 
 def _cramer_von_mises(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None and min(pair.n_ref, pair.n_cur) >= 2:
+        u = sorted_reference.cramer_von_mises_u(index, pair.cur)
+        return hypothesis_tests.cramer_von_mises_of_u(u, pair.n_ref, pair.n_cur)[1]
     return hypothesis_tests.cramer_von_mises_sorted(pair.ref, pair.cur)[1]
 
 

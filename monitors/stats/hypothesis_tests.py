@@ -186,10 +186,21 @@ def cramer_von_mises_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, fl
     u = nx * np.sum((rx - np.arange(1, nx + 1)) ** 2) + ny * np.sum(
         (ry - np.arange(1, ny + 1)) ** 2
     )
+    return cramer_von_mises_of_u(float(u), nx, ny)
+
+
+def cramer_von_mises_of_u(u: float, nx: int, ny: int) -> tuple[float, float]:
+    """Statistic T and p-value of :func:`cramer_von_mises_sorted` from its rank sum ``U``
+    (samples of ``nx`` and ``ny`` >= 2 values).
+
+    >>> t, p = cramer_von_mises_of_u(26.0, 3, 2)
+    >>> round(t, 4), round(p, 4)
+    (0.1, 0.9)
+    """
     k, n = nx * ny, nx + ny
     t = float(u / (k * n) - (4 * k - 1) / (6 * n))
     if max(nx, ny) <= EXACT_CVM_MAX_N:
-        return t, exact_null.cramer_von_mises_sf_evidently(float(u), nx, ny)
+        return t, exact_null.cramer_von_mises_sf_evidently(u, nx, ny)
     et = (1 + 1 / n) / 6
     vt = (n + 1.0) * (4 * k * n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * n**2 * 4 * k)
     tn = 1 / 6 + (t - et) / math.sqrt(45 * vt)

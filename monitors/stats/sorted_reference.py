@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray
+from dqm.monitors.stats.binning import sorted_value_counts
 
 LongArray = npt.NDArray[np.longdouble]
 
@@ -41,6 +42,7 @@ class SortedReference:
 
     values: FloatArray
     weighted: LongArray
+    tie_term: float  # sum over runs of k tied values of (k^3 - k) / 12
 
     @classmethod
     def of(cls, sorted_values: FloatArray) -> SortedReference:
@@ -48,7 +50,8 @@ class SortedReference:
         gaps *= np.arange(1, sorted_values.size, dtype=np.longdouble)
         weighted = np.zeros(max(sorted_values.size, 1), dtype=np.longdouble)
         np.cumsum(gaps, out=weighted[1:])
-        return cls(sorted_values, weighted)
+        k = sorted_value_counts(sorted_values)[1].astype(np.float64)
+        return cls(sorted_values, weighted, float(np.sum(k**3 - k)) / 12.0)
 
     @property
     def n(self) -> int:
@@ -117,3 +120,34 @@ def ks_statistic(ref: SortedReference, cur: FloatArray) -> float:
     at = r.searchsorted(cur, "right") / n - cur.searchsorted(cur, "right") / m
     before = r.searchsorted(cur, "left") / n - cur.searchsorted(cur, "left") / m
     return float(max(np.max(np.abs(at)), np.max(np.abs(before))))
+
+
+def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
+    """``U = n sum_i (R_i - i)^2 + m sum_j (S_j - j)^2`` of the two-sample Cramer-von Mises
+    test (midranks ``R`` of the reference, ``S`` of the window in the pooled sample).
+
+    For a run of ``k`` tied reference values with ``C`` window values below and ``E`` equal,
+    ``sum (R_i - i)^2 = k C^2 + (k^3 - k) / 12 + k (E C + E^2 / 4)``: the first term only needs
+    how many reference values fall between consecutive window values, the second is the
+    reference's own, the third is non-zero only at the window's values.
+
+    >>> cramer_von_mises_u(SortedReference.of(np.arange(3.0)), np.array([0.5, 5.0]))
+    26.0
+    """
+    r, n, m = ref.values, ref.n, cur.size
+    at_or_below = r.searchsorted(cur, "right")
+    below = r.searchsorted(cur, "left")
+    per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
+    c_below = np.arange(m + 1, dtype=np.float64)  # window values under each reference run
+    ref_sum = float(np.dot(per_count, c_below**2)) + ref.tie_term
+    first = np.flatnonzero(np.concatenate([[True], cur[1:] != cur[:-1]]))
+    e = np.diff(np.append(first, m)).astype(np.float64)
+    k = (at_or_below[first] - below[first]).astype(np.float64)
+    c = first.astype(np.float64)
+    ref_sum += float(np.sum(k * (e * c + e**2 / 4.0)))
+    # Window value j (0-based): pooled midrank below + (ties + 1) / 2, against rank j + 1.
+    cur_below = cur.searchsorted(cur, "left").astype(np.float64)
+    cur_ties = (cur.searchsorted(cur, "right") - cur_below) + (at_or_below - below)
+    midrank = below + cur_below + (cur_ties + 1) / 2.0
+    cur_sum = float(np.sum((midrank - np.arange(1.0, m + 1.0)) ** 2))
+    return n * ref_sum + m * cur_sum

@@ -26,10 +26,14 @@ def _pair(seed: int, n_ref: int, n_cur: int, ties: bool) -> methods.NumericPair:
 def test_indexed_scores_equal_the_merge_path_and_scipy(n_ref: int, n_cur: int, ties: bool) -> None:
     pair = _pair(n_ref + n_cur, n_ref, n_cur, ties)
     plain = methods.NumericPair(pair.ref, pair.cur, pair.ref_std, pair.ref_unique)
-    for name in ("ks", "wasserstein"):
+    for name in ("ks", "wasserstein", "cramer_von_mises"):
         score = methods.METHODS[name].score
         assert score(pair) == pytest.approx(score(plain), rel=1e-12)
     ks_p = sps.ks_2samp(pair.ref, pair.cur).pvalue
     assert methods.METHODS["ks"].score(pair) == pytest.approx(ks_p, rel=1e-9, abs=1e-300)
+    cvm = sps.cramervonmises_2samp(pair.ref, pair.cur).pvalue
+    assert methods.METHODS["cramer_von_mises"].score(pair) == pytest.approx(
+        cvm, rel=1e-6, abs=1e-12
+    )
     w = sps.wasserstein_distance(pair.ref, pair.cur) / max(float(np.std(pair.ref)), 0.001)
     assert methods.METHODS["wasserstein"].score(pair) == pytest.approx(w, rel=1e-9)

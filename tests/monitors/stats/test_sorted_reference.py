@@ -10,7 +10,12 @@ from scipy import stats as sps
 
 import dqm.monitors.stats.distances as distances
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
-from dqm.monitors.stats.sorted_reference import SortedReference, ks_statistic, wasserstein
+from dqm.monitors.stats.sorted_reference import (
+    SortedReference,
+    cramer_von_mises_u,
+    ks_statistic,
+    wasserstein,
+)
 
 REL = 1e-12
 
@@ -59,6 +64,20 @@ def test_ks_statistic_equals_scipy_and_the_merge_path(i: int) -> None:
     got = ks_statistic(SortedReference.of(r), c)
     assert got == hypothesis_tests.ks_statistic_sorted(r, c)
     assert got == pytest.approx(sps.ks_2samp(r, c).statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_cramer_von_mises_u_equals_the_pooled_midrank_sum(i: int) -> None:
+    r, c = PAIRS[i]
+    # Independent oracle: scipy's midranks of the pooled sample.
+    ranks = sps.rankdata(np.concatenate([r, c]))
+    want = r.size * np.sum((ranks[: r.size] - np.arange(1, r.size + 1)) ** 2) + c.size * np.sum(
+        (ranks[r.size :] - np.arange(1, c.size + 1)) ** 2
+    )
+    assert cramer_von_mises_u(SortedReference.of(r), c) == pytest.approx(want, rel=1e-15)
+    if min(r.size, c.size) >= 2 and max(r.size, c.size) > 20:
+        t = hypothesis_tests.cramer_von_mises_of_u(float(want), r.size, c.size)[0]
+        assert t == pytest.approx(sps.cramervonmises_2samp(r, c).statistic, rel=1e-9)
 
 
 def test_identical_samples_have_no_distance() -> None:
