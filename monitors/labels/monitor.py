@@ -207,18 +207,37 @@ def _coverage_and_delay(current: pa.Table, roles: _Roles) -> list[Metric]:
     return out + [Metric(name=names[0], value=float(p50)), Metric(name=names[1], value=float(p95))]
 
 
-def _drift_metric(name: str, column: str, ref: np.ndarray, cur: np.ndarray, task: Task) -> Metric:
+@dataclass(frozen=True)
+class _Distribution:
+    """One side of a drift pair: sorted values (regression) or categories and their counts."""
+
+    values: np.ndarray  # regression: sorted values; classification: sorted categories
+    counts: IntArray  # classification only
+    std: float  # regression reference only
+    unique: FloatArray  # regression reference only
+
+
+def _distribution(values: np.ndarray, task: Task, reference: bool) -> _Distribution:
+    if task == "regression":
+        r = np.sort(values.astype(np.float64))
+        if not reference or r.size == 0:
+            return _Distribution(r, np.empty(0, np.int64), float("nan"), np.empty(0))
+        return _Distribution(r, np.empty(0, np.int64), float(r.std()), np.unique(r))
+    keys, counts = np.unique(values, return_counts=True)
+    return _Distribution(keys, counts, float("nan"), np.empty(0))
+
+
+def _drift_metric(
+    name: str, column: str, ref: _Distribution, cur: _Distribution, task: Task
+) -> Metric:
     """Evidently's default method for the column (the ``drift`` monitor's selection rule)."""
-    if ref.size == 0 or cur.size == 0:
+    if ref.values.size == 0 or cur.values.size == 0:
         return _skipped(name, "no values in the reference or the current window")
     pair: Pair
     if task == "regression":
-        r, c = np.sort(ref.astype(np.float64)), np.sort(cur.astype(np.float64))
-        pair = NumericPair(r, c, float(r.std()), np.unique(r))
+        pair = NumericPair(ref.values, cur.values, ref.std, ref.unique)
     else:
-        rk, rc = np.unique(ref, return_counts=True)
-        ck, cc = np.unique(cur, return_counts=True)
-        pair = CategoricalPair.from_counts(rk, rc, ck, cc)
+        pair = CategoricalPair.from_counts(ref.values, ref.counts, cur.values, cur.counts)
     method = default_method(pair)
     score = method.score(pair)
     threshold = method.default_threshold
@@ -242,30 +261,46 @@ def _values(table: pa.Table, column: str | None, task: Task) -> np.ndarray:
     return np.asarray(cat[np.array([x is not None for x in cat], dtype=bool)].astype(str))
 
 
+def _predictions(
+    table: pa.Table, roles: _Roles, classes: list[str]
+) -> tuple[str, np.ndarray] | None:
+    """The prediction column's name and values, else the argmax of the probabilities."""
+    if roles.prediction is not None:
+        return roles.prediction, _values(table, roles.prediction, roles.task)
+    if roles.probabilities:
+        names = np.array(classes, dtype=object)
+        column = "argmax(" + ",".join(roles.probabilities) + ")"
+        return column, _argmax_names(table, roles, names)
+    return None
+
+
+def _reference_drift(
+    reference: pa.Table, roles: _Roles, classes: list[str]
+) -> tuple[_Distribution, _Distribution | None]:
+    """The reference's label and prediction distributions (cached per profile)."""
+    labels = _distribution(_values(reference, roles.target, roles.task), roles.task, True)
+    predictions = _predictions(reference, roles, classes)
+    if predictions is None:
+        return labels, None
+    return labels, _distribution(predictions[1], roles.task, True)
+
+
 def _drift(
-    reference: pa.Table, current: pa.Table, roles: _Roles, classes: list[str]
+    profile: ReferenceProfile, current: pa.Table, roles: _Roles, classes: list[str]
 ) -> list[Metric]:
     assert roles.target is not None
-    ref_y = _values(reference, roles.target, roles.task)
-    out = [
-        _drift_metric(
-            "label_drift_score",
-            roles.target,
-            ref_y,
-            _values(current, roles.target, roles.task),
-            roles.task,
-        )
-    ]
-    if roles.prediction is not None:
-        ref_p = _values(reference, roles.prediction, roles.task)
-        cur_p = _values(current, roles.prediction, roles.task)
-        column = roles.prediction
-    elif roles.probabilities:
-        names = np.array(classes, dtype=object)
-        ref_p, cur_p = (_argmax_names(t, roles, names) for t in (reference, current))
-        column = "argmax(" + ",".join(roles.probabilities) + ")"
-    else:
+    ref_y, ref_p = cached(
+        profile,
+        ("label_drift_reference", roles, tuple(classes)),
+        lambda: _reference_drift(profile.table, roles, classes),
+    )
+    cur_y = _distribution(_values(current, roles.target, roles.task), roles.task, False)
+    out = [_drift_metric("label_drift_score", roles.target, ref_y, cur_y, roles.task)]
+    predictions = _predictions(current, roles, classes)
+    if predictions is None or ref_p is None:
         return out
+    column, values = predictions
+    cur_p = _distribution(values, roles.task, False)
     out.append(_drift_metric("prediction_drift_score", column, ref_p, cur_p, roles.task))
     return out
 
@@ -295,7 +330,7 @@ def _label_metrics(
     assert roles.target is not None
     reference = profile.table
     classes = _classes(reference, current, roles) if roles.task == "classification" else []
-    metrics = _coverage_and_delay(current, roles) + _drift(reference, current, roles, classes)
+    metrics = _coverage_and_delay(current, roles) + _drift(profile, current, roles, classes)
     if roles.task == "regression":
         ref_reg = _regression_pair(reference, roles)
         cur_reg = _regression_pair(current, roles)

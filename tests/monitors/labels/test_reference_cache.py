@@ -62,13 +62,16 @@ def _oracle_accuracy(ref_y: np.ndarray, ref_p: np.ndarray, probs: np.ndarray) ->
 def test_windows_on_one_profile_reuse_its_calibration_and_match_sklearn() -> None:
     ref_table, ref_y, ref_p = _world(800, seed=1)
     profile = ReferenceProfile(ref_table, SCHEMA)
+    built: list[dict[object, object]] = []
     for seed in (2, 3):
         cur, _, probs = _world(300 + 100 * seed, seed=seed)
         result = LabelQualityMonitor().run(profile, cur, SCHEMA, LabelQualityParams())
         expected = _oracle_accuracy(ref_y, ref_p, probs)
         assert result.value("estimated_accuracy") == pytest.approx(expected, abs=1e-12)
-    entries = profile_cache._ENTRIES[profile]
-    assert len(entries) == 1  # both windows used the one reference side
+        built.append(dict(profile_cache._ENTRIES[profile]))
+    # The second window found every reference-side entry built and reused the same objects.
+    assert built[0].keys() == built[1].keys() and built[0]
+    assert all(built[1][key] is value for key, value in built[0].items())
 
 
 def test_another_reference_version_gets_its_own_calibration() -> None:
