@@ -217,6 +217,10 @@ def _energy(pair: Pair) -> float:
 
 def _mann_whitney(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None:
+        u1, ties = sorted_reference.mann_whitney_u(index, pair.cur)
+        return hypothesis_tests.mann_whitney_p(u1, ties, pair.n_ref, pair.n_cur)
     return hypothesis_tests.mann_whitney_u(pair.ref, pair.cur)[1]
 
 

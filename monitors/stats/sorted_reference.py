@@ -151,3 +151,25 @@ def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
     midrank = below + cur_below + (cur_ties + 1) / 2.0
     cur_sum = float(np.sum((midrank - np.arange(1.0, m + 1.0)) ** 2))
     return n * ref_sum + m * cur_sum
+
+
+def mann_whitney_u(ref: SortedReference, cur: FloatArray) -> tuple[float, float]:
+    """Mann-Whitney U of the reference and the tie term ``sum (t^3 - t)`` over the pooled runs
+    of ``t`` tied values, without pooling: a reference run of ``k`` values with ``C`` window
+    values below and ``E`` equal adds ``k (C + E / 2)`` to U; pooled runs differ from the
+    reference's own only at the window's values.
+
+    >>> mann_whitney_u(SortedReference.of(np.arange(10.0)), np.arange(5.0, 15.0))
+    (12.5, 30.0)
+    """
+    r, n, m = ref.values, ref.n, cur.size
+    at_or_below = r.searchsorted(cur, "right")
+    below = r.searchsorted(cur, "left")
+    per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
+    first = np.flatnonzero(np.concatenate([[True], cur[1:] != cur[:-1]]))
+    e = np.diff(np.append(first, m)).astype(np.float64)
+    k = (at_or_below[first] - below[first]).astype(np.float64)
+    u1 = float(np.dot(per_count, np.arange(m + 1, dtype=np.float64))) + float(np.dot(k, e)) / 2
+    pooled = k + e
+    ties = 12.0 * ref.tie_term - float(np.sum(k**3 - k)) + float(np.sum(pooled**3 - pooled))
+    return u1, ties

@@ -26,7 +26,7 @@ def _pair(seed: int, n_ref: int, n_cur: int, ties: bool) -> methods.NumericPair:
 def test_indexed_scores_equal_the_merge_path_and_scipy(n_ref: int, n_cur: int, ties: bool) -> None:
     pair = _pair(n_ref + n_cur, n_ref, n_cur, ties)
     plain = methods.NumericPair(pair.ref, pair.cur, pair.ref_std, pair.ref_unique)
-    for name in ("ks", "wasserstein", "cramer_von_mises"):
+    for name in ("ks", "wasserstein", "cramer_von_mises", "mannw"):
         score = methods.METHODS[name].score
         assert score(pair) == pytest.approx(score(plain), rel=1e-12)
     ks_p = sps.ks_2samp(pair.ref, pair.cur).pvalue
@@ -35,5 +35,7 @@ def test_indexed_scores_equal_the_merge_path_and_scipy(n_ref: int, n_cur: int, t
     assert methods.METHODS["cramer_von_mises"].score(pair) == pytest.approx(
         cvm, rel=1e-6, abs=1e-12
     )
+    mw = sps.mannwhitneyu(pair.ref, pair.cur, alternative="less").pvalue
+    assert methods.METHODS["mannw"].score(pair) == pytest.approx(mw, rel=1e-9, abs=1e-300)
     w = sps.wasserstein_distance(pair.ref, pair.cur) / max(float(np.std(pair.ref)), 0.001)
     assert methods.METHODS["wasserstein"].score(pair) == pytest.approx(w, rel=1e-9)

@@ -14,6 +14,7 @@ from dqm.monitors.stats.sorted_reference import (
     SortedReference,
     cramer_von_mises_u,
     ks_statistic,
+    mann_whitney_u,
     wasserstein,
 )
 
@@ -78,6 +79,17 @@ def test_cramer_von_mises_u_equals_the_pooled_midrank_sum(i: int) -> None:
     if min(r.size, c.size) >= 2 and max(r.size, c.size) > 20:
         t = hypothesis_tests.cramer_von_mises_of_u(float(want), r.size, c.size)[0]
         assert t == pytest.approx(sps.cramervonmises_2samp(r, c).statistic, rel=1e-9)
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_mann_whitney_equals_scipy(i: int) -> None:
+    r, c = PAIRS[i]
+    u1, ties = mann_whitney_u(SortedReference.of(r), c)
+    _, t = np.unique(np.concatenate([r, c]), return_counts=True)
+    assert ties == float(np.sum(t.astype(np.float64) ** 3 - t))
+    assert u1 == sps.mannwhitneyu(r, c).statistic
+    p = hypothesis_tests.mann_whitney_p(u1, ties, r.size, c.size)
+    assert p == hypothesis_tests.mann_whitney_u(r, c)[1]
 
 
 def test_identical_samples_have_no_distance() -> None:
