@@ -22,10 +22,18 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from dqm.monitors.base import BaseMonitor, Finding, Metric, MonitorResult
-from dqm.monitors.columns import FloatArray, IntArray, ObjectArray, category_values, numeric_values
+from dqm.monitors.columns import (
+    FloatArray,
+    IntArray,
+    ObjectArray,
+    category_values,
+    numeric_values,
+    string_column,
+)
 from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair, default_method
 from dqm.monitors.labels import confident_learning as cl
 from dqm.monitors.labels.agreement import AgreementLevel, agreement_metrics
@@ -143,16 +151,20 @@ def _key(value: str) -> str:
         return value
 
 
-def _encode(values: ObjectArray, classes: list[str]) -> IntArray:
-    """Class index of each value (-1 for missing or unknown)."""
+def _encode(table: pa.Table, column: str | None, classes: list[str]) -> IntArray:
+    """Class index of each value of ``column`` (-1 for missing, unknown or no column).
+
+    Each distinct string is looked up once (Arrow dictionary encoding, no per-row Python).
+    """
+    if column is None or column not in table.column_names:
+        return np.full(table.num_rows, -1, dtype=np.int64)
     lookup = {_key(c): i for i, c in enumerate(classes)}
-    codes = np.full(values.size, -1, dtype=np.int64)
-    present = np.array([v is not None for v in values], dtype=bool)
-    uniq, inverse = np.unique(values[present].astype(str), return_inverse=True)
-    if uniq.size:
-        mapped = np.array([lookup.get(_key(u), -1) for u in uniq], dtype=np.int64)
-        codes[present] = mapped[inverse]
-    return codes
+    encoded = pc.dictionary_encode(string_column(table, column).combine_chunks())
+    words = encoded.dictionary.to_pylist()
+    # One extra slot, -1, for the nulls.
+    mapped = np.array([*(lookup.get(_key(w), -1) for w in words), -1], dtype=np.int64)
+    indices = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
+    return mapped[np.asarray(indices, dtype=np.int64)]
 
 
 @dataclass(frozen=True)
@@ -165,12 +177,12 @@ class _Window:
 
 
 def _classification_window(table: pa.Table, roles: _Roles, classes: list[str]) -> _Window:
-    labels = _encode(_column_or_none(table, roles.target), classes)
+    labels = _encode(table, roles.target, classes)
     probs = None
     if roles.probabilities and set(roles.probabilities) <= set(table.column_names):
         probs = np.column_stack([numeric_values(table, c) for c in roles.probabilities])
     if roles.prediction is not None and roles.prediction in table.column_names:
-        predicted = _encode(category_values(table, roles.prediction), classes)
+        predicted = _encode(table, roles.prediction, classes)
     elif probs is not None:
         complete = ~np.isnan(probs).any(axis=1)
         predicted = np.where(complete, np.nan_to_num(probs, nan=-1.0).argmax(axis=1), -1)
@@ -257,8 +269,8 @@ def _values(table: pa.Table, column: str | None, task: Task) -> np.ndarray:
     if task == "regression":
         num = numeric_values(table, column)
         return num[~np.isnan(num)]
-    cat = category_values(table, column)
-    return np.asarray(cat[np.array([x is not None for x in cat], dtype=bool)].astype(str))
+    present = string_column(table, column).drop_null().to_numpy(zero_copy_only=False)
+    return np.asarray(present.astype(str))
 
 
 def _predictions(
