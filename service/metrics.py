@@ -76,6 +76,12 @@ RUN_LAG = Histogram(
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
     registry=REGISTRY,
 )
+RUNS_SKIPPED = Counter(
+    "dqm_runs_skipped",
+    "Scheduled fire times that got no run of their own, by reason.",
+    ["dataset", "monitor", "reason"],
+    registry=REGISTRY,
+)
 ORPHAN_FILES_REMOVED = Counter(
     "dqm_orphan_files_removed",
     "Files no row references, removed by the reconciler, by kind.",

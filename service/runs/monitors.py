@@ -18,7 +18,12 @@ from dqm.service.db.models import Dataset, Hook, MetricValue, Monitor, Run
 from dqm.service.db.session import transaction
 from dqm.service.ingest.datasets import get_dataset
 from dqm.service.runs.definition import MonitorChanges, MonitorSpec
-from dqm.service.runs.scheduler import insert_run, next_fire_time
+from dqm.service.runs.scheduler import (
+    RUN_QUEUED,
+    SCHEDULE_CHANGED,
+    insert_run,
+    next_fire_time,
+)
 
 
 def get_monitor(session: Session, name: str) -> Monitor:
@@ -78,6 +83,7 @@ def create_monitor(ctx: Context, spec: MonitorSpec) -> tuple[Monitor, str]:
                 updated_at=now,
             )
             session.add(monitor)
+        SCHEDULE_CHANGED.wake()
         return monitor, dataset.name
     except IntegrityError:
         raise ConflictError(
@@ -112,6 +118,7 @@ def patch_monitor(ctx: Context, name: str, patch: MonitorChanges) -> tuple[Monit
             )
         monitor.updated_at = now
         dataset_name = session.get_one(Dataset, monitor.dataset_id).name
+    SCHEDULE_CHANGED.wake()
     return monitor, dataset_name
 
 
@@ -127,6 +134,7 @@ def request_run(ctx: Context, name: str) -> int:
         run_id = insert_run(session, monitor.id, utcnow(), "manual")
     if run_id is None:  # two requests in the same microsecond: the other one made the run
         raise ConflictError(f"a run of {name!r} was just requested", [{"monitor": name}])
+    RUN_QUEUED.wake()
     return run_id
 
 

@@ -1,14 +1,21 @@
 """The background half of a process: scheduler tick, run executor, webhook relay and the
 reconciler of stored files.
 
-Driven by an APScheduler ``BackgroundScheduler`` with one interval job each; every job is
-idempotent across replicas (see ``scheduler``, ``runner``, ``relay`` and ``reconciler``).
+The scheduler and the runner are loops of their own: the scheduler sleeps until the next
+monitor is due (at most ``scheduler_tick_seconds``, and less when a monitor of this process
+changes), and the runner wakes as soon as this process queues a run (otherwise it polls every
+``runner_poll_seconds``). The relay, retention and reconciler are interval jobs of an
+APScheduler ``BackgroundScheduler``. Every job is idempotent across replicas (see
+``scheduler``, ``runner``, ``relay`` and ``reconciler``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -28,6 +35,41 @@ logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 
+MIN_SLEEP_SECONDS = 0.01
+T = TypeVar("T")
+
+
+class _Loop:
+    """A thread that calls ``step`` again after the delay it returns, or at once when woken."""
+
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], float],
+        wakeups: scheduler.Wakeups,
+        stopping: threading.Event,
+    ) -> None:
+        self.step, self.wakeups, self.stopping = step, wakeups, stopping
+        self.woken = wakeups.listen()
+        self.thread = threading.Thread(target=self._run, name=f"dqm-{name}", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            delay = self.step()
+            self.woken.wait(delay)
+            self.woken.clear()
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Wake the loop so it sees ``stopping``, and wait for its step in progress."""
+        self.woken.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.wakeups.forget(self.woken)
+
+
 class Worker:
     """Starts and stops the background jobs of one process."""
 
@@ -37,9 +79,12 @@ class Worker:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.runs = RunExecutor(ctx)
         settings = ctx.settings
+        self._stopping = threading.Event()
+        self._loops = (
+            _Loop("schedule", self.tick, scheduler.SCHEDULE_CHANGED, self._stopping),
+            _Loop("runs", self.work, scheduler.RUN_QUEUED, self._stopping),
+        )
         jobs = (
-            (self.tick, settings.scheduler_tick_seconds, "schedule"),
-            (self.work, settings.runner_poll_seconds, "runs"),
             (self.deliver, settings.relay_poll_seconds, "relay"),
             (self.retain, settings.retention_interval_seconds, "retention"),
             (self.reconcile, settings.reconcile_interval_seconds, "reconcile"),
@@ -55,11 +100,24 @@ class Worker:
                 next_run_time=utcnow(),
             )
 
-    def tick(self) -> None:
-        self._guard("schedule", lambda: scheduler.schedule_due_runs(self.ctx, utcnow()))
+    def tick(self) -> float:
+        """Schedule the due runs; returns how long to sleep before the next tick."""
+        tick = self.ctx.settings.scheduler_tick_seconds
+        due = self._guard("schedule", self._schedule)
+        if due is None:
+            return tick
+        # Never a busy loop, even if another replica's clock keeps a monitor due.
+        return min(tick, max(MIN_SLEEP_SECONDS, (due - utcnow()).total_seconds()))
 
-    def work(self) -> None:
+    def _schedule(self) -> datetime | None:
+        """Queue the due runs; returns when the next monitor is due."""
+        scheduler.schedule_due_runs(self.ctx, utcnow())
+        return scheduler.next_due(self.ctx)
+
+    def work(self) -> float:
+        """Execute every due run; returns how long to sleep unless a run is queued here."""
         self._guard("runs", self.runs.drain)
+        return self.ctx.settings.runner_poll_seconds
 
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
@@ -70,23 +128,30 @@ class Worker:
     def reconcile(self) -> None:
         self._guard("reconcile", lambda: reconciler.reconcile(self.ctx))
 
-    def _guard(self, name: str, job: Callable[[], object]) -> None:
+    def _guard(self, name: str, job: Callable[[], T]) -> T | None:
+        """The job's result, or None when it failed (logged, retried on its next tick)."""
         try:
-            job()
+            return job()
         except Exception as exc:  # a database hiccup must not kill the job for good
             outage = as_unavailable(exc)
             if outage is not None:  # one throttled line, not a traceback per tick
                 report_outage(outage)
-                return
+                return None
             log.exception("background job %s failed; retrying on its next tick", name)
+            return None
 
     def start(self) -> None:
         self.scheduler.start()
+        for loop in self._loops:
+            loop.start()
         log.info("worker %s started", self.ctx.worker_id)
 
     def stop(self) -> None:
         """Stop within about ``shutdown_grace_seconds``: runs still queued stay queued, and a
         run that does not finish in time goes back to the queue for another replica."""
+        self._stopping.set()
         self.runs.stop(self.ctx.settings.shutdown_grace_seconds)
+        for loop in self._loops:
+            loop.stop()
         self.scheduler.shutdown(wait=True)
         self.client.close()
