@@ -101,10 +101,17 @@ def test_two_replicas_run_each_scheduled_time_exactly_once(settings: Settings) -
     assert len(set(times)) == len(times)
     finished, _ = split_finished_and_pending(runs)
     assert len(finished) >= ENOUGH_RUNS
-    assert [r.status for r in finished] == ["succeeded"] * len(finished), [r.error for r in runs]
-    assert [r.attempts for r in finished] == [1] * len(finished)  # nobody claimed a run twice
+    # A run still queued when a newer one of its monitor is queued is skipped by design (the
+    # workers fell an interval behind); it was never claimed, and a newer run exists.
+    succeeded = [r for r in finished if r.status == "succeeded"]
+    superseded = [r for r in finished if r.status == "skipped"]
+    assert len(succeeded) + len(superseded) == len(finished), [r.error for r in runs]
+    assert all((r.error or "").startswith("skipped: coalesced into") for r in superseded)
+    assert all(r.attempts == 0 and r is not runs[-1] for r in superseded)
+    assert len(superseded) <= len(finished) // 2, [r.error for r in superseded]
+    assert [r.attempts for r in succeeded] == [1] * len(succeeded)  # nobody ran a run twice
     assert all(r.trigger == "schedule" for r in runs)
     # Every run stored its metrics, and as many as the others (same batch, same monitor).
-    assert set(metrics_per_run) == {r.id for r in finished}
+    assert set(metrics_per_run) == {r.id for r in succeeded}
     assert len(set(metrics_per_run.values())) == 1 and min(metrics_per_run.values()) > 0
     assert_no_fire_time_lost(runs)
