@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from itertools import cycle
 from typing import Any
 
+import httpx
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,3 +61,28 @@ def drift_monitor(name: str, dataset: str, hook: str) -> dict[str, Any]:
         "rules": [{"metric": "share_drifted_columns", "op": ">=", "value": 0.3}],
         "actions": [{"on": "firing", "hook": hook, "event": "retrain.requested"}],
     }
+
+
+def monitor_every_second(*clients: httpx.Client, batch_rows: int = 100) -> dict[str, Any]:
+    """Dataset ``d`` (a 300-row reference and one batch) and drift monitor ``m`` due every
+    second on the last batch, each request sent by the next of ``clients`` (replicas share the
+    work); returns the created monitor."""
+    client = cycle(clients)
+    assert (
+        next(client).post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).status_code == 201
+    )
+    reference = next(client).put("/v1/datasets/d/reference", json=records(frame(300, 1)))
+    assert reference.status_code == 201, reference.text
+    batch = next(client).post("/v1/datasets/d/batches", json=records(frame(batch_rows, 2)))
+    assert batch.status_code == 201, batch.text
+    monitor = {
+        "name": "m",
+        "dataset": "d",
+        "kind": "drift",
+        "schedule": {"every": "1s"},
+        "window": {"last_batches": 1},
+    }
+    created = next(client).post("/v1/monitors", json=monitor)
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    return body

@@ -18,7 +18,7 @@ from dqm.service.db.session import make_engine, make_sessionmaker, transaction
 from dqm.service.metrics import REGISTRY
 from dqm.service.runs import runner, scheduler
 from dqm.service.settings import Settings
-from tests.service.data import SCHEMA, frame, records
+from tests.service.data import monitor_every_second
 from tests.service.helpers import make_context
 from tests.support.process import dqm_process
 from tests.support.server import running_server
@@ -28,18 +28,7 @@ DEFAULT_TICK = {"DQM_SCHEDULER_TICK_SECONDS": "5", "DQM_RUNNER_POLL_SECONDS": "1
 
 
 def _monitor(client: httpx.Client, rows: int) -> None:
-    assert client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).status_code == 201
-    assert client.put("/v1/datasets/d/reference", json=records(frame(300, 1))).status_code == 201
-    assert client.post("/v1/datasets/d/batches", json=records(frame(rows, 2))).status_code == 201
-    monitor = {
-        "name": "m",
-        "dataset": "d",
-        "kind": "drift",
-        "schedule": {"every": "1s"},
-        "window": {"last_batches": 1},
-    }
-    created = client.post("/v1/monitors", json=monitor)
-    assert created.status_code == 201, created.text
+    monitor_every_second(client, batch_rows=rows)
 
 
 def _wait_for(runs: Callable[[], list[Run]], done: Callable[[list[Run]], bool]) -> list[Run]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqm.service.db.models import MetricValue, Run
 from dqm.service.db.session import make_engine, make_sessionmaker
 from dqm.service.settings import Settings
-from tests.service.data import SCHEMA, frame, records
+from tests.service.data import monitor_every_second
 from tests.support.process import dqm_process
 
 pytestmark = [
@@ -74,18 +74,7 @@ def test_two_replicas_run_each_scheduled_time_exactly_once(settings: Settings) -
     sessions = make_sessionmaker(engine)
     try:
         with dqm_process(settings) as a, dqm_process(settings) as b:
-            assert a.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).status_code == 201
-            assert b.put("/v1/datasets/d/reference", json=records(frame(300, 1))).status_code == 201
-            assert a.post("/v1/datasets/d/batches", json=records(frame(100, 2))).status_code == 201
-            monitor = {
-                "name": "m",
-                "dataset": "d",
-                "kind": "drift",
-                "schedule": {"every": "1s"},
-                "window": {"last_batches": 1},
-            }
-            created = b.post("/v1/monitors", json=monitor)
-            assert created.status_code == 201, created.text
+            monitor_every_second(a, b)
             wait_for_runs(sessions, ENOUGH_RUNS, timeout=120)
         with sessions() as session:
             runs = session.scalars(select(Run).order_by(Run.scheduled_for)).all()

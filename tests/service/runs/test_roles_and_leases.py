@@ -14,7 +14,7 @@ from dqm.service.clock import utcnow
 from dqm.service.db.models import Run
 from dqm.service.runs import runner
 from dqm.service.settings import Settings
-from tests.service.data import SCHEMA, frame, records
+from tests.service.data import monitor_every_second
 from tests.service.helpers import make_context
 from tests.support.server import running_server
 
@@ -26,19 +26,7 @@ WORKER_MARGIN = timedelta(seconds=2)
 def _monitor_every_second(client: httpx.Client) -> datetime:
     """A dataset, its reference, a batch and a drift monitor due every second; returns the
     monitor's first fire time."""
-    assert client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).status_code == 201
-    assert client.put("/v1/datasets/d/reference", json=records(frame(300, 1))).status_code == 201
-    assert client.post("/v1/datasets/d/batches", json=records(frame(100, 2))).status_code == 201
-    monitor = {
-        "name": "m",
-        "dataset": "d",
-        "kind": "drift",
-        "schedule": {"every": "1s"},
-        "window": {"last_batches": 1},
-    }
-    created = client.post("/v1/monitors", json=monitor)
-    assert created.status_code == 201, created.text
-    return datetime.fromisoformat(created.json()["next_run_at"])
+    return datetime.fromisoformat(monitor_every_second(client)["next_run_at"])
 
 
 def _runs(client: httpx.Client) -> list[dict[str, object]]:
