@@ -15,23 +15,8 @@ from dqm.monitors.labels.agreement import (
     krippendorff_alpha,
     per_item_rating_counts,
 )
+from tests.monitors.labels.krippendorff_examples import KRIPPENDORFF_A, KRIPPENDORFF_C
 
-_: None = None
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers,
-# 12 units, nominal alpha = 0.743.
-KRIPPENDORFF_C = np.array(
-    [
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, _, _, _],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, _, 3],
-        [_, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, _],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, _],
-    ],
-    dtype=np.object_,
-).T
-# Same paper, section A: two observers, binary data, alpha = 0.095.
-KRIPPENDORFF_A = np.array(
-    [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]], dtype=np.object_
-).T
 # Wikipedia, "Fleiss' kappa", worked example: 10 subjects, 14 raters, kappa = 0.210.
 FLEISS_WIKIPEDIA = np.array(
     [

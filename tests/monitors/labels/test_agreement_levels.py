@@ -21,19 +21,7 @@ from dqm.monitors.labels.agreement import (
 )
 from dqm.monitors.labels.monitor import LabelQualityMonitor, LabelQualityParams
 from dqm.monitors.schema import ColumnSpec, Schema
-
-_: None = None
-# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers,
-# 12 units with missing values; alpha is 0.743 nominal, 0.815 ordinal, 0.849 interval.
-KRIPPENDORFF_C = np.array(
-    [
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, _, _, _],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, _, 3],
-        [_, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, _],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, _],
-    ],
-    dtype=np.object_,
-).T
+from tests.monitors.labels.krippendorff_examples import KRIPPENDORFF_C
 
 
 def _oracle_alpha(ratings: np.ndarray, level: AgreementLevel) -> float:
