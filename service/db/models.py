@@ -306,6 +306,23 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class ConsoleSession(Base):
+    """A browser's sign-in to the console: the cookie's SHA-256, the key it was made with.
+
+    The session ends at ``expires_at``, at sign-out (row deleted) or when its key is revoked
+    (checked on every request). ``csrf_token`` is the synchronizer token of its forms.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class MetricRollup(Base):
     """Hourly aggregate of one metric series, kept after its runs are deleted (retention).
 
