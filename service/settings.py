@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         default=None, description="At start-up, ensure an admin API key with this token exists."
     )
     metrics_auth: bool = Field(default=False, description="/metrics needs a read-scoped key.")
+    console_session_seconds: float = Field(
+        default=8 * 3600,
+        gt=0,
+        description="How long a console sign-in lasts (it ends sooner with sign-out or when "
+        "its key is revoked).",
+    )
+    root_path: str = Field(
+        default="",
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="Path prefix the service is reached under behind an ingress (e.g. /dqm); "
+        "an X-Forwarded-Prefix header overrides it per request.",
+    )
 
     @field_validator("database_url")
     @classmethod
