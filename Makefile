@@ -46,16 +46,19 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Benchmarks against the peers (drift vs Evidently takes ~3 minutes, mostly Evidently).
+## Benchmarks (under 15 minutes on 2 cores), then README's performance table from their results
+## (bench/results/*.json). EVIDENTLY_1M=1 adds Evidently at 1M x 25 (several minutes more).
 bench: $(STAMP)
-	$(BIN)/python bench/drift_vs_evidently.py --shapes 100k_25 1m_25 100k_100 --memory
+	$(BIN)/python -m bench.drift_vs_evidently --shapes 100k_25 100k_100 $(if $(EVIDENTLY_1M),1m_25) --memory
+	$(BIN)/python -m bench.drift_window_cost
+	$(BIN)/python -m bench.label_quality
+	$(BIN)/python -m bench.coverage
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.service_path
-	$(BIN)/python bench/coverage.py
-	$(BIN)/python bench/label_quality.py
 	$(BIN)/python -m bench.metrics_scrape
 	$(BIN)/python -m bench.storage_per_run
 	$(BIN)/python -m bench.drift_calibration
+	$(BIN)/python -m bench.table
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .typecheck
