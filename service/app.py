@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from dqm.service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
 from dqm.service.api.body_guard import BodyGuard
+from dqm.service.api.docs import install_docs
 from dqm.service.api.errors import install_error_handlers
 from dqm.service.api.security import authorize, install_auth_handlers
 from dqm.service.context import Context
@@ -48,7 +49,10 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         description="Data-quality monitoring for ML models: drift, coverage, label quality, "
         "alerts and signed webhooks.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs: /docs and /redoc from local assets
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.ctx = context
     db_registry = CollectorRegistry(auto_describe=False)
     db_registry.register(DatabaseCollector(context.sessions, settings.metrics_max_features))

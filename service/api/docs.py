@@ -1,0 +1,69 @@
+"""/docs (Swagger UI) and /redoc (ReDoc) served offline: their scripts and styles come from the
+``fastapi-offline`` package's static folder, mounted at ``/docs-assets``, never from a CDN.
+
+Every URL on the pages starts with the request's ``root_path``, so the pages work behind an
+ingress that serves dqm under a path prefix. Swagger UI's validator badge (a request to
+validator.swagger.io) is turned off and ReDoc loads no Google fonts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS_URL = "/docs-assets"
+ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
+SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+REDOC_FILE = "redoc.standalone.js"
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def install_docs(app: FastAPI) -> None:
+    """Add /docs, its OAuth2 redirect, /redoc and the assets they load to ``app`` (built with
+    ``docs_url=None, redoc_url=None``)."""
+    missing = [f for f in (*SWAGGER_FILES, REDOC_FILE) if not (ASSETS_DIR / f).is_file()]
+    if missing:
+        raise RuntimeError(f"fastapi-offline lacks {missing} in {ASSETS_DIR}")
+    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+    redirect_url = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=root + redirect_url,
+            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(redirect_url, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_redoc_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{ASSETS_URL}/{REDOC_FILE}",
+            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
