@@ -23,9 +23,11 @@ demo: $(STAMP)
 	$(BIN)/dqm demo
 
 ## The test suite (SQLite; set DQM_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
-## Some tests run the real promtool and Prometheus: .ci/install-prometheus provides them.
+## Some tests run the real promtool and Prometheus: .ci/install-prometheus provides them;
+## the console's browser tests drive Debian's Chromium: .ci/install-chromium provides it.
 test: $(STAMP)
 	.ci/install-prometheus
+	.ci/install-chromium
 	$(BIN)/pytest
 
 ## The suite without the tests marked slow (several processes, large inputs), for quick iteration.
