@@ -14,6 +14,7 @@ from dqm.service.api.body_guard import BodyGuard
 from dqm.service.api.docs import install_docs
 from dqm.service.api.errors import install_error_handlers
 from dqm.service.api.security import authorize, install_auth_handlers
+from dqm.service.console.mount import install_console
 from dqm.service.context import Context
 from dqm.service.metrics import DatabaseCollector
 from dqm.service.runs.worker import Worker
@@ -70,4 +71,6 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         guarded=[route for r in routers for route in r.routes],
         capped_by_route=[datasets.upload_reference, datasets.ingest_batch],
     )
+    # The console's pages at / (their own sign-in); its prefix middleware wraps every route.
+    install_console(app, settings.root_path)
     return app
