@@ -3,11 +3,14 @@
 
 Every URL on the pages starts with the request's ``root_path``, so the pages work behind an
 ingress that serves dqm under a path prefix. Swagger UI's validator badge (a request to
-validator.swagger.io) is turned off and ReDoc loads no Google fonts.
+validator.swagger.io) is turned off, ReDoc loads no Google fonts, and the one image ReDoc's
+script always fetches from its CDN (the Redocly logo beside "API docs by Redocly") is replaced,
+as the script is served, by an empty inline SVG.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import fastapi_offline
@@ -17,17 +20,26 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_URL = "/docs-assets"
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 REDOC_FILE = "redoc.standalone.js"
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_SVG = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
 
 
 def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+@cache
+def redoc_script() -> bytes:
+    """ReDoc's standalone script with its CDN logo replaced by an inline empty image."""
+    text = (ASSETS_DIR / REDOC_FILE).read_text(encoding="utf-8")
+    return text.replace(REDOC_LOGO, EMPTY_SVG).encode("utf-8")
 
 
 def install_docs(app: FastAPI) -> None:
@@ -36,6 +48,15 @@ def install_docs(app: FastAPI) -> None:
     missing = [f for f in (*SWAGGER_FILES, REDOC_FILE) if not (ASSETS_DIR / f).is_file()]
     if missing:
         raise RuntimeError(f"fastapi-offline lacks {missing} in {ASSETS_DIR}")
+
+    @app.get(f"{ASSETS_URL}/{REDOC_FILE}", include_in_schema=False)
+    def redoc_js() -> Response:  # before the mount, which would serve the file as it is
+        return Response(
+            redoc_script(),
+            media_type="text/javascript",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS_DIR), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
     redirect_url = "/docs/oauth2-redirect"
