@@ -17,6 +17,7 @@ from dqm.service.api.security import authorize, install_auth_handlers
 from dqm.service.console.mount import install_console
 from dqm.service.context import Context
 from dqm.service.metrics import DatabaseCollector
+from dqm.service.outages import DataFolderUnavailableError
 from dqm.service.runs.worker import Worker
 from dqm.service.settings import Settings
 
@@ -34,6 +35,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                 "DQM_WEBHOOK_ALLOWLIST is unset: webhooks may reach public addresses only; "
                 "set it to the hosts and CIDRs of receivers on private networks or loopback"
             )
+        if context.storage.is_object_store:
+            _check_object_store(context)
         worker = Worker(context) if settings.runs_worker else None
         if worker:
             worker.start()
@@ -74,3 +77,23 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     # The console's pages at / (their own sign-in); its prefix middleware wraps every route.
     install_console(app, settings.root_path)
     return app
+
+
+def _check_object_store(context: Context) -> None:
+    """Refuse to start when the bucket behind DQM_DATA_DIR cannot take a write.
+
+    A folder that is briefly unwritable is an outage the service rides out (503s, /readyz); a
+    bucket that is missing or unreachable at start is almost always a configuration error
+    (name, endpoint, credentials), so it stops the process with the reason in the log.
+    """
+    try:
+        context.storage.check_writable()
+    except DataFolderUnavailableError as exc:
+        log.error(
+            "DQM_DATA_DIR=%s is not usable: %s (credentials and endpoint come from the "
+            "standard AWS variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
+            "AWS_ENDPOINT_URL)",
+            context.settings.data_dir,
+            exc.reason,
+        )
+        raise SystemExit(2) from exc

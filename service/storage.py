@@ -1,8 +1,10 @@
 """Parquet files under one root: a local folder or an object store, through ``pyarrow.fs``.
 
 Paths given to ``Storage`` are relative to its root, use "/" and may not leave the root.
-Writes go to a temporary name in the same folder and are then moved into place, so a crash
-never leaves a half-written file under the final name. A failing filesystem (read-only, full,
+On a filesystem, writes go to a temporary name in the same folder and are then moved into place,
+so a crash never leaves a half-written file under the final name. On an object store (S3, GCS)
+an object appears only when its upload completes, so writes go straight to the final key (a
+move there would be a second full copy). A failing filesystem (read-only, full,
 gone, unreachable) raises ``DataFolderUnavailableError``; a missing file ``NotFoundError``.
 
 >>> import tempfile
@@ -86,12 +88,19 @@ def _data_folder(action: str) -> Iterator[None]:
         raise DataFolderUnavailableError(f"cannot {action}: {exc}") from exc
 
 
+def _object_store_types() -> tuple[type[pafs.FileSystem], ...]:
+    """The ``pyarrow.fs`` classes whose uploads are atomic (those this pyarrow build has)."""
+    names = ("S3FileSystem", "GcsFileSystem")
+    return tuple(t for t in (getattr(pafs, n, None) for n in names) if isinstance(t, type))
+
+
 class Storage:
     """Parquet tables under ``root`` of a ``pyarrow.fs`` filesystem."""
 
     def __init__(self, filesystem: pafs.FileSystem, root: str) -> None:
         self.filesystem = filesystem
         self.root = root.rstrip("/")
+        self.is_object_store = isinstance(filesystem, _object_store_types())
 
     @classmethod
     def from_uri(cls, uri: str) -> Storage:
@@ -133,6 +142,10 @@ class Storage:
         """Write ``table`` as zstd Parquet at ``relpath`` (replacing it); return its size."""
         final = self.path(relpath)
         folder, name = posixpath.split(final)
+        if self.is_object_store:
+            with _data_folder(f"write {relpath!r}"):
+                pq.write_table(table, final, filesystem=self.filesystem, compression=COMPRESSION)
+                return int(self.filesystem.get_file_info(final).size)
         temporary = f"{folder}/.{name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
         with _data_folder(f"write {relpath!r}"):
             self.filesystem.create_dir(folder, recursive=True)
@@ -188,7 +201,8 @@ class Storage:
         """Write and delete a small file at the root: raises when the folder takes no writes."""
         probe = f"{self.root}/{PROBE_PREFIX}{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
         with _data_folder("write to the data folder"):
-            self.filesystem.create_dir(self.root, recursive=True)
+            if not self.is_object_store:  # a bucket is not created on the fly
+                self.filesystem.create_dir(self.root, recursive=True)
             with self.filesystem.open_output_stream(probe) as out:
                 out.write(b"ok")
             self.filesystem.delete_file(probe)
