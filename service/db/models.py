@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -113,6 +114,8 @@ class Run(Base):
     __table_args__ = (
         UniqueConstraint("monitor_id", "scheduled_for"),
         Index("ix_runs_status_scheduled", "status", "scheduled_for"),
+        # What finished since a watermark: the /metrics snapshot's refresh (service/metrics).
+        Index("ix_runs_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +150,19 @@ class MetricValue(Base):
     status: Mapped[str] = mapped_column(String(200), default="ok")
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     measured_at: Mapped[datetime]
+
+
+class RunMetricsJson(Base):
+    """A finished run's metric values as the JSON array the API returns (``MetricOut``
+    objects, in the order they were stored), written with them: listing a thousand runs then
+    reads a thousand rows instead of every value (service/runs/listing.py)."""
+
+    __tablename__ = "run_metrics_json"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Finding(Base):
