@@ -1,7 +1,8 @@
 """The layering and packaging rules, read from the source (AST) rather than from imported modules.
 
 Layers: ``dqm.service → dqm.alerts → dqm.monitors``; inside the service only ``service/api``
-knows HTTP; every import spells ``dqm.…``; the installed distribution holds only ``dqm``.
+knows HTTP; every import spells ``dqm.…``; the installed distribution holds only ``dqm`` and
+``dqm_client``, the light client, which imports nothing of dqm.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"service": "dqm.service", "monitors": "dqm.monitors", "alerts": "dqm.alerts"}
+# The light client: its own distribution (client/pyproject.toml), shipped inside dqm as well.
+CLIENT_FOLDER, CLIENT = "client/dqm_client", "dqm_client"
+# What the client may import besides the standard library: httpx, and pandas and pyarrow (the
+# optional extras), which it imports only when given a DataFrame or an Arrow table.
+CLIENT_ALLOWED = {"dqm_client", "httpx", "pandas", "pyarrow"}
 # Folders holding Python files that are not packages (no __init__.py) but ship all the same.
 NAMESPACE_PACKAGES = {"dqm.service.db.migrations", "dqm.service.db.migrations.versions"}
 # The module whose one job is assembling the HTTP application from the routers: it must import
@@ -44,7 +50,9 @@ def module_name(path: Path) -> str:
     """``service/runs/runner.py`` → ``dqm.service.runs.runner``; ``__init__.py`` is its package."""
     relative = path.relative_to(ROOT).with_suffix("")
     parts = list(relative.parts)
-    if parts[0] in FOLDERS:
+    if parts[:2] == CLIENT_FOLDER.split("/"):
+        parts = parts[1:]
+    elif parts[0] in FOLDERS:
         parts[0] = FOLDERS[parts[0]]
     if parts[-1] == "__init__":
         parts.pop()
@@ -97,7 +105,7 @@ def resolve(target: str, modules: set[str]) -> str | None:
 
 
 def source_modules() -> dict[str, Path]:
-    return {module_name(p): p for p in python_files(*FOLDERS)}
+    return {module_name(p): p for p in python_files(*FOLDERS, CLIENT_FOLDER)}
 
 
 def import_graph() -> dict[str, dict[str, Import]]:
@@ -223,6 +231,58 @@ def test_monitors_and_alerts_never_import_the_service() -> None:
     assert not found, "layering broken (service → alerts → monitors):\n" + "\n".join(found)
 
 
+def test_the_client_imports_only_httpx_and_its_optional_extras() -> None:
+    found = [
+        f"{imp.where()}: {imp.source} imports {imp.target}"
+        for path in python_files(CLIENT_FOLDER)
+        for imp in imports_of(path)
+        if (top := imp.target.split(".")[0]) not in CLIENT_ALLOWED
+        and top not in sys.stdlib_module_names
+    ]
+    assert not found, "dqm_client must stay light (no dqm.*, numpy, ...):\n" + "\n".join(found)
+
+
+def test_the_client_imports_without_the_server_stack(tmp_path: Path) -> None:
+    """With dqm, numpy, pandas, pyarrow, FastAPI and pydantic made unimportable, the client
+    still imports, builds a client and encodes records."""
+    blocked = ["dqm", "numpy", "pandas", "pyarrow", "fastapi", "pydantic", "sqlalchemy"]
+    check = (
+        "import sys\n"
+        f"for name in {blocked!r}: sys.modules[name] = None\n"
+        "import dqm_client, dqm_client.encoding as e\n"
+        "dqm_client.Client('http://127.0.0.1:9').close()\n"
+        "assert e.encode([{'a': 1}])[1] == 'application/json'\n"
+    )
+    done = _run_outside(tmp_path, sys.executable, "-c", check)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_client_distribution_holds_only_dqm_client(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    shutil.copytree(
+        ROOT / "client", tmp_path / "client", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(wheels), str(tmp_path / "client")],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    [wheel] = wheels.glob("dqm_client-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        requires = [
+            line.split(":", 1)[1].strip()
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:")
+        ]
+    assert {n.split("/")[0] for n in names} == {"dqm_client", metadata.split("/")[0]}
+    assert "dqm_client/py.typed" in names
+    assert [r for r in requires if "extra ==" not in r] == ["httpx>=0.27"]
+
+
 def test_nothing_imports_the_folders_by_their_bare_names() -> None:
     found = [
         f"{imp.where()}: import {imp.target}"
@@ -235,7 +295,8 @@ def test_nothing_imports_the_folders_by_their_bare_names() -> None:
 
 def package_folders() -> set[str]:
     """Every folder with an ``__init__.py``, as its installed package name."""
-    return {module_name(p) for p in python_files(*FOLDERS) if p.name == "__init__.py"}
+    folders = (*FOLDERS, CLIENT_FOLDER)
+    return {module_name(p) for p in python_files(*folders) if p.name == "__init__.py"}
 
 
 def test_pyproject_packages_name_exactly_the_package_folders() -> None:
@@ -247,14 +308,14 @@ def test_pyproject_packages_name_exactly_the_package_folders() -> None:
     assert set(listed) == expected, (
         f"missing: {sorted(expected - set(listed))}, extra: {sorted(set(listed) - expected)}"
     )
-    assert setuptools["package-dir"] == {v: k for k, v in FOLDERS.items()}
+    assert setuptools["package-dir"] == {v: k for k, v in FOLDERS.items()} | {CLIENT: CLIENT_FOLDER}
 
 
 def _project_copy(destination: Path) -> Path:
     """The files a build reads, copied so that the build's own folders stay out of the tree
     other processes are working in."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in FOLDERS:
+    for folder in (*FOLDERS, CLIENT_FOLDER):
         shutil.copytree(ROOT / folder, destination / folder, ignore=ignore)
     for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
         if (ROOT / name).exists():
@@ -262,7 +323,7 @@ def _project_copy(destination: Path) -> Path:
     return destination
 
 
-def test_the_wheel_holds_only_the_dqm_package(tmp_path: Path) -> None:
+def test_the_wheel_holds_only_dqm_and_its_client(tmp_path: Path) -> None:
     project = _project_copy(tmp_path / "project")
     wheels = tmp_path / "wheels"
     built = subprocess.run(
@@ -277,12 +338,17 @@ def test_the_wheel_holds_only_the_dqm_package(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"dqm", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    dist_info = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"
+    assert tops == {"dqm", CLIENT, dist_info}
     assert not any(name.startswith("dqm/__init__") for name in names)  # a namespace package
     for package in package_folders() | NAMESPACE_PACKAGES:
         folder = package.replace(".", "/")
         assert any(n.startswith(folder + "/") and n.endswith(".py") for n in names), package
-    for data in ("dqm/service/py.typed", "dqm/service/db/migrations/script.py.mako"):
+    for data in (
+        "dqm/service/py.typed",
+        "dqm/service/db/migrations/script.py.mako",
+        "dqm_client/py.typed",
+    ):
         assert data in names
 
 

@@ -1,0 +1,260 @@
+"""``AsyncClient``: the dqm API from asyncio code, method for method like ``Client``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from dqm_client import encoding, ops
+from dqm_client.client import base_options
+from dqm_client.encoding import TableFormat
+from dqm_client.models import (
+    Alert,
+    Batch,
+    Dataset,
+    Delivery,
+    Hook,
+    LabelsResult,
+    Monitor,
+    Reference,
+    RelabelItem,
+    RetrainRequest,
+    Run,
+    Series,
+)
+from dqm_client.transport import Call, Retry, send_async
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """``Client`` for asyncio: the same methods, awaited; list methods are async iterators."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retry: Retry | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url, merged = base_options(url, api_key, headers)
+        self.retry = retry or Retry()
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=merged, timeout=timeout, transport=transport
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # plumbing
+    async def request(self, call: Call, retry: Retry | None = None) -> httpx.Response:
+        """Send one call with the retry policy; an ``ApiError`` for an error answer."""
+        return await send_async(self._http, call, retry or self.retry)
+
+    async def _do(self, op: ops.Op[T]) -> T:
+        return op.read(await self.request(op.call))
+
+    async def _iter(self, listing: ops.Listing[T], limit: int | None = None) -> AsyncIterator[T]:
+        call: Call | None = listing.call
+        count = 0
+        while call is not None:
+            items, call = listing.page(await self.request(call))
+            for item in items:
+                if limit is not None and count >= limit:
+                    return
+                count += 1
+                yield item
+
+    # health
+    async def ready(self) -> dict[str, Any]:
+        """``/readyz``: the database and the data folder (503, raised, when not ready)."""
+        data: dict[str, Any] = (await self.request(Call("GET", "/readyz"))).json()
+        return data
+
+    # datasets and data
+    async def create_dataset(self, name: str, schema: Mapping[str, Any] | None = None) -> Dataset:
+        return await self._do(ops.create_dataset(name, schema))
+
+    async def dataset(self, name: str) -> Dataset:
+        return await self._do(ops.get_dataset(name))
+
+    def datasets(self, *, limit: int | None = None) -> AsyncIterator[Dataset]:
+        return self._iter(ops.listing("/v1/datasets", Dataset, limit), limit)
+
+    async def update_dataset(self, name: str, changes: Mapping[str, Any]) -> Dataset:
+        """``PATCH /v1/datasets/{name}`` with ``changes`` (roles, added columns, ...)."""
+        return await self._do(ops.update_dataset(name, changes))
+
+    async def delete_dataset(self, name: str) -> None:
+        await self._do(ops.delete_dataset(name))
+
+    async def put_reference(
+        self,
+        dataset: str,
+        data: Any,
+        *,
+        content_type: str | None = None,
+        format: TableFormat = "arrow",
+    ) -> Reference:
+        """A new reference version from records, a DataFrame, an Arrow table or bytes."""
+        body, kind = encoding.encode(data, content_type, format)
+        return await self._do(ops.put_reference(dataset, body, kind))
+
+    def references(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Reference]:
+        path = f"/v1/datasets/{ops.seg(dataset)}/references"
+        return self._iter(ops.listing(path, Reference, limit), limit)
+
+    async def push_batch(
+        self,
+        dataset: str,
+        data: Any,
+        batch_id: str | None = None,
+        *,
+        content_type: str | None = None,
+        format: TableFormat = "arrow",
+    ) -> Batch:
+        """Send a production batch: records (list of dicts), a pandas DataFrame, a pyarrow
+        Table (sent as an Arrow stream, or Parquet with ``format="parquet"``) or bytes with
+        their ``content_type``. Without ``batch_id`` one is generated; retries reuse it, so the
+        batch is stored once. ``Batch.created`` is False when the server already had it."""
+        body, kind = encoding.encode(data, content_type, format)
+        return await self._do(ops.push_batch(dataset, body, kind, batch_id or ops.new_batch_id()))
+
+    def batches(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Batch]:
+        path = f"/v1/datasets/{ops.seg(dataset)}/batches"
+        return self._iter(ops.listing(path, Batch, limit), limit)
+
+    async def push_labels(self, dataset: str, labels: Any) -> LabelsResult:
+        """Late labels: records ``{id column: ..., target column: ...}``, a DataFrame or a table."""
+        return await self._do(ops.push_labels(dataset, encoding.label_records(labels)))
+
+    # monitors and runs
+    async def create_monitor(self, spec: Mapping[str, Any]) -> Monitor:
+        """A monitor from its definition (name, dataset, kind, schedule, window, rules, ...)."""
+        return await self._do(ops.create_monitor(spec))
+
+    async def monitor(self, name: str) -> Monitor:
+        return await self._do(ops.get_monitor(name))
+
+    def monitors(self, *, limit: int | None = None) -> AsyncIterator[Monitor]:
+        return self._iter(ops.listing("/v1/monitors", Monitor, limit), limit)
+
+    async def update_monitor(self, name: str, changes: Mapping[str, Any]) -> Monitor:
+        return await self._do(ops.update_monitor(name, changes))
+
+    async def delete_monitor(self, name: str) -> None:
+        await self._do(ops.delete_monitor(name))
+
+    async def run_now(self, monitor: str) -> int:
+        """Queue a run of ``monitor`` now; its id."""
+        return await self._do(ops.run_now(monitor))
+
+    async def run(self, run_id: int) -> Run:
+        return await self._do(ops.get_run(run_id))
+
+    async def wait_for_run(self, run_id: int, *, timeout: float = 600.0, poll: float = 0.2) -> Run:
+        """The run once finished (succeeded, failed, skipped); else ``TimeoutError``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            run = await self.run(run_id)
+            if run.finished:
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {run.status} after {timeout:.0f}s")
+            await asyncio.sleep(poll)
+
+    async def run_and_wait(self, monitor: str, *, timeout: float = 600.0) -> Run:
+        """Run ``monitor`` now and return the finished run."""
+        return await self.wait_for_run(await self.run_now(monitor), timeout=timeout)
+
+    def runs(self, monitor: str, *, limit: int | None = None) -> AsyncIterator[Run]:
+        path = f"/v1/monitors/{ops.seg(monitor)}/runs"
+        return self._iter(ops.listing(path, Run, limit), limit)
+
+    async def run_report(self, run_id: int) -> str:
+        """The run's HTML report."""
+        return await self._do(ops.run_report(run_id))
+
+    async def series(
+        self, monitor: str, metric: str, column: str | None = None, *, limit: int | None = None
+    ) -> Series:
+        return await self._do(ops.series(monitor, metric, column, limit))
+
+    # alerts, hooks, retrain requests
+    def alerts(
+        self, *, state: str | None = None, monitor: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[Alert]:
+        listing = ops.listing("/v1/alerts", Alert, limit, state=state, monitor=monitor)
+        return self._iter(listing, limit)
+
+    async def create_hook(self, name: str, url: str, events: list[str]) -> Hook:
+        """A webhook endpoint; ``Hook.secret`` is shown this once."""
+        return await self._do(ops.create_hook(name, url, events))
+
+    async def hook(self, name: str) -> Hook:
+        return await self._do(ops.get_hook(name))
+
+    def hooks(self, *, limit: int | None = None) -> AsyncIterator[Hook]:
+        return self._iter(ops.listing("/v1/hooks", Hook, limit), limit)
+
+    async def delete_hook(self, name: str) -> None:
+        await self._do(ops.delete_hook(name))
+
+    async def rotate_hook_secret(self, name: str) -> Hook:
+        return await self._do(ops.hook_action(name, "rotate-secret"))
+
+    async def enable_hook(self, name: str) -> Hook:
+        return await self._do(ops.hook_action(name, "enable"))
+
+    def deliveries(self, hook: str, *, limit: int | None = None) -> AsyncIterator[Delivery]:
+        path = f"/v1/hooks/{ops.seg(hook)}/deliveries"
+        return self._iter(ops.listing(path, Delivery, limit), limit)
+
+    async def redeliver(self, delivery_id: int) -> Delivery:
+        return await self._do(ops.redeliver(delivery_id))
+
+    def retrain_requests(
+        self, *, dataset: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[RetrainRequest]:
+        path = "/v1/retrain-requests"
+        listing = ops.listing(path, RetrainRequest, limit, dataset=dataset, status=status)
+        return self._iter(listing, limit)
+
+    async def acknowledge_retrain_request(self, request_id: str) -> RetrainRequest:
+        return await self._do(ops.acknowledge(request_id))
+
+    # relabel queue
+    def relabel_queue(
+        self, dataset: str, *, limit: int | None = None, slice_column: str | None = None
+    ) -> AsyncIterator[RelabelItem]:
+        """Rows proposed for relabeling, best first."""
+        path = f"/v1/datasets/{ops.seg(dataset)}/relabel-queue"
+        listing = ops.listing(path, RelabelItem, limit, slice_column=slice_column)
+        return self._iter(listing, limit)
+
+    async def export_relabel_queue(
+        self,
+        dataset: str,
+        *,
+        format: str = "csv",
+        limit: int = 1000,
+        slice_column: str | None = None,
+    ) -> bytes:
+        """The top ``limit`` rows of the queue with their data, as CSV or Parquet bytes."""
+        return await self._do(ops.relabel_export(dataset, format, limit, slice_column))
