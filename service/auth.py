@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqm.monitors.errors import ConflictError, DqmError, InvalidInputError, NotFoundError
 from dqm.service.db.models import ApiKey
 from dqm.service.db.session import transaction
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,16 @@ def _info(row: ApiKey) -> KeyInfo:
 def list_keys(sessions: sessionmaker[Session]) -> list[KeyInfo]:
     with sessions() as session:
         return [_info(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.name))]
+
+
+KEYS = Keyset("keys", Key(ApiKey.name, str))
+
+
+def page_keys(sessions: sessionmaker[Session], page: PageRequest) -> Paged[KeyInfo]:
+    """One page of the keys, by name."""
+    with sessions() as session:
+        rows = [_info(r) for r in session.scalars(KEYS.query(select(ApiKey), page))]
+    return KEYS.cut(rows, page, lambda k: (k.name,))
 
 
 def find_key(sessions: sessionmaker[Session], name: str) -> KeyInfo:

@@ -150,7 +150,7 @@ def _tour(client: httpx.Client, inbox: _Inbox, hook_url: str) -> None:
         ).raise_for_status()
         _say(f"4. pushed the {label} batch '{key}' and ran the monitor:")
         _show_run(client.post("/v1/monitors/churn-drift/run?wait=true").json())
-    for alert in client.get("/v1/alerts?state=firing").json():
+    for alert in client.get("/v1/alerts?state=firing").json()["items"]:
         _say(f"5. alert FIRING: {alert['rule']} ({alert['severity']}), value {alert['value']:.2f}")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and len(inbox.events) < 2:

@@ -30,6 +30,7 @@ from dqm.service.db.models import (
     RetrainRequest,
     Run,
 )
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 from dqm.service.storage import Storage
 
 
@@ -307,14 +308,19 @@ def close_monitor_alerts(session: Session, monitor_id: int, now: datetime, base_
         enqueue_resolved(session, session.get_one(Monitor, monitor_id), firing, now, base_url)
 
 
+ALERTS = Keyset(
+    "alerts", Key(Alert.started_at, datetime, descending=True), Key(Alert.id, int, descending=True)
+)
+
+
 def list_alerts(
-    session: Session, state: str | None, monitor: str | None, limit: int
-) -> list[tuple[Alert, str]]:
+    session: Session, state: str | None, monitor: str | None, page: PageRequest
+) -> Paged[tuple[Alert, str]]:
     """(alert episode, monitor name), newest first."""
     query = select(Alert, Monitor.name).join(Monitor, Monitor.id == Alert.monitor_id)
     if state is not None:
         query = query.where(Alert.state == state)
     if monitor is not None:
         query = query.where(Monitor.name == monitor)
-    query = query.order_by(Alert.started_at.desc(), Alert.id.desc()).limit(limit)
-    return [(a, m) for a, m in session.execute(query)]
+    rows = [(a, m) for a, m in session.execute(ALERTS.query(query, page))]
+    return ALERTS.cut(rows, page, lambda r: (r[0].started_at, r[0].id))

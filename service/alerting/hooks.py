@@ -17,6 +17,7 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.db.models import Delivery, DeliveryAttempt, Hook
 from dqm.service.db.session import transaction
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 
 
 def get_hook(session: Session, name: str) -> Hook:
@@ -82,27 +83,31 @@ def delete_hook(ctx: Context, name: str) -> None:
         session.delete(get_hook(session, name))
 
 
-def list_hooks(session: Session) -> list[Hook]:
-    return list(session.scalars(select(Hook).order_by(Hook.name)))
+HOOKS = Keyset("hooks", Key(Hook.name, str))
+DELIVERIES = Keyset("deliveries", Key(Delivery.id, int, descending=True))
+
+
+def list_hooks(session: Session, page: PageRequest) -> Paged[Hook]:
+    rows = list(session.scalars(HOOKS.query(select(Hook), page)))
+    return HOOKS.cut(rows, page, lambda h: (h.name,))
 
 
 def deliveries(
-    session: Session, hook: Hook, limit: int
-) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
-    rows = list(
-        session.scalars(
-            select(Delivery)
-            .where(Delivery.hook_id == hook.id)
-            .order_by(Delivery.id.desc())
-            .limit(limit)
-        )
-    )
-    attempts: dict[int, list[DeliveryAttempt]] = {d.id: [] for d in rows}
-    if rows:
+    session: Session, hook: Hook, page: PageRequest
+) -> Paged[tuple[Delivery, list[DeliveryAttempt]]]:
+    """A hook's deliveries, newest first, each with its attempts."""
+    query = select(Delivery).where(Delivery.hook_id == hook.id)
+    rows = DELIVERIES.cut(list(session.scalars(DELIVERIES.query(query, page))), page, _id)
+    attempts: dict[int, list[DeliveryAttempt]] = {d.id: [] for d in rows.items}
+    if attempts:
         for a in session.scalars(
             select(DeliveryAttempt)
             .where(DeliveryAttempt.delivery_id.in_(attempts))
             .order_by(DeliveryAttempt.id)
         ):
             attempts[a.delivery_id].append(a)
-    return [(d, attempts[d.id]) for d in rows]
+    return Paged([(d, attempts[d.id]) for d in rows.items], rows.next_cursor)
+
+
+def _id(delivery: Delivery) -> tuple[int]:
+    return (delivery.id,)

@@ -143,24 +143,35 @@ def build_queue(
     dataset_id: int,
     schema: Schema,
     limit: int,
-    offset: int = 0,
+    after: tuple[float, str] | None = None,
     slice_column: str | None = None,
     max_slice_share: float = 0.5,
-) -> tuple[int, list[QueueItem]]:
-    """(rows in the queue, the selected page of it), best first."""
+) -> tuple[int, list[QueueItem], bool]:
+    """(rows in the queue, the selected page of it, whether rows follow it), best first.
+
+    ``after`` is the (priority, row id) of the previous page's last row. With a slice cap, each
+    page applies the cap to itself; rows a page skipped for its cap are not revisited.
+    """
     items = _items(_open_findings(session, dataset_id))
     _row_data(session, storage, dataset_id, schema, items)
     for item in items.values():
         item.priority = 1.0 - (1 - item.label_issue) * (1 - item.coverage) * (1 - item.uncertainty)
     ranked = sorted(items.values(), key=lambda i: (-i.priority, i.row_id))
-    return len(ranked), _select(ranked[offset:], limit, slice_column, max_slice_share)
+    if after is not None:
+        ranked_after = (-after[0], after[1])
+        rest = [i for i in ranked if (-i.priority, i.row_id) > ranked_after]
+    else:
+        rest = ranked
+    chosen = _select(rest, limit, slice_column, max_slice_share)
+    more = bool(chosen) and rest[-1] is not chosen[-1]
+    return len(ranked), chosen, more
 
 
 def queue_rows(
     session: Session, storage: Storage, dataset_id: int, schema: Schema, limit: int
 ) -> tuple[int, list[RelabelRow]]:
     """The queue as event rows (``id``, ``batch_id``, ``score`` = priority, ``reason``)."""
-    count, items = build_queue(session, storage, dataset_id, schema, limit)
+    count, items, _ = build_queue(session, storage, dataset_id, schema, limit)
     return count, [
         RelabelRow(id=i.row_id, batch_id=i.batch_id, score=i.priority, reason="+".join(i.reasons))
         for i in items

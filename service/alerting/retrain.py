@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqm.monitors.errors import ConflictError, NotFoundError
 from dqm.service.db.models import Alert, Dataset, Monitor, RetrainRequest
 from dqm.service.db.session import transaction
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 
 OPEN = ("requested", "acknowledged")
 
@@ -116,17 +117,24 @@ def _with_names() -> Select[RetrainRequest, str, str]:
     )
 
 
+REQUESTS = Keyset(
+    "retrain-requests",
+    Key(RetrainRequest.requested_at, datetime, descending=True),
+    Key(RetrainRequest.id, int, descending=True),
+)
+
+
 def list_requests(
-    session: Session, dataset: str | None, status: str | None, limit: int
-) -> list[tuple[RetrainRequest, str, str]]:
+    session: Session, dataset: str | None, status: str | None, page: PageRequest
+) -> Paged[tuple[RetrainRequest, str, str]]:
     """(request, dataset name, monitor name), newest first."""
     query = _with_names()
     if dataset is not None:
         query = query.where(Dataset.name == dataset)
     if status is not None:
         query = query.where(RetrainRequest.status == status)
-    query = query.order_by(RetrainRequest.requested_at.desc(), RetrainRequest.id.desc())
-    return [(r, d, m) for r, d, m in session.execute(query.limit(limit))]
+    rows = [(r, d, m) for r, d, m in session.execute(REQUESTS.query(query, page))]
+    return REQUESTS.cut(rows, page, lambda r: (r[0].requested_at, r[0].id))
 
 
 def get_request(session: Session, request_id: int) -> tuple[RetrainRequest, str, str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from dqm.service.alerting.evaluate import list_alerts as list_alerts_of
-from dqm.service.api.deps import SessionDep
-from dqm.service.api.schemas import AlertOut
+from dqm.service.api.deps import PageDep, SessionDep
+from dqm.service.api.schemas import AlertOut, AlertPage
 
 router = APIRouter(tags=["alerts"])
 
@@ -16,11 +16,13 @@ router = APIRouter(tags=["alerts"])
 @router.get("/v1/alerts")
 def list_alerts(
     session: SessionDep,
+    page: PageDep,
     state: Literal["pending", "firing", "resolved"] | None = None,
     monitor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[AlertOut]:
-    return [
+) -> AlertPage:
+    """Alert episodes, newest first."""
+    found = list_alerts_of(session, state, monitor, page)
+    items = [
         AlertOut(
             id=a.id,
             monitor=m,
@@ -35,5 +37,6 @@ def list_alerts(
             firing_at=a.firing_at,
             resolved_at=a.resolved_at,
         )
-        for a, m in list_alerts_of(session, state, monitor, limit)
+        for a, m in found.items
     ]
+    return AlertPage(items=items, next_cursor=found.next_cursor)

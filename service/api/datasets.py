@@ -10,14 +10,17 @@ from fastapi.concurrency import run_in_threadpool
 from dqm.monitors.errors import DqmError
 from dqm.monitors.schema import Schema
 from dqm.service import metrics
-from dqm.service.api.deps import CtxDep, SessionDep, read_body
+from dqm.service.api.deps import CtxDep, PageDep, SessionDep, read_body
 from dqm.service.api.schemas import (
     BatchOut,
+    BatchPage,
     DatasetCreate,
     DatasetOut,
+    DatasetPage,
     LabelsIn,
     LabelsOut,
     ReferenceOut,
+    ReferencePage,
 )
 from dqm.service.db.models import Batch, Dataset
 from dqm.service.ingest import datasets as svc
@@ -62,8 +65,9 @@ def create_dataset(body: DatasetCreate, ctx: CtxDep) -> DatasetOut:
 
 
 @router.get("")
-def list_datasets(session: SessionDep) -> list[DatasetOut]:
-    return [dataset_out(d) for d in svc.list_datasets(session)]
+def list_datasets(session: SessionDep, page: PageDep) -> DatasetPage:
+    found = svc.list_datasets(session, page)
+    return DatasetPage(items=[dataset_out(d) for d in found.items], next_cursor=found.next_cursor)
 
 
 @router.get("/{name}")
@@ -93,9 +97,10 @@ async def upload_reference(name: str, request: Request, ctx: CtxDep) -> Referenc
 
 
 @router.get("/{name}/references")
-def list_references(name: str, session: SessionDep) -> list[ReferenceOut]:
+def list_references(name: str, session: SessionDep, page: PageDep) -> ReferencePage:
     dataset = svc.get_dataset(session, name)
-    return [
+    found = svc.list_references(session, dataset, page)
+    items = [
         ReferenceOut(
             version=r.version,
             rows=r.rows,
@@ -103,8 +108,9 @@ def list_references(name: str, session: SessionDep) -> list[ReferenceOut]:
             created_at=r.created_at,
             current=r.version == dataset.current_reference_version,
         )
-        for r in svc.list_references(session, dataset)
+        for r in found.items
     ]
+    return ReferencePage(items=items, next_cursor=found.next_cursor)
 
 
 @router.post(
@@ -136,16 +142,14 @@ async def ingest_batch(
         metrics.INGESTED_BYTES.labels(name).inc(len(body))
     else:
         response.status_code = status.HTTP_200_OK
-    return BatchOut(
-        batch_id=done.batch.batch_key, rows=done.batch.rows, received_at=done.batch.received_at
-    )
+    return batch_out(done.batch)
 
 
 @router.get("/{name}/batches")
-def list_batches(
-    name: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[BatchOut]:
-    return [batch_out(b) for b in svc.list_batches(session, svc.get_dataset(session, name), limit)]
+def list_batches(name: str, session: SessionDep, page: PageDep) -> BatchPage:
+    """Batches, newest first."""
+    found = svc.list_batches(session, svc.get_dataset(session, name), page)
+    return BatchPage(items=[batch_out(b) for b in found.items], next_cursor=found.next_cursor)
 
 
 @router.post("/{name}/labels")

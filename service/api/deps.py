@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from dqm.monitors.errors import PayloadTooLargeError
 from dqm.service.context import Context
+from dqm.service.paging import PageRequest
 from dqm.service.settings import Settings
 
 
@@ -23,6 +24,16 @@ def get_session(ctx: Annotated[Context, Depends(get_ctx)]) -> Iterator[Session]:
         yield session
 
 
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=1000, description="most items in the page")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2000, description="the previous page's next_cursor (opaque)"),
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit, cursor)
+
+
 def get_settings(ctx: Annotated[Context, Depends(get_ctx)]) -> Settings:
     return ctx.settings
 
@@ -33,6 +44,8 @@ CtxDep = Annotated[Context, Depends(get_ctx)]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# ?limit=&cursor= of every list endpoint; the answer is a Page: {"items", "next_cursor"}.
+PageDep = Annotated[PageRequest, Depends(page_request)]
 
 
 async def read_body(request: Request, limit: int) -> bytes:

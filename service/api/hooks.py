@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from dqm.service.alerting import hooks as svc
 from dqm.service.alerting import relay
-from dqm.service.api.deps import CtxDep, RowId, SessionDep
-from dqm.service.api.schemas import AttemptOut, DeliveryOut, HookCreate, HookOut
+from dqm.service.api.deps import CtxDep, PageDep, RowId, SessionDep
+from dqm.service.api.schemas import (
+    AttemptOut,
+    DeliveryOut,
+    DeliveryPage,
+    HookCreate,
+    HookOut,
+    HookPage,
+)
 from dqm.service.db.models import Delivery, DeliveryAttempt, Hook
 
 router = APIRouter(tags=["hooks"])
@@ -58,8 +63,9 @@ def create_hook(body: HookCreate, ctx: CtxDep) -> HookOut:
 
 
 @router.get("/v1/hooks")
-def list_hooks(session: SessionDep) -> list[HookOut]:
-    return [hook_out(h) for h in svc.list_hooks(session)]
+def list_hooks(session: SessionDep, page: PageDep) -> HookPage:
+    found = svc.list_hooks(session, page)
+    return HookPage(items=[hook_out(h) for h in found.items], next_cursor=found.next_cursor)
 
 
 @router.get("/v1/hooks/{name}")
@@ -85,11 +91,11 @@ def enable_hook(name: str, ctx: CtxDep) -> HookOut:
 
 
 @router.get("/v1/hooks/{name}/deliveries")
-def list_deliveries(
-    name: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[DeliveryOut]:
-    hook = svc.get_hook(session, name)
-    return [delivery_out(d, a) for d, a in svc.deliveries(session, hook, limit)]
+def list_deliveries(name: str, session: SessionDep, page: PageDep) -> DeliveryPage:
+    """A hook's deliveries, newest first, with their attempts."""
+    found = svc.deliveries(session, svc.get_hook(session, name), page)
+    items = [delivery_out(d, a) for d, a in found.items]
+    return DeliveryPage(items=items, next_cursor=found.next_cursor)
 
 
 @router.post("/v1/deliveries/{delivery_id}/redeliver", status_code=status.HTTP_202_ACCEPTED)

@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dqm.service.api.deps import CtxDep
-from dqm.service.auth import KeyInfo, Scope, create_key, find_key, list_keys, revoke_key
+from dqm.service.api.deps import CtxDep, PageDep
+from dqm.service.api.schemas import Page
+from dqm.service.auth import KeyInfo, Scope, create_key, find_key, page_keys, revoke_key
 from dqm.service.clock import utcnow
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -27,6 +28,10 @@ class KeyOut(BaseModel):
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
+
+
+class KeyPage(Page[KeyOut]):
+    pass
 
 
 class KeyCreated(KeyOut):
@@ -50,8 +55,9 @@ def create(body: KeyCreate, ctx: CtxDep) -> KeyCreated:
 
 
 @router.get("")
-def list_all(ctx: CtxDep) -> list[KeyOut]:
-    return [key_out(k) for k in list_keys(ctx.sessions)]
+def list_all(ctx: CtxDep, page: PageDep) -> KeyPage:
+    found = page_keys(ctx.sessions, page)
+    return KeyPage(items=[key_out(k) for k in found.items], next_cursor=found.next_cursor)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

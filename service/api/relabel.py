@@ -1,7 +1,8 @@
 """/v1/datasets/{name}/relabel-queue: rows proposed for relabeling, best first.
 
-JSON by default; ``format=csv`` or ``format=parquet`` exports the same rows with their data,
-for a labeling tool.
+JSON by default (a page: ``{"items", "next_cursor"}``); ``format=csv`` or ``format=parquet``
+exports the same rows with their data, for a labeling tool (the next page's cursor in the
+``x-next-cursor`` header).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dqm.monitors.errors import InvalidInputError
+from dqm.service import paging
 from dqm.service.alerting.relabel import QueueItem, build_queue
 from dqm.service.api.deps import CtxDep, SessionDep
+from dqm.service.api.schemas import Page
 from dqm.service.dataset_schema import schema_of
 from dqm.service.ingest.datasets import get_dataset
 
 router = APIRouter(tags=["relabel"])
+SCOPE = "relabel-queue"
 QUEUE_COLUMNS = [
     "row_id",
     "batch_id",
@@ -47,6 +51,10 @@ class RelabelItem(BaseModel):
     row: dict[str, Any] | None
 
 
+class RelabelPage(Page[RelabelItem]):
+    pass
+
+
 def _flat(item: QueueItem, data_columns: list[str]) -> dict[str, Any]:
     base = {
         "row_id": item.row_id,
@@ -61,9 +69,10 @@ def _flat(item: QueueItem, data_columns: list[str]) -> dict[str, Any]:
     return {**base, **{f"data.{c}": row.get(c) for c in data_columns}}
 
 
-def _export(items: list[QueueItem], data_columns: list[str], fmt: str, count: int) -> Response:
+def _export(
+    items: list[QueueItem], data_columns: list[str], fmt: str, headers: dict[str, str]
+) -> Response:
     rows = [_flat(i, data_columns) for i in items]
-    headers = {"x-total-count": str(count)}
     names = QUEUE_COLUMNS + [f"data.{c}" for c in data_columns]
     if fmt == "csv":
         out = io.StringIO()
@@ -77,18 +86,19 @@ def _export(items: list[QueueItem], data_columns: list[str], fmt: str, count: in
     return Response(sink.getvalue(), media_type="application/vnd.apache.parquet", headers=headers)
 
 
-@router.get("/v1/datasets/{name}/relabel-queue", response_model=list[RelabelItem])
+@router.get("/v1/datasets/{name}/relabel-queue", response_model=RelabelPage)
 def relabel_queue(
     name: str,
     ctx: CtxDep,
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
     format: Literal["json", "csv", "parquet"] = "json",
     slice_column: str | None = None,
     max_slice_share: Annotated[float, Query(gt=0, le=1)] = 0.5,
-) -> Response | list[RelabelItem]:
+) -> Response | RelabelPage:
+    """The queue, best first (highest priority, then row id); ``x-total-count`` has its size."""
     dataset = get_dataset(session, name)
     schema = schema_of(dataset)
     if slice_column is not None and slice_column not in schema.names:
@@ -96,13 +106,18 @@ def relabel_queue(
             f"slice_column {slice_column!r} is not a column of {name!r}",
             [{"field": "slice_column", "value": slice_column, "allowed": schema.names}],
         )
-    count, items = build_queue(
-        session, ctx.storage, dataset.id, schema, limit, offset, slice_column, max_slice_share
+    after = None if cursor is None else paging.decode(cursor, SCOPE, [float, str])
+    count, items, more = build_queue(
+        session, ctx.storage, dataset.id, schema, limit, after, slice_column, max_slice_share
     )
+    next_cursor = paging.encode(SCOPE, (items[-1].priority, items[-1].row_id)) if more else None
+    headers = {"x-total-count": str(count)}
+    if next_cursor is not None:
+        headers["x-next-cursor"] = next_cursor
     if format != "json":
-        return _export(items, schema.names, format, count)
-    response.headers["x-total-count"] = str(count)
-    return [
+        return _export(items, schema.names, format, headers)
+    response.headers.update(headers)
+    page = [
         RelabelItem(
             row_id=i.row_id,
             batch_id=i.batch_id,
@@ -117,3 +132,4 @@ def relabel_queue(
         )
         for i in items
     ]
+    return RelabelPage(items=page, next_cursor=next_cursor)

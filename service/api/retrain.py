@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from dqm.monitors.errors import NotFoundError
 from dqm.service.alerting import retrain
-from dqm.service.api.deps import CtxDep, SessionDep
+from dqm.service.api.deps import CtxDep, PageDep, SessionDep
+from dqm.service.api.schemas import Page
 from dqm.service.clock import utcnow
 from dqm.service.db.models import RetrainRequest
 
@@ -29,6 +30,10 @@ class RetrainRequestOut(BaseModel):
     acknowledged_at: datetime | None
     closed_at: datetime | None
     checked_run_id: int | None
+
+
+class RetrainRequestPage(Page[RetrainRequestOut]):
+    pass
 
 
 def _out(r: RetrainRequest, dataset: str, monitor: str) -> RetrainRequestOut:
@@ -59,12 +64,14 @@ def _parse_id(request_id: str) -> int:
 @router.get("/v1/retrain-requests")
 def list_requests(
     session: SessionDep,
+    page: PageDep,
     dataset: str | None = None,
     status: Literal["requested", "acknowledged", "resolved", "still_firing"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[RetrainRequestOut]:
-    rows = retrain.list_requests(session, dataset, status, limit)
-    return [_out(r, d, m) for r, d, m in rows]
+) -> RetrainRequestPage:
+    """Retrain requests, newest first."""
+    found = retrain.list_requests(session, dataset, status, page)
+    items = [_out(r, d, m) for r, d, m in found.items]
+    return RetrainRequestPage(items=items, next_cursor=found.next_cursor)
 
 
 @router.get("/v1/retrain-requests/{request_id}")

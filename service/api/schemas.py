@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -13,9 +13,20 @@ from dqm.service.api.params_doc import describe_params
 from dqm.service.names import NAME_PATTERN
 from dqm.service.runs.definition import MonitorChanges, MonitorSpec
 
+T = TypeVar("T")
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """The one shape of every list: a page of items and the cursor of the next page."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 class DatasetCreate(Strict):
@@ -179,3 +190,35 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
     last_error: str | None
     attempt_log: list[AttemptOut]
+
+
+class DatasetPage(Page[DatasetOut]):
+    pass
+
+
+class ReferencePage(Page[ReferenceOut]):
+    pass
+
+
+class BatchPage(Page[BatchOut]):
+    pass
+
+
+class MonitorPage(Page[MonitorOut]):
+    pass
+
+
+class RunPage(Page[RunOut]):
+    pass
+
+
+class AlertPage(Page[AlertOut]):
+    pass
+
+
+class HookPage(Page[HookOut]):
+    pass
+
+
+class DeliveryPage(Page[DeliveryOut]):
+    pass

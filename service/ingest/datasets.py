@@ -13,6 +13,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from dqm.service.db.session import transaction
 from dqm.service.ingest import validate as ingest
 from dqm.service.ingest.limits import DecodeLimits
 from dqm.service.outages import DataFolderUnavailableError, is_database_outage
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
 
 log = logging.getLogger(__name__)
@@ -48,8 +50,18 @@ def get_dataset(session: Session, name: str) -> Dataset:
     return dataset
 
 
-def list_datasets(session: Session) -> list[Dataset]:
-    return list(session.scalars(select(Dataset).order_by(Dataset.name)))
+DATASETS = Keyset("datasets", Key(Dataset.name, str))
+REFERENCES = Keyset("references", Key(ReferenceVersion.version, int, descending=True))
+BATCHES = Keyset(
+    "batches",
+    Key(Batch.received_at, datetime, descending=True),
+    Key(Batch.id, int, descending=True),
+)
+
+
+def list_datasets(session: Session, page: PageRequest) -> Paged[Dataset]:
+    rows = list(session.scalars(DATASETS.query(select(Dataset), page)))
+    return DATASETS.cut(rows, page, lambda d: (d.name,))
 
 
 def create_dataset(ctx: Context, name: str, schema: Schema | None) -> Dataset:
@@ -153,13 +165,13 @@ def upload_reference(
     return ref, schema
 
 
-def list_references(session: Session, dataset: Dataset) -> list[ReferenceVersion]:
-    query = (
-        select(ReferenceVersion)
-        .where(ReferenceVersion.dataset_id == dataset.id)
-        .order_by(ReferenceVersion.version.desc())
-    )
-    return list(session.scalars(query))
+def list_references(
+    session: Session, dataset: Dataset, page: PageRequest
+) -> Paged[ReferenceVersion]:
+    """Reference versions, newest first."""
+    query = select(ReferenceVersion).where(ReferenceVersion.dataset_id == dataset.id)
+    rows = list(session.scalars(REFERENCES.query(query, page)))
+    return REFERENCES.cut(rows, page, lambda r: (r.version,))
 
 
 def current_reference(session: Session, dataset: Dataset) -> ReferenceVersion:
@@ -240,11 +252,8 @@ def ingest_batch(
         raise
 
 
-def list_batches(session: Session, dataset: Dataset, limit: int = 100) -> list[Batch]:
-    query = (
-        select(Batch)
-        .where(Batch.dataset_id == dataset.id)
-        .order_by(Batch.received_at.desc(), Batch.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+def list_batches(session: Session, dataset: Dataset, page: PageRequest) -> Paged[Batch]:
+    """Batches, newest first."""
+    query = select(Batch).where(Batch.dataset_id == dataset.id)
+    rows = list(session.scalars(BATCHES.query(query, page)))
+    return BATCHES.cut(rows, page, lambda b: (b.received_at, b.id))

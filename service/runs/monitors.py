@@ -17,6 +17,7 @@ from dqm.service.context import Context
 from dqm.service.db.models import Dataset, Hook, MetricValue, Monitor, Run
 from dqm.service.db.session import transaction
 from dqm.service.ingest.datasets import get_dataset
+from dqm.service.paging import Key, Keyset, Paged, PageRequest
 from dqm.service.runs.definition import MonitorChanges, MonitorSpec
 from dqm.service.runs.scheduler import (
     RUN_QUEUED,
@@ -39,9 +40,13 @@ def get_monitor_of_dataset(session: Session, name: str) -> tuple[Monitor, str]:
     return monitor, session.get_one(Dataset, monitor.dataset_id).name
 
 
-def list_monitors(session: Session) -> list[tuple[Monitor, str]]:
-    query = select(Monitor, Dataset.name).join(Dataset).order_by(Monitor.name)
-    return [(m, d) for m, d in session.execute(query)]
+MONITORS = Keyset("monitors", Key(Monitor.name, str))
+
+
+def list_monitors(session: Session, page: PageRequest) -> Paged[tuple[Monitor, str]]:
+    query = MONITORS.query(select(Monitor, Dataset.name).join(Dataset), page)
+    rows = [(m, d) for m, d in session.execute(query)]
+    return MONITORS.cut(rows, page, lambda r: (r[0].name,))
 
 
 def _check_actions(session: Session, actions: list[Action]) -> None:

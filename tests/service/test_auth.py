@@ -201,7 +201,7 @@ def test_keys_over_http_and_the_first_key_closes_the_open_mode(settings: Setting
         assert made.json()["scopes"] == ["read"]
         assert client.get("/v1/datasets", headers=bearer(reader)).status_code == 200
         assert_error(client.get("/v1/keys", headers=bearer(reader)), 403, "forbidden")
-        listed = client.get("/v1/keys", headers=bearer(admin)).json()
+        listed = client.get("/v1/keys", headers=bearer(admin)).json()["items"]
         assert [k["name"] for k in listed] == ["grafana", "ops"]
         assert all("key" not in k for k in listed)
 

@@ -46,7 +46,7 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         assert body["status"] == "succeeded", body
         share = next(m for m in body["metrics"] if m["name"] == "share_drifted_columns")
         assert share["value"] < 0.3 and share["column"] is None
-        assert client.get("/v1/alerts?state=firing").json() == []
+        assert client.get("/v1/alerts?state=firing").json()["items"] == []
 
         drifted = client.post(
             "/v1/datasets/churn/batches?batch_id=b2",
@@ -57,7 +57,7 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         body = client.post("/v1/monitors/churn-drift/run?wait=true").json()
         scores = {m["column"]: m for m in body["metrics"] if m["name"] == "drift_score"}
         assert scores["age"]["drifted"] and scores["age"]["method"] == "wasserstein"
-        firing = client.get("/v1/alerts?state=firing").json()
+        firing = client.get("/v1/alerts?state=firing").json()["items"]
         assert [a["metric"] for a in firing] == ["share_drifted_columns"]
 
         retrain = receiver.wait_for(1, "retrain.requested")[0]
@@ -71,8 +71,8 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         assert body["status"] == "succeeded"
         resolved = receiver.wait_for(1, "alert.resolved")[0]
         assert resolved.verified
-        assert client.get("/v1/alerts?state=firing").json() == []
-        assert len(client.get("/v1/alerts?state=resolved").json()) == 1
+        assert client.get("/v1/alerts?state=firing").json()["items"] == []
+        assert len(client.get("/v1/alerts?state=resolved").json()["items"]) == 1
 
         scrape = client.get("/metrics").text
         assert (

@@ -111,7 +111,9 @@ def test_read_only_data_folder(settings: Settings) -> None:
             assert_unavailable(client.delete("/v1/datasets/d"), "data folder")
             # Nothing was deleted: the dataset and its files are intact, the call retryable.
             assert client.get("/v1/datasets/d").status_code == 200
-            assert [b["batch_id"] for b in client.get("/v1/datasets/d/batches").json()] == ["b1"]
+            assert [
+                b["batch_id"] for b in client.get("/v1/datasets/d/batches").json()["items"]
+            ] == ["b1"]
         assert sorted(p for p in data.rglob("*") if p.is_file()) == stored
         assert client.get("/readyz").json() == {"status": "ready"}
         assert client.delete("/v1/datasets/d").status_code == 204

@@ -301,7 +301,7 @@ def test_webhook_allowlist_refuses_hooks_to_other_targets(settings: Settings) ->
         refused = client.post("/v1/hooks", json=hook)
         assert refused.status_code == 422, refused.text
         assert "DQM_WEBHOOK_ALLOWLIST" in refused.json()["error"]["message"]
-        assert client.get("/v1/hooks").json() == []
+        assert client.get("/v1/hooks").json()["items"] == []
     assert receiver.received == []
 
 

@@ -60,7 +60,7 @@ def _run(client: httpx.Client, monitor: str) -> dict[str, Any]:
 
 
 def _states(client: httpx.Client) -> list[str]:
-    return [a["state"] for a in client.get("/v1/alerts").json()]
+    return [a["state"] for a in client.get("/v1/alerts").json()["items"]]
 
 
 def test_for_two_runs_goes_pending_then_firing(settings: Settings) -> None:
@@ -113,7 +113,7 @@ def test_history_baseline_fires_on_an_outlier(settings: Settings) -> None:
         assert _states(client) == []
         _push(client, "shifted", 0.6, 20)
         run = _run(client, "m")
-        firing = client.get("/v1/alerts?state=firing").json()
+        firing = client.get("/v1/alerts?state=firing").json()["items"]
         assert [(a["metric"], a["column"]) for a in firing] == [("drift_score", "age")]
         score = next(
             m["value"]
@@ -138,7 +138,9 @@ def test_reference_baseline_learns_bounds_from_reference_chunks(settings: Settin
         assert _states(client) == []
         _push(client, "shifted", 1.0, 6)
         _run(client, "m")
-        assert [a["column"] for a in client.get("/v1/alerts?state=firing").json()] == ["income"]
+        assert [a["column"] for a in client.get("/v1/alerts?state=firing").json()["items"]] == [
+            "income"
+        ]
 
 
 def test_cooldown_holds_across_monitors_and_the_loop_closes(settings: Settings) -> None:
@@ -153,7 +155,7 @@ def test_cooldown_holds_across_monitors_and_the_loop_closes(settings: Settings) 
         assert len(receiver.wait_for(2, "alert.firing")) == 2  # both monitors fired
         [request] = receiver.wait_for(1, "retrain.requested")  # ... one retrain request
         assert request.verified
-        [listed] = client.get("/v1/retrain-requests?dataset=d").json()
+        [listed] = client.get("/v1/retrain-requests?dataset=d").json()["items"]
         assert listed["id"] == request.event["data"]["request_id"] and listed["monitor"] == "m1"
         assert listed["status"] == "acknowledged"  # the 2xx acknowledged it
 
@@ -182,7 +184,7 @@ def test_request_still_firing_after_a_reference_that_did_not_help(settings: Sett
         client.put("/v1/datasets/d/reference", json=records(frame(2000, 40)))
         _push(client, "b2", 1.0, 41)
         _run(client, "m")
-        [request] = client.get("/v1/retrain-requests").json()
+        [request] = client.get("/v1/retrain-requests").json()["items"]
         assert request["status"] == "still_firing"
         ack = client.post(f"/v1/retrain-requests/{request['id']}/acknowledge")
         assert ack.status_code == 409

@@ -85,7 +85,8 @@ def test_queue_ranks_exports_caps_slices_and_closes_on_labels(settings: Settings
         assert share > 0.05
 
         queue = client.get("/v1/datasets/pets/relabel-queue", params={"limit": 1000})
-        items = queue.json()
+        items = queue.json()["items"]
+        assert queue.json()["next_cursor"] is None
         flipped = {f"p{i}" for i in range(20)}
         assert int(queue.headers["x-total-count"]) == len(items) >= 15
         assert {i["row_id"] for i in items} <= flipped  # only the rows whose labels are wrong
@@ -103,7 +104,7 @@ def test_queue_ranks_exports_caps_slices_and_closes_on_labels(settings: Settings
             "/v1/datasets/pets/relabel-queue",
             params={"limit": 8, "slice_column": "segment", "max_slice_share": 0.5},
         )
-        segments = [i["row"]["segment"] for i in capped.json()]
+        segments = [i["row"]["segment"] for i in capped.json()["items"]]
         assert len(segments) == 8 and max(segments.count("a"), segments.count("b")) <= 4
 
         exported = client.get("/v1/datasets/pets/relabel-queue", params={"format": "csv"})
@@ -124,7 +125,9 @@ def test_queue_ranks_exports_caps_slices_and_closes_on_labels(settings: Settings
             "/v1/datasets/pets/labels", json={"labels": [{"id": top["row_id"], "label": "dog"}]}
         )
         assert fixed.json()["matched"] == 1
-        after = client.get("/v1/datasets/pets/relabel-queue", params={"limit": 1000}).json()
+        after = client.get("/v1/datasets/pets/relabel-queue", params={"limit": 1000}).json()[
+            "items"
+        ]
         assert top["row_id"] not in {i["row_id"] for i in after}
         assert len(after) == len(items) - 1
 

@@ -41,7 +41,7 @@ def _firing_monitor(client: httpx.Client, hook_url: str) -> str:
 def test_new_firing_alert_has_its_firing_time(settings: Settings) -> None:
     with running_receiver() as receiver, running_server(settings) as client:
         receiver.secrets.append(_firing_monitor(client, receiver.url))
-        [alert] = client.get("/v1/alerts").json()
+        [alert] = client.get("/v1/alerts").json()["items"]
     assert alert["state"] == "firing"
     assert alert["firing_at"] is not None and alert["firing_at"] == alert["started_at"]
 
@@ -53,7 +53,7 @@ def test_patching_rules_sends_alert_resolved(settings: Settings) -> None:
         patched = client.patch("/v1/monitors/m", json={"rules": [{**DRIFT_RULE, "value": 0.9}]})
         assert patched.status_code == 200, patched.text
         [resolved] = receiver.wait_for(1, "alert.resolved")
-        [alert] = client.get("/v1/alerts").json()
+        [alert] = client.get("/v1/alerts").json()["items"]
     assert resolved.verified
     data, firing_data = resolved.event["data"], fired.event["data"]
     assert data["alert"]["id"] == firing_data["alert"]["id"]

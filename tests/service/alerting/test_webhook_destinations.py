@@ -54,7 +54,7 @@ def test_literal_internal_hosts_are_refused_at_creation_naming_the_reason(
             answer = client.post("/v1/hooks", json=_hook(f"h{i}", url.format(port=port)))
             assert answer.status_code == 422, (url, answer.text)
             assert reason in answer.json()["error"]["message"], answer.text
-        assert client.get("/v1/hooks").json() == []
+        assert client.get("/v1/hooks").json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_a_name_resolving_to_loopback_is_accepted_then_blocked_in_the_delivery_l
 def _wait_for_attempt(client: httpx.Client, hook: str) -> dict[str, Any]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        deliveries = client.get(f"/v1/hooks/{hook}/deliveries").json()
+        deliveries = client.get(f"/v1/hooks/{hook}/deliveries").json()["items"]
         if deliveries and deliveries[0]["attempt_log"]:
             found: dict[str, Any] = deliveries[0]
             return found

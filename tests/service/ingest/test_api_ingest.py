@@ -61,7 +61,7 @@ def test_every_format_is_accepted(client, content_type, encode) -> None:  # type
     )
     assert response.status_code == 201, response.text
     assert response.json()["rows"] == 50 and response.json()["batch_id"] == "k1"
-    listed = client.get("/v1/datasets/d/batches").json()
+    listed = client.get("/v1/datasets/d/batches").json()["items"]
     assert [b["batch_id"] for b in listed] == ["k1"]
 
 
@@ -76,7 +76,7 @@ def test_same_key_same_content_replays_other_content_conflicts(client) -> None: 
     )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "conflict"
-    assert len(client.get("/v1/datasets/d/batches").json()) == 1
+    assert len(client.get("/v1/datasets/d/batches").json()["items"]) == 1
 
 
 def test_bad_rows_are_rejected_with_rows_and_columns_and_nothing_is_stored(client) -> None:  # type: ignore[no-untyped-def]
@@ -92,7 +92,7 @@ def test_bad_rows_are_rejected_with_rows_and_columns_and_nothing_is_stored(clien
     by_column = {d["column"]: d for d in error["details"]}
     assert by_column["age"]["rows"] == [3, 7]
     assert "unexpected" in by_column
-    assert client.get("/v1/datasets/d/batches").json() == []
+    assert client.get("/v1/datasets/d/batches").json()["items"] == []
 
 
 def test_missing_target_is_allowed_in_batches(client) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +112,7 @@ def test_unsupported_media_type_and_malformed_json(client) -> None:  # type: ign
         headers={"content-type": "application/json"},
     )
     assert broken.status_code == 422
-    assert client.get("/v1/datasets/d/batches").json() == []
+    assert client.get("/v1/datasets/d/batches").json()["items"] == []
 
 
 def test_unknown_dataset_is_404(client) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +138,7 @@ def test_first_reference_defines_the_schema(settings: Settings) -> None:
         assert schema["id"]["role"] == "id"
         second = c.put("/v1/datasets/inferred/reference", json=records(frame(30, 2)))
         assert second.json()["version"] == 2
-        versions = c.get("/v1/datasets/inferred/references").json()
+        versions = c.get("/v1/datasets/inferred/references").json()["items"]
         assert [(v["version"], v["current"]) for v in versions] == [(2, True), (1, False)]
 
 

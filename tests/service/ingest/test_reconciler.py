@@ -21,6 +21,7 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.metrics import REGISTRY
 from dqm.service.outages import as_unavailable
+from dqm.service.paging import PageRequest
 from dqm.service.settings import Settings
 from dqm.service.storage import Storage, new_batch_path
 from tests.service.data import SCHEMA, frame, records
@@ -154,7 +155,10 @@ def test_an_ingest_the_database_lost_leaves_no_file_after_reconcile(settings: Se
         # The commit's outcome was unknown, so the file stayed for the reconciler to judge.
         assert len(files_under(batches)) == 1
         with ctx.sessions() as session:
-            assert svc.list_batches(session, svc.get_dataset(session, "d")) == []
+            assert (
+                svc.list_batches(session, svc.get_dataset(session, "d"), PageRequest(10)).items
+                == []
+            )
         later = utcnow() + timedelta(seconds=ctx.settings.orphan_grace_seconds + 1)
         assert reconciler.reconcile(ctx, now=later) == Counter(unreferenced=1)
         assert files_under(batches) == set()

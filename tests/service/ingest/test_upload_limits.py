@@ -87,7 +87,7 @@ def test_a_40m_row_parquet_of_half_a_megabyte_is_refused_fast_with_bounded_memor
     assert "40000000 rows" in response.json()["error"]["message"]
     assert elapsed < 10, elapsed
     assert growth_mb < 300, growth_mb
-    assert client.get("/v1/datasets/d/batches").json() == []
+    assert client.get("/v1/datasets/d/batches").json()["items"] == []
 
 
 def test_the_limits_are_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,7 +220,7 @@ def test_idempotency_key_follows_the_batch_id_rules(client: httpx.Client, key: s
     assert by_query.status_code == by_header.status_code == 422, by_header.text
     fields = [d["field"] for d in by_header.json()["error"]["details"]]
     assert fields == ["header.idempotency-key"]
-    assert client.get("/v1/datasets/d/batches").json() == []
+    assert client.get("/v1/datasets/d/batches").json()["items"] == []
     ok = client.post("/v1/datasets/d/batches", headers={"Idempotency-Key": "b-1.x:y"}, json=body)
     assert ok.status_code == 201 and ok.json()["batch_id"] == "b-1.x:y"
 

@@ -83,7 +83,7 @@ def test_kind_runs_reports_and_alerts(
         assert run["status"] == "succeeded", run
         names = {m["name"] for m in run["metrics"]}
         assert metric_names <= names, metric_names - names
-        firing = client.get("/v1/alerts?state=firing").json()
+        firing = client.get("/v1/alerts?state=firing").json()["items"]
         assert [a["metric"] for a in firing] == [rule["metric"]]
         scrape = client.get("/metrics").text
         for name in metric_names:

@@ -32,7 +32,7 @@ def _monitor_every_second(client: httpx.Client) -> datetime:
 def _runs(client: httpx.Client) -> list[dict[str, object]]:
     listed = client.get("/v1/monitors/m/runs", params={"limit": 1000})
     assert listed.status_code == 200, listed.text
-    runs: list[dict[str, object]] = listed.json()
+    runs: list[dict[str, object]] = listed.json()["items"]
     return runs
 
 

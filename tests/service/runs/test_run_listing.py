@@ -92,7 +92,7 @@ def test_listing_runs_takes_the_same_number_of_queries_for_any_count(
     statements = _count_statements(ctx)
     response = client.get("/v1/monitors/m/runs", params={"limit": 1000})
     assert response.status_code == 200
-    listed = response.json()
+    listed = response.json()["items"]
     assert len(listed) == runs
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 4, selects
@@ -111,5 +111,5 @@ def test_thousand_runs_latency(api: tuple[TestClient, Context]) -> None:
     started = time.perf_counter()
     response = client.get("/v1/monitors/m/runs", params={"limit": 1000})
     elapsed = time.perf_counter() - started
-    assert response.status_code == 200 and len(response.json()) == 1000
+    assert response.status_code == 200 and len(response.json()["items"]) == 1000
     print(f"GET /v1/monitors/m/runs?limit=1000: {elapsed:.3f} s")
