@@ -8,7 +8,18 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from dqm.service.db.models import Alert, Delivery, Hook, Monitor
+from dqm.service.alerting.relabel import QUEUED_REASONS
+from dqm.service.db.models import (
+    Alert,
+    Dataset,
+    Delivery,
+    DeliveryAttempt,
+    Finding,
+    Hook,
+    Label,
+    Monitor,
+    RetrainRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -86,3 +97,71 @@ def hook_delivery_counts(session: Session) -> dict[int, dict[str, int]]:
     for hook_id, status, n in session.execute(query):
         counts.setdefault(hook_id, {})[status] = n
     return counts
+
+
+def hook_deliveries(
+    session: Session, hook_id: int, limit: int
+) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
+    """A hook's newest deliveries, each with its attempts (oldest first)."""
+    rows = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.hook_id == hook_id)
+            .order_by(Delivery.id.desc())
+            .limit(limit)
+        )
+    )
+    attempts: dict[int, list[DeliveryAttempt]] = {d.id: [] for d in rows}
+    if attempts:
+        query = (
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_(attempts))
+            .order_by(DeliveryAttempt.id)
+        )
+        for attempt in session.scalars(query):
+            attempts[attempt.delivery_id].append(attempt)
+    return [(d, attempts[d.id]) for d in rows]
+
+
+def all_hooks(session: Session) -> list[Hook]:
+    return list(session.scalars(select(Hook).order_by(Hook.name)))
+
+
+def delivery_hook_name(session: Session, delivery_id: int) -> str | None:
+    query = select(Hook.name).join(Delivery, Delivery.hook_id == Hook.id)
+    return session.scalar(query.where(Delivery.id == delivery_id))
+
+
+def retrain_requests(
+    session: Session, status: str | None, limit: int
+) -> list[tuple[RetrainRequest, str, str]]:
+    """(request, dataset name, monitor name), newest first."""
+    query = (
+        select(RetrainRequest, Dataset.name, Monitor.name)
+        .join(Dataset, Dataset.id == RetrainRequest.dataset_id)
+        .join(Monitor, Monitor.id == RetrainRequest.monitor_id)
+    )
+    if status is not None:
+        query = query.where(RetrainRequest.status == status)
+    query = query.order_by(RetrainRequest.requested_at.desc(), RetrainRequest.id.desc())
+    return [(r, d, m) for r, d, m in session.execute(query.limit(limit))]
+
+
+def open_queue_sizes(session: Session) -> dict[int, int]:
+    """{dataset id: rows in its relabel queue}: distinct rows of label-issue and uncovered
+    findings with no label received after them (the queue's own rule, as a count)."""
+    relabeled = (
+        select(Label.id)
+        .where(
+            Label.dataset_id == Finding.dataset_id,
+            Label.row_id == Finding.row_id,
+            Label.received_at > Finding.created_at,
+        )
+        .exists()
+    )
+    query = (
+        select(Finding.dataset_id, func.count(func.distinct(Finding.row_id)))
+        .where(Finding.reason.in_(QUEUED_REASONS), ~relabeled)
+        .group_by(Finding.dataset_id)
+    )
+    return dict(session.execute(query).tuples().all())

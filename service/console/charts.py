@@ -21,7 +21,7 @@ def sparkline(points: list[tuple[int, datetime, float | None]]) -> Spec:
         "data": [
             {
                 "type": "scatter",
-                "mode": "lines",
+                "mode": "lines" if len(points) > 1 else "markers",
                 "x": [iso(at) for _, at, _ in points],
                 "y": [v for _, _, v in points],
                 "line": {"width": 1.5, "color": "#1f5fbf"},
@@ -119,6 +119,7 @@ def heatmap(title: str, columns: list[str], runs: list[int], z: list[list[float 
                 "y": columns,
                 "z": z,
                 "colorscale": "YlOrRd",
+                "reversescale": True,  # Plotly's YlOrRd runs red to yellow: high values red
                 "hoverongaps": False,
                 "hovertemplate": "%{y} · %{x}<br>%{z}<extra></extra>",
             }

@@ -7,10 +7,24 @@ import re
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dqm.service.console import overview, run, signin, static
+from dqm.service.console import (
+    alerts,
+    datasets,
+    hooks,
+    monitors,
+    overview,
+    relabel,
+    retrain,
+    run,
+    signin,
+    static,
+)
 
 # Each page module's router; a new page module is added here.
-ROUTERS = [static.router, signin.router, overview.router, run.router]
+ROUTERS = [
+    m.router
+    for m in (static, signin, overview, datasets, monitors, alerts, hooks, retrain, relabel, run)
+]
 PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 
 

@@ -30,7 +30,7 @@ def _form(request: Request, next_path: str, error: str | None = None) -> HTMLRes
         request,
         None,
         "sign_in.html",
-        status=401 if error else 200,
+        http_status=401 if error else 200,
         title="Sign in",
         next=safe_next(next_path),
         error=error,

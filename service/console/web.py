@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -174,14 +175,18 @@ async def read_form(request: Request, viewer: Viewer | None) -> dict[str, str]:
 
 
 def render(
-    request: Request, viewer: Viewer | None, template: str, status: int = 200, **context: Any
+    request: Request,
+    viewer: Viewer | None,
+    template: str,
+    http_status: int = 200,
+    **context: Any,
 ) -> HTMLResponse:
     """The page ``template`` in the base layout, with the security headers."""
     base = base_path(request)
     html = templates.get_template(template).render(
         request=request, viewer=viewer, base=base, url=url_builder(base), **context
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=http_status, headers=SECURITY_HEADERS)
 
 
 def safe_next(target: str | None) -> str:
@@ -214,7 +219,9 @@ def error_page(request: Request, exc: DqmError) -> Response:
     if isinstance(exc, SignInRequired):
         return sign_in_redirect(request)
     status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
-    response = render(request, None, "error.html", status=status, status_code=status, error=exc)
+    response = render(
+        request, None, "error.html", http_status=status, status_code=status, error=exc
+    )
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
@@ -231,6 +238,9 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except DqmError as exc:
                 return error_page(request, exc)
+            except RequestValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in exc.errors())
+                return error_page(request, InvalidInputError(f"invalid value of {fields}"))
             except SQLAlchemyError as exc:
                 outage = as_unavailable(exc)
                 if outage is None:

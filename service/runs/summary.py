@@ -54,6 +54,12 @@ def lag_of(run: Run) -> float | None:
     return max(0.0, (run.started_at - run.scheduled_for).total_seconds())
 
 
+def duration_of(run: Run) -> float | None:
+    if run.started_at is None or run.finished_at is None:
+        return None
+    return max(0.0, (run.finished_at - run.started_at).total_seconds())
+
+
 def key_metric(monitor: Monitor, stored: list[str]) -> str | None:
     """The first dataset-level rule metric, else the kind's usual one, else any stored one.
 
@@ -165,3 +171,73 @@ def recent_runs(session: Session, monitor_id: int, limit: int) -> list[Run]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def monitors_of_dataset(session: Session, dataset_id: int) -> list[Monitor]:
+    query = select(Monitor).where(Monitor.dataset_id == dataset_id).order_by(Monitor.name)
+    return list(session.scalars(query))
+
+
+def metric_names(session: Session, monitor_id: int) -> tuple[list[str], list[str]]:
+    """(dataset-level, per-column) metric names of the monitor's latest successful run."""
+    run_id = session.scalar(
+        select(func.max(Run.id)).where(Run.monitor_id == monitor_id, Run.status == "succeeded")
+    )
+    if run_id is None:
+        return [], []
+    rows = session.execute(
+        select(MetricValue.name, MetricValue.column)
+        .where(MetricValue.run_id == run_id)
+        .order_by(MetricValue.id)
+    ).all()
+    dataset_level = list(dict.fromkeys(n for n, c in rows if c is None))
+    per_column = list(dict.fromkeys(n for n, c in rows if c is not None))
+    return dataset_level, per_column
+
+
+def metric_columns(session: Session, monitor_id: int, metric: str) -> list[str]:
+    """The columns that have ``metric`` in the monitor's latest successful run."""
+    run_id = session.scalar(
+        select(func.max(Run.id)).where(Run.monitor_id == monitor_id, Run.status == "succeeded")
+    )
+    query = (
+        select(MetricValue.column)
+        .where(MetricValue.run_id == run_id, MetricValue.name == metric)
+        .where(MetricValue.column.is_not(None))
+        .order_by(MetricValue.id)
+    )
+    return [c for c in session.scalars(query) if c is not None]
+
+
+def column_matrix(
+    session: Session, monitor_id: int, metric: str, runs: int
+) -> tuple[list[str], list[int], list[list[float | None]]]:
+    """A per-column metric over the newest ``runs`` successful runs: (columns, run ids, z).
+
+    ``z[i][j]`` is column i's value in run j (None where the run has none); runs oldest first.
+    """
+    run_ids = sorted(
+        session.scalars(
+            select(Run.id)
+            .where(Run.monitor_id == monitor_id, Run.status == "succeeded")
+            .order_by(Run.id.desc())
+            .limit(runs)
+        )
+    )
+    if not run_ids:
+        return [], [], []
+    values = session.execute(
+        select(MetricValue.column, MetricValue.run_id, MetricValue.value).where(
+            MetricValue.run_id.in_(run_ids),
+            MetricValue.name == metric,
+            MetricValue.column.is_not(None),
+        )
+    ).all()
+    columns = sorted({c for c, _, _ in values if c is not None})
+    at = {(c, r): v for c, r, v in values}
+    z = [[at.get((c, r)) for r in run_ids] for c in columns]
+    return columns, run_ids, z
+
+
+def monitor_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Monitor.name).order_by(Monitor.name)))
