@@ -165,6 +165,18 @@ class RunMetricsJson(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class RunDistribution(Base):
+    """What a drift run compared, column by column, in a compact form (binned counts of numbers,
+    top-category counts: dqm.monitors.distribution_summary), for the run's page to draw."""
+
+    __tablename__ = "run_distributions"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    body: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+
 class Finding(Base):
     """A row a monitor flagged (label issue, uncovered, integrity); feeds the relabel queue."""
 

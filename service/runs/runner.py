@@ -33,6 +33,7 @@ from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Dataset, Finding, MetricValue, Monitor, Run
 from dqm.service.db.session import is_postgres, rowcount, transaction
 from dqm.service.ingest.datasets import current_reference
+from dqm.service.runs import distributions
 from dqm.service.runs.baselines import (
     CHUNKS,
     chunk_values,
@@ -156,6 +157,7 @@ def _load(ctx: Context, run_id: int) -> Loaded:
 class Computed:
     result: MonitorResult
     reference_values: dict[SeriesKey, list[float]]
+    distributions: dict[str, Any] | None = None  # what a drift run compared, for its page
 
 
 def _compute(ctx: Context, loaded: Loaded) -> Computed:
@@ -176,7 +178,10 @@ def _compute(ctx: Context, loaded: Loaded) -> Computed:
             loaded.reference_version,
             lambda: chunk_values(monitor, profile, loaded.schema, params, CHUNKS),
         )
-    return Computed(result, reference)
+    summary = distributions.summarize_run(
+        loaded.monitor.kind, profile, loaded.window.table, loaded.schema, result
+    )
+    return Computed(result, reference, summary)
 
 
 def execute(ctx: Context, run_id: int) -> str:
@@ -241,6 +246,7 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: 
             for m in result.metrics
         )
         _add_findings(session, run, dataset, window, result, now)
+        distributions.store(session, run_id, computed.distributions)
         run.status, run.finished_at, run.lease_owner = "succeeded", now, None
         run.reference_version, run.window, run.error = version, window.describe(), None
         session.flush()

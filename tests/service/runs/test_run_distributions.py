@@ -1,0 +1,57 @@
+"""A drift run stores the per-column distributions it compared (reference and window, late
+labels joined), checked against numpy.histogram and a plain count of the data sent; runs of
+other kinds store none."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+import dqm.service.runs.distributions as distributions
+from dqm.service.settings import Settings
+from tests.service.data import SCHEMA, frame, records
+from tests.service.helpers import make_context
+from tests.support.server import running_server
+
+
+def _stored(settings: Settings, run_id: int) -> dict[str, Any] | None:
+    with make_context(settings, "t").sessions() as session:
+        return distributions.load(session, run_id)
+
+
+def test_drift_run_stores_what_it_compared_with_late_labels(settings: Settings) -> None:
+    ref, cur = frame(400, 1), frame(250, 2, shift=1.0, prefix="b")
+    cur["label"] = [None] * 250
+    late = {f"b{i}": ("yes" if i % 3 else "no") for i in range(0, 250, 2)}
+    with running_server(settings) as client:
+        client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).raise_for_status()
+        client.put("/v1/datasets/d/reference", json=records(ref)).raise_for_status()
+        client.post("/v1/datasets/d/batches", json=records(cur)).raise_for_status()
+        labels = [{"id": k, "label": v} for k, v in late.items()]
+        client.post("/v1/datasets/d/labels", json={"labels": labels}).raise_for_status()
+        for kind in ("drift", "data_quality"):
+            monitor = {"name": kind, "dataset": "d", "kind": kind, "schedule": {"every": "1h"}}
+            client.post("/v1/monitors", json=monitor).raise_for_status()
+        run = client.post("/v1/monitors/drift/run?wait=true").json()
+        other = client.post("/v1/monitors/data_quality/run?wait=true").json()
+    assert run["status"] == other["status"] == "succeeded"
+    assert _stored(settings, other["id"]) is None
+    body = _stored(settings, run["id"])
+    assert body is not None
+    scored = {m["column"] for m in run["metrics"] if m["name"] == "drift_score"}
+    assert set(body["columns"]) == scored == {"age", "income", "city", "label"}
+
+    age = body["columns"]["age"]
+    both = np.array(ref["age"] + cur["age"])
+    edges = np.histogram_bin_edges(both, bins=body["bins"])
+    assert age["reference"] == np.histogram(ref["age"], edges)[0].tolist()
+    assert age["current"] == np.histogram(cur["age"], edges)[0].tolist()
+
+    label = body["columns"]["label"]  # the window's labels are the late ones
+    got = dict(zip(label["categories"], label["current"], strict=True))
+    assert got == dict(Counter(late.values()))
+    assert (label["current_n"], label["current_missing"]) == (len(late), 250 - len(late))
+    city = body["columns"]["city"]
+    assert dict(zip(city["categories"], city["reference"], strict=True)) == Counter(ref["city"])
