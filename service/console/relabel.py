@@ -59,11 +59,12 @@ def _schema(ctx: Context, name: str) -> Schema:
 
 
 def _sorted(items: list[QueueItem], sort: str, order: str) -> list[QueueItem]:
-    def key(item: QueueItem) -> Any:
-        value = getattr(item, sort)
-        return (value is None, value if value is not None else 0, item.row_id)
-
-    return sorted(items, key=key, reverse=order == "desc")
+    """By ``sort`` (missing values last), ties by row id ascending, as the API orders."""
+    by_id = sorted(items, key=lambda i: i.row_id)
+    present = [i for i in by_id if getattr(i, sort) is not None]
+    missing = [i for i in by_id if getattr(i, sort) is None]
+    ranked = sorted(present, key=lambda i: getattr(i, sort), reverse=order == "desc")
+    return ranked + missing
 
 
 @router.get("/relabel")

@@ -38,6 +38,13 @@ def _form(request: Request, next_path: str, error: str | None = None) -> HTMLRes
     )
 
 
+def _https(request: Request) -> bool:
+    """Whether the browser reached dqm over HTTPS (directly, or through a TLS ingress)."""
+    public = ctx_of(request).settings.public_url or ""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    return "https" in (request.url.scheme, forwarded) or public.startswith("https://")
+
+
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/") -> HTMLResponse:
     return _form(request, next)
@@ -65,7 +72,7 @@ async def sign_in(request: Request) -> Response:
         token,
         max_age=int(ctx.settings.console_session_seconds),
         path=base_path(request) or "/",
-        secure=request.url.scheme == "https",
+        secure=_https(request),
         httponly=True,
         samesite="strict",
     )

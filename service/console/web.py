@@ -164,13 +164,15 @@ async def read_form(request: Request, viewer: Viewer | None) -> dict[str, str]:
         if len(body) > FORM_LIMIT:
             raise PayloadTooLargeError(f"a console form may have at most {FORM_LIMIT} bytes")
     kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind != "application/x-www-form-urlencoded":
-        raise InvalidInputError("a console form must be application/x-www-form-urlencoded")
-    fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    form = kind == "application/x-www-form-urlencoded"
+    text = body.decode("utf-8", "replace") if form else ""
+    fields = {k: v[0] for k, v in parse_qs(text).items()}
     if viewer is not None:
         sent = fields.get("csrf_token", "")
         if not secrets.compare_digest(sent.encode(), viewer.csrf_token.encode()):
             raise ForbiddenError("the form's CSRF token is missing or stale: reload the page")
+    if not form:
+        raise InvalidInputError("a console form must be application/x-www-form-urlencoded")
     return fields
 
 

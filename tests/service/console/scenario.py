@@ -1,0 +1,143 @@
+"""A dqm with something on every console page, built over the real HTTP API.
+
+- dataset ``churn`` (reference, a clean batch ``b1`` and a drifted one ``b2``) with drift
+  monitor ``churn-drift`` (run after each batch: the second fires ``share_drifted_columns >=
+  0.3``, which asks hook ``trainer`` to retrain), then batch ``b3`` without its target column,
+  10 of whose labels arrive later (label coverage 5%);
+- dataset ``pets`` (probabilities, 20 wrong labels in batch ``p1``) with label-quality
+  monitor ``pets-labels``, whose findings fill the relabel queue;
+- webhook deliveries to a real receiver (``trainer``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from sqlalchemy import text
+
+from dqm.service.db.migrate import upgrade
+from dqm.service.db.session import make_engine
+from dqm.service.settings import Settings
+from tests.service.data import SCHEMA, drift_monitor, frame, records
+
+PETS_SCHEMA = {
+    "columns": [
+        {"name": "id", "type": "categorical", "role": "id"},
+        {"name": "x", "type": "numerical"},
+        {"name": "segment", "type": "categorical"},
+        {"name": "label", "type": "categorical", "role": "target"},
+        {"name": "p_cat", "type": "numerical", "role": "prediction_probability", "class": "cat"},
+        {"name": "p_dog", "type": "numerical", "role": "prediction_probability", "class": "dog"},
+    ]
+}
+
+
+def pets(n: int, seed: int, prefix: str, flipped: int = 0) -> list[dict[str, Any]]:
+    """Rows whose labels agree with confident predictions, except the first ``flipped``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        p_cat = float(rng.choice([0.97, 0.9, 0.1, 0.03]))
+        label = "cat" if p_cat > 0.5 else "dog"
+        if i < flipped:
+            label = "dog" if label == "cat" else "cat"
+        out.append(
+            {
+                "id": f"{prefix}{i}",
+                "x": float(rng.normal()),
+                "segment": "a" if i % 4 else "b",
+                "label": label,
+                "p_cat": p_cat,
+                "p_dog": round(1 - p_cat, 10),
+            }
+        )
+    return out
+
+
+def module_settings(folder: Path) -> Settings:
+    """Settings on a fresh migrated database, as the ``settings`` fixture makes, for a
+    module-scoped server (PostgreSQL when DQM_TEST_DATABASE_URL names one)."""
+    url = os.environ.get("DQM_TEST_DATABASE_URL") or f"sqlite:///{folder / 'dqm.db'}"
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return Settings(
+        database_url=url,
+        data_dir=str(folder / "data"),
+        scheduler_tick_seconds=0.2,
+        runner_poll_seconds=0.2,
+        relay_poll_seconds=0.2,
+        webhook_timeout_seconds=5,
+        webhook_allowlist="127.0.0.1/32",
+    )
+
+
+@dataclass
+class Scenario:
+    drift_runs: list[dict[str, Any]]
+    label_run: dict[str, Any]
+    hook_secret: str
+
+
+def items(response: httpx.Response) -> list[dict[str, Any]]:
+    """The rows of a list answer (a page ``{"items": [...]}`` or a bare list)."""
+    response.raise_for_status()
+    body = response.json()
+    found: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+    return found
+
+
+def _run(client: httpx.Client, monitor: str) -> dict[str, Any]:
+    run: dict[str, Any] = client.post(f"/v1/monitors/{monitor}/run?wait=true").json()
+    assert run["status"] == "succeeded", run
+    return run
+
+
+def build(client: httpx.Client, hook_url: str) -> Scenario:
+    """Create the scenario through ``client`` (a server whose worker is running)."""
+    client.post("/v1/datasets", json={"name": "churn", "schema": SCHEMA}).raise_for_status()
+    client.put("/v1/datasets/churn/reference", json=records(frame(300, 1))).raise_for_status()
+    hook = client.post(
+        "/v1/hooks",
+        json={"name": "trainer", "url": hook_url, "events": ["alert.firing", "retrain.requested"]},
+    )
+    hook.raise_for_status()
+    client.post("/v1/monitors", json=drift_monitor("churn-drift", "churn", "trainer"))
+    runs = []
+    for key, shift in (("b1", 0.0), ("b2", 1.5)):
+        batch = records(frame(200, 2 if shift == 0 else 3, shift=shift, prefix=key))
+        client.post(f"/v1/datasets/churn/batches?batch_id={key}", json=batch).raise_for_status()
+        runs.append(_run(client, "churn-drift"))
+    unlabeled = frame(200, 4, prefix="b3")
+    del unlabeled["label"]  # a batch sent before its labels: 10 of them arrive later
+    sent = client.post("/v1/datasets/churn/batches?batch_id=b3", json=records(unlabeled))
+    sent.raise_for_status()
+    late = [{"id": f"b3{i}", "label": "yes"} for i in range(10)]
+    client.post("/v1/datasets/churn/labels", json={"labels": late}).raise_for_status()
+
+    client.post("/v1/datasets", json={"name": "pets", "schema": PETS_SCHEMA}).raise_for_status()
+    client.put("/v1/datasets/pets/reference", json=pets(400, 1, "r")).raise_for_status()
+    client.post(
+        "/v1/monitors",
+        json={
+            "name": "pets-labels",
+            "dataset": "pets",
+            "kind": "label_quality",
+            "schedule": {"every": "1h"},
+            "window": {"last_batches": 1},
+            "rules": [{"metric": "label_issue_share", "op": ">", "value": 0.05}],
+        },
+    ).raise_for_status()
+    batch = pets(200, 2, "p", flipped=20)
+    client.post("/v1/datasets/pets/batches?batch_id=p1", json=batch).raise_for_status()
+    label_run = _run(client, "pets-labels")
+    return Scenario(runs, label_run, hook.json()["secret"])
