@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from prometheus_client import CollectorRegistry
 
 from dqm.service.api import alerts, datasets, health, hooks, keys, monitors, relabel, retrain
 from dqm.service.api.body_guard import BodyGuard
@@ -16,7 +15,7 @@ from dqm.service.api.errors import install_error_handlers
 from dqm.service.api.security import authorize, install_auth_handlers
 from dqm.service.console.mount import install_console
 from dqm.service.context import Context
-from dqm.service.metrics import DatabaseCollector
+from dqm.service.metrics_snapshot import MetricsSnapshot
 from dqm.service.outages import DataFolderUnavailableError
 from dqm.service.runs.worker import Worker
 from dqm.service.settings import Settings
@@ -40,9 +39,11 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         worker = Worker(context) if settings.runs_worker else None
         if worker:
             worker.start()
+        snapshot.start()
         try:
             yield
         finally:
+            snapshot.stop()
             if worker:
                 worker.stop()
             context.engine.dispose()
@@ -58,9 +59,14 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     )
     install_docs(app)
     app.state.ctx = context
-    db_registry = CollectorRegistry(auto_describe=False)
-    db_registry.register(DatabaseCollector(context.sessions, settings.metrics_max_features))
-    app.state.db_registry = db_registry
+    # /metrics' database families, kept current in the background (every role serves them).
+    snapshot = MetricsSnapshot(
+        context.sessions,
+        settings.metrics_max_features,
+        settings.metrics_refresh_seconds,
+        settings.metrics_resync_seconds,
+    )
+    app.state.metrics_snapshot = snapshot
     install_error_handlers(app)
     install_auth_handlers(app)
     routers = [

@@ -1,14 +1,13 @@
-"""Prometheus metrics: process counters plus a collector that reads the database at scrape time.
+"""Prometheus metrics: the process's counters and histograms.
 
-The database-backed families (latest monitor values, alerts, outbox) come from the shared
-database, so every replica reports the same numbers. See docs/metrics.md for the catalogue.
+The database-backed families (runs, latest monitor values, alerts, outbox) are a snapshot of the
+shared database kept by ``metrics_snapshot``, so every replica reports the same numbers. See
+docs/metrics.md for the catalogue.
 """
 
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -17,9 +16,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,8 +27,7 @@ from dqm.monitors.errors import (
     PayloadTooLargeError,
     UnsupportedMediaError,
 )
-from dqm.service.clock import utcnow
-from dqm.service.db.models import Alert, Dataset, Delivery, MetricValue, Monitor, Run
+from dqm.service.db.models import Dataset
 
 # No ``*_created`` series next to every counter and histogram: they double the series count and
 # nothing reads them (Prometheus derives resets itself).
@@ -103,141 +99,6 @@ DELIVERY_ATTEMPTS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
-
-
-class DatabaseCollector(Collector):
-    """Families read from the database at scrape time (one query each, bounded labels)."""
-
-    def __init__(self, sessions: sessionmaker[Session], max_features: int) -> None:
-        self.sessions = sessions
-        self.max_features = max_features
-
-    def describe(self) -> list[Any]:
-        return []  # scraped lazily: no database access at registration
-
-    def collect(self) -> Iterator[Any]:
-        with self.sessions() as session:
-            yield from self._runs(session)
-            yield from self._latest(session)
-            yield from self._alerts(session)
-            yield from self._outbox(session)
-
-    def _runs(self, session: Session) -> Iterator[Any]:
-        runs = CounterMetricFamily(
-            "dqm_runs",
-            "Finished monitor runs by outcome.",
-            labels=["dataset", "monitor", "outcome"],
-        )
-        last = GaugeMetricFamily(
-            "dqm_monitor_last_success_timestamp_seconds",
-            "Finish time of the latest successful run.",
-            labels=["dataset", "monitor"],
-        )
-        query = (
-            select(Dataset.name, Monitor.name, Run.status, func.count(), func.max(Run.finished_at))
-            .join(Monitor, Monitor.id == Run.monitor_id)
-            .join(Dataset, Dataset.id == Monitor.dataset_id)
-            .where(Run.status.in_(("succeeded", "failed")))
-            .group_by(Dataset.name, Monitor.name, Run.status)
-        )
-        for dataset, monitor, status, count, finished in session.execute(query):
-            runs.add_metric([dataset, monitor, status], count)
-            if status == "succeeded" and finished is not None:
-                ts = finished if finished.tzinfo else finished.replace(tzinfo=utcnow().tzinfo)
-                last.add_metric([dataset, monitor], ts.timestamp())
-        yield runs
-        yield last
-
-    def _latest(self, session: Session) -> Iterator[Any]:
-        dataset_level = GaugeMetricFamily(
-            "dqm_monitor_metric",
-            "Latest value of each dataset-level monitor metric.",
-            labels=["dataset", "monitor", "metric"],
-        )
-        per_column = GaugeMetricFamily(
-            "dqm_monitor_column_metric",
-            "Latest value of each per-column monitor metric.",
-            labels=["dataset", "monitor", "metric", "feature"],
-        )
-        latest = (
-            select(Run.monitor_id, func.max(Run.id).label("run_id"))
-            .where(Run.status == "succeeded")
-            .group_by(Run.monitor_id)
-            .subquery()
-        )
-        query = (
-            select(
-                Dataset.name, Monitor.name, MetricValue.name, MetricValue.column, MetricValue.value
-            )
-            .join(latest, latest.c.run_id == MetricValue.run_id)
-            .join(Monitor, Monitor.id == MetricValue.monitor_id)
-            .join(Dataset, Dataset.id == Monitor.dataset_id)
-            .where(MetricValue.value.is_not(None))
-            .order_by(Monitor.name, MetricValue.name, MetricValue.id)
-        )
-        features: dict[tuple[str, str], set[str]] = {}
-        for dataset, monitor, metric, column, value in session.execute(query):
-            if value is None:  # excluded by the query; narrows the type
-                continue
-            if column is None:
-                dataset_level.add_metric([dataset, monitor, metric], value)
-                continue
-            seen = features.setdefault((monitor, metric), set())
-            if column not in seen and len(seen) >= self.max_features:
-                continue
-            seen.add(column)
-            per_column.add_metric([dataset, monitor, metric, column], value)
-        yield dataset_level
-        yield per_column
-
-    def _alerts(self, session: Session) -> Iterator[Any]:
-        counts = GaugeMetricFamily(
-            "dqm_alerts", "Alerts by state and severity.", labels=["state", "severity"]
-        )
-        for state, severity, n in session.execute(
-            select(Alert.state, Alert.severity, func.count())
-            .where(Alert.state.in_(("pending", "firing")))
-            .group_by(Alert.state, Alert.severity)
-        ):
-            counts.add_metric([state, severity], n)
-        yield counts
-        firing = GaugeMetricFamily(
-            "dqm_alert_firing",
-            "One series per firing alert.",
-            labels=["dataset", "monitor", "metric", "feature", "severity"],
-        )
-        query = (
-            select(Dataset.name, Monitor.name, Alert.metric, Alert.column, Alert.severity)
-            .join(Monitor, Monitor.id == Alert.monitor_id)
-            .join(Dataset, Dataset.id == Monitor.dataset_id)
-            .where(Alert.state == "firing")
-        )
-        for dataset, monitor, metric, column, severity in session.execute(query):
-            firing.add_metric([dataset, monitor, metric, column or "", severity], 1)
-        yield firing
-
-    def _outbox(self, session: Session) -> Iterator[Any]:
-        by_state = GaugeMetricFamily("dqm_deliveries", "Deliveries by state.", labels=["state"])
-        query = select(Delivery.status, func.count()).group_by(Delivery.status)
-        states: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
-        for state in ("pending", "delivered", "dead"):
-            by_state.add_metric([state], states.get(state, 0))
-        yield by_state
-        yield GaugeMetricFamily(
-            "dqm_outbox_depth", "Deliveries still to send.", value=states.get("pending", 0)
-        )
-        oldest = session.scalar(
-            select(func.min(Delivery.created_at)).where(Delivery.status == "pending")
-        )
-        age = 0.0
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=utcnow().tzinfo)
-            age = max(0.0, (utcnow() - oldest).total_seconds())
-        yield GaugeMetricFamily(
-            "dqm_outbox_oldest_pending_age_seconds",
-            "Age of the oldest delivery still to send.",
-            value=age,
-        )
 
 
 #: The ``dataset`` label of an upload to a dataset that does not exist. Dataset names start with a

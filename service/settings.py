@@ -96,6 +96,17 @@ class Settings(BaseSettings):
         description="Rows sampled from the reference and from the window for a run's HTML report.",
     )
     metrics_max_features: int = Field(default=50, ge=0)
+    metrics_refresh_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often /metrics' snapshot reads the runs finished since its last read, "
+        "alerts and the outbox (docs/metrics.md).",
+    )
+    metrics_resync_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often /metrics' snapshot reads everything again (deleted runs).",
+    )
     profile_cache_size: int = Field(default=8, ge=1)
 
     # Access control (see docs/security.md).

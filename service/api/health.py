@@ -68,5 +68,5 @@ def _data_folder(ctx: Context) -> str:
 
 @router.get("/metrics")
 def prometheus_metrics(request: Request) -> Response:
-    body = generate_latest(REGISTRY) + generate_latest(request.app.state.db_registry)
+    body = generate_latest(REGISTRY) + request.app.state.metrics_snapshot.exposition()
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

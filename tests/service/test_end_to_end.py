@@ -7,6 +7,7 @@ import httpx
 
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
+from tests.service.scrape import scrape_until
 from tests.support.receiver import running_receiver
 from tests.support.server import running_server
 
@@ -74,20 +75,13 @@ def test_drifted_batch_fires_and_clean_batch_resolves(settings: Settings) -> Non
         assert client.get("/v1/alerts?state=firing").json()["items"] == []
         assert len(client.get("/v1/alerts?state=resolved").json()["items"]) == 1
 
-        scrape = client.get("/metrics").text
-        assert (
-            'dqm_monitor_metric{dataset="churn",metric="share_drifted_columns",monitor="churn-drift"}'
-            in scrape
+        scrape_until(
+            client,
+            'dqm_monitor_metric{dataset="churn",metric="share_drifted_columns",monitor="churn-drift"}',
+            'dqm_monitor_column_metric{dataset="churn",feature="age",metric="drift_score",monitor="churn-drift"}',
+            'dqm_runs_total{dataset="churn",monitor="churn-drift",outcome="succeeded"} 3.0',
+            'dqm_ingested_batches_total{dataset="churn"}',
         )
-        assert (
-            'dqm_monitor_column_metric{dataset="churn",feature="age",metric="drift_score",monitor="churn-drift"}'
-            in scrape
-        )
-        assert (
-            'dqm_runs_total{dataset="churn",monitor="churn-drift",outcome="succeeded"} 3.0'
-            in scrape
-        )
-        assert 'dqm_ingested_batches_total{dataset="churn"}' in scrape
         series = client.get(
             "/v1/monitors/churn-drift/series", params={"metric": "drift_score", "column": "age"}
         ).json()

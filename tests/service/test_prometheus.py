@@ -20,6 +20,7 @@ import pytest
 
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
+from tests.service.scrape import scrape_until
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server
 
@@ -58,10 +59,13 @@ def served_after_a_run(settings: Settings) -> Iterator[tuple[httpx.Client, float
         assert run["status"] == "succeeded", run
         share = next(m["value"] for m in run["metrics"] if m["name"] == "share_drifted_columns")
         assert receiver.wait_for(1, "retrain.requested") and receiver.wait_for(1, "alert.firing")
-        deadline = time.monotonic() + 10  # the relay records the delivery after the receiver
-        while 'dqm_deliveries{state="delivered"} 2.0' not in client.get("/metrics").text:
-            assert time.monotonic() < deadline, "deliveries were not recorded"
-            time.sleep(0.1)
+        # The relay records the delivery after the receiver; the snapshot follows.
+        scrape_until(
+            client,
+            'dqm_deliveries{state="delivered"} 2.0',
+            'dqm_runs_total{dataset="churn",monitor="churn-drift",outcome="succeeded"} 1.0',
+            'dqm_alert_firing{dataset="churn"',
+        )
         yield client, share
 
 

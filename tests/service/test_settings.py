@@ -31,6 +31,7 @@ from dqm.service.db.models import Dataset
 from dqm.service.db.session import make_engine, make_sessionmaker
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, records
+from tests.service.scrape import scrape_until
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server
 
@@ -321,16 +322,16 @@ def test_metrics_max_features_caps_per_column_series(settings: Settings, cap: in
     with running_server(configured) as client:
         _, run_id = _drifting_monitor(client)
         run = client.get(f"/v1/runs/{run_id}").json()
-        scrape = client.get("/metrics").text
-    columns: dict[str, list[str]] = {}
-    for m in run["metrics"]:
-        if m["column"] is not None and m["value"] is not None:
-            columns.setdefault(m["name"], []).append(m["column"])
-    assert max(map(len, columns.values())) > 2  # the cap of 2 has something to cut
-    expected = {name: set(cols[:cap]) for name, cols in columns.items() if cols[:cap]}
+        columns: dict[str, list[str]] = {}
+        for m in run["metrics"]:
+            if m["column"] is not None and m["value"] is not None:
+                columns.setdefault(m["name"], []).append(m["column"])
+        assert max(map(len, columns.values())) > 2  # the cap of 2 has something to cut
+        expected = {name: set(cols[:cap]) for name, cols in columns.items() if cols[:cap]}
+        dataset_level = {m["name"] for m in run["metrics"] if m["column"] is None}
+        # Once the snapshot holds the run (its dataset-level values), the cap applies.
+        scrape = scrape_until(client, *(f'metric="{name}"' for name in dataset_level))
     assert scraped_features(scrape) == expected
-    dataset_level = {m["name"] for m in run["metrics"] if m["column"] is None}
-    assert all(f'metric="{name}"' in scrape for name in dataset_level)
 
 
 BEHAVIOUR = {

@@ -12,6 +12,7 @@ from dqm.service.db.models import Batch
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, frame, records
 from tests.service.helpers import make_context
+from tests.service.scrape import scrape_until
 from tests.support.receiver import Receiver, running_receiver
 from tests.support.server import running_server
 
@@ -93,8 +94,7 @@ def test_a_failed_run_neither_fires_nor_resolves(settings: Settings) -> None:
         assert _states(client) == ["firing"]
         receiver.wait_for(1, "alert.firing")
         assert receiver.delivered("alert.resolved") == []
-        scrape = client.get("/metrics").text
-        assert 'dqm_runs_total{dataset="d",monitor="m",outcome="failed"} 1.0' in scrape
+        scrape_until(client, 'dqm_runs_total{dataset="d",monitor="m",outcome="failed"} 1.0')
 
 
 def test_history_baseline_fires_on_an_outlier(settings: Settings) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from dqm.service.settings import Settings
 from tests.service.alerting.test_relabel_queue import SCHEMA, rows
+from tests.service.scrape import scrape_until
 from tests.support.server import running_server
 
 
@@ -85,6 +86,4 @@ def test_kind_runs_reports_and_alerts(
         assert metric_names <= names, metric_names - names
         firing = client.get("/v1/alerts?state=firing").json()["items"]
         assert [a["metric"] for a in firing] == [rule["metric"]]
-        scrape = client.get("/metrics").text
-        for name in metric_names:
-            assert f'metric="{name}"' in scrape, name
+        scrape_until(client, *(f'metric="{name}"' for name in metric_names))
