@@ -2,13 +2,17 @@
 
 The report is for a person to look at (``GET /v1/runs/{id}/report``); dqm's own numbers come
 from :mod:`dqm.monitors.drift.monitor`, which reproduces the same per-column scores without
-Evidently.
+Evidently. :func:`render_run_report` draws a run's report with the run's own columns, methods
+and thresholds (so Evidently's per-column scores are the run's), and notes at the top of the
+page what it cannot show as the run decided it.
 """
 
 from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,6 +74,68 @@ def render_drift_report(
     return page
 
 
+@dataclass(frozen=True)
+class RunColumn:
+    """A column as a run measured it: its dqm method name and drift threshold."""
+
+    name: str
+    method: str
+    threshold: float
+
+
+def render_run_report(
+    reference: pa.Table,
+    current: pa.Table,
+    schema: Schema,
+    columns: Sequence[RunColumn],
+    drift_share: float,
+    notes: Sequence[str] = (),
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> str:
+    """Evidently's DataDriftPreset over exactly ``columns``, each with its run's method and
+    threshold, as one HTML page whose top lists ``notes`` (HTML) and what differs from the run.
+
+    A column whose method Evidently cannot render (``EVIDENTLY_METHOD`` maps it to None) is
+    left out and named in the notes. ``max_rows`` and ``seed``: as :func:`render_drift_report`;
+    a sampled page says that its scores come from the samples.
+    """
+    if reference.num_rows == 0 or current.num_rows == 0:
+        raise InvalidInputError(
+            "a drift report needs a non-empty reference and current window",
+            [{"reference_rows": reference.num_rows, "current_rows": current.num_rows}],
+        )
+    by_name = {c.name: c for c in schema.columns}
+    shown = [c for c in columns if _evidently_method(c.method) is not None and c.name in by_name]
+    left_out = [c for c in columns if c not in shown]
+    specs = [by_name[c.name] for c in shown]
+    lines = list(notes)
+    if left_out:
+        names = ", ".join(f"{c.name} ({c.method})" for c in left_out)
+        lines.append(f"Not in this view: {html.escape(names)}: Evidently has no such method.")
+    if not specs:
+        raise InvalidInputError(
+            "no column of the run can be drawn by Evidently",
+            [{"column": c.name, "method": c.method} for c in left_out],
+        )
+    options = {
+        "columns": [s.name for s in specs],
+        "drift_share": drift_share,
+        "per_column_method": {c.name: _evidently_method(c.method) for c in shown},
+        "per_column_threshold": {c.name: c.threshold for c in shown},
+    }
+    ref_sample = sample_rows(reference, max_rows, seed)
+    cur_sample = sample_rows(current, max_rows, seed + 1)
+    page = _render(_frame(ref_sample, specs), _frame(cur_sample, specs), specs, options)
+    sampled = (ref_sample.num_rows, reference.num_rows), (cur_sample.num_rows, current.num_rows)
+    if any(kept < full for kept, full in sampled):
+        lines.append(
+            html.escape(_sampling_text(*sampled, seed=seed))
+            + " Its scores are computed on the samples, so they can differ from the run's."
+        )
+    return _with_note(page, _note_box(lines)) if lines else page
+
+
 def sample_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
     """``table``, or a uniform sample of ``max_rows`` of its rows (without replacement, in
     their original order) when it has more.
@@ -85,15 +151,54 @@ def sample_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:
     return table.take(pa.array(np.sort(rows)))
 
 
-def _sampling_note(reference: tuple[int, int], current: tuple[int, int], seed: int) -> str:
-    """The visible note at the top of a page drawn from samples."""
-    text = (
+def _sampling_text(reference: tuple[int, int], current: tuple[int, int], seed: int) -> str:
+    return (
         f"Sampled report: reference {reference[0]:,} of {reference[1]:,} rows, current window "
         f"{current[0]:,} of {current[1]:,} rows (uniform random sample without replacement, "
         f"seed {seed})."
     )
-    style = "padding:8px 12px;margin:8px;border:1px solid #c9a400;background:#fff8d6"
-    return f'<div class="dqm-sampling-note" role="note" style="{style}">{html.escape(text)}</div>'
+
+
+NOTE_STYLE = "padding:8px 12px;margin:8px;border:1px solid #c9a400;background:#fff8d6;color:#222"
+
+
+def _sampling_note(reference: tuple[int, int], current: tuple[int, int], seed: int) -> str:
+    """The visible note at the top of a page drawn from samples."""
+    text = html.escape(_sampling_text(reference, current, seed))
+    return f'<div class="dqm-sampling-note" role="note" style="{NOTE_STYLE}">{text}</div>'
+
+
+def _note_box(lines: Sequence[str]) -> str:
+    """The notes (HTML) at the top of a run's report, one paragraph each."""
+    body = "".join(f'<p style="margin:4px 0">{line}</p>' for line in lines)
+    return f'<div class="dqm-run-note" role="note" style="{NOTE_STYLE}">{body}</div>'
+
+
+def decision_differences(p: DriftParams) -> list[str]:
+    """What in the run's decisions Evidently's view does not reproduce (text, one per line).
+
+    >>> [line.split(";")[0] for line in decision_differences(DriftParams(column_weights={"a": 2}))]
+    ['The run weighs columns in share_drifted_columns (column_weights)']
+    >>> decision_differences(DriftParams())
+    []
+    """
+    lines = []
+    if p.multiple_testing != "none":
+        lines.append(
+            f"The run compared p-values adjusted across columns ({p.multiple_testing}) with "
+            "the thresholds; Evidently compares the raw p-values, so its drift flags can differ."
+        )
+    if p.policy == "calibrated" or p.effect_size_floor is not None:
+        lines.append(
+            "The run counts a p-value test as drift only when effect_size also reaches its "
+            "floor; Evidently does not, so its drift flags can differ."
+        )
+    if p.column_weights:
+        lines.append(
+            "The run weighs columns in share_drifted_columns (column_weights); Evidently "
+            "counts each column once."
+        )
+    return lines
 
 
 def _with_note(page: str, note: str) -> str:

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from dqm.service import paging
+from dqm.service.api import runs_json
 from dqm.service.api.deps import CtxDep, PageDep, RowId, SessionDep
 from dqm.service.api.examples import MONITOR_EXAMPLES
 from dqm.service.api.schemas import (
@@ -146,17 +147,15 @@ async def run_now(
     return await run_in_threadpool(run_out, ctx, run_id)
 
 
-@router.get("/v1/monitors/{name}/runs")
-def list_runs(name: str, session: SessionDep, page: PageDep) -> RunPage:
+@router.get("/v1/monitors/{name}/runs", response_model=RunPage)
+def list_runs(name: str, session: SessionDep, page: PageDep) -> Response:
     """Runs, newest scheduled first, with their metrics."""
     monitor = svc.get_monitor(session, name)
     before = None if page.cursor is None else paging.decode(page.cursor, "runs", [int])[0]
-    # TODO(before_id): keyset support in listing.py is coming; until then only the first page.
-    after = {} if before is None else {"before_id": before}
-    rows = listing.runs_with_metrics(session, monitor, page.limit + 1, **after)
-    items = [run_view(r, name, v) for r, v in rows[: page.limit]]
+    rows = listing.listed_runs(session, monitor, page.limit + 1, before_id=before)
+    items = rows[: page.limit]
     next_cursor = paging.encode("runs", (items[-1].id,)) if len(rows) > page.limit else None
-    return RunPage(items=items, next_cursor=next_cursor)
+    return runs_json.page_response(items, name, next_cursor)
 
 
 @router.get("/v1/runs/{run_id}")
@@ -164,9 +163,21 @@ def get_run(run_id: RowId, ctx: CtxDep) -> RunOut:
     return run_out(ctx, run_id)
 
 
-@router.get("/v1/runs/{run_id}/report", response_class=HTMLResponse)
-def get_report(run_id: RowId, ctx: CtxDep) -> HTMLResponse:
-    return HTMLResponse(reports.run_report(ctx, run_id))
+@router.get(
+    "/v1/runs/{run_id}/report",
+    response_class=HTMLResponse,
+    responses={303: {"description": "not a drift run: its report is the console's run page"}},
+)
+def get_report(run_id: RowId, ctx: CtxDep, request: Request) -> Response:
+    """A drift run's Evidently report over the run's own window (late labels the run saw
+    joined), columns, methods and thresholds, sampled to DQM_REPORT_MAX_ROWS rows per side
+    (the page says so). Other kinds answer 303 to the console's run page, their report of
+    record (the run page is a drift run's report of record too)."""
+    page = reports.run_report(ctx, run_id)
+    if page is None:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return RedirectResponse(f"{root}/runs/{run_id}", status_code=303)
+    return HTMLResponse(page)
 
 
 @router.get("/v1/monitors/{name}/series")

@@ -54,14 +54,22 @@ def window_batches(
 
 
 def _join_labels(
-    session: Session, dataset_id: int, schema: Schema, table: pa.Table, received: pa.Array
+    session: Session,
+    dataset_id: int,
+    schema: Schema,
+    table: pa.Table,
+    received: pa.Array,
+    labels_until: datetime | None = None,
 ) -> pa.Table:
-    """Fill missing targets from late labels and add the label delay in seconds."""
+    """Fill missing targets from late labels (those received by ``labels_until``, if given)
+    and add the label delay in seconds."""
     id_col, target = schema.role_column("id"), schema.role_column("target")
     if id_col is None or target is None:
         return table
     ids = pc.cast(table.column(id_col.name), pa.string()).to_pylist()
     found = labels_for(session, dataset_id, (i for i in ids if i is not None))
+    if labels_until is not None:
+        found = {k: hit for k, hit in found.items() if hit[1] <= labels_until}
     if not found:
         return table
     values = table.column(target.name).to_pylist()
@@ -91,6 +99,19 @@ def load_window(
     batches = window_batches(session, dataset_id, spec, at)
     if not batches:
         return None
+    return window_of(ctx, session, dataset_id, schema, batches)
+
+
+def window_of(
+    ctx: Context,
+    session: Session,
+    dataset_id: int,
+    schema: Schema,
+    batches: list[Batch],
+    labels_until: datetime | None = None,
+) -> Window:
+    """The rows of ``batches`` (oldest first) with late labels joined: all of them, or those
+    received by ``labels_until`` (a past run's window, as that run saw it)."""
     tables = [ctx.storage.read_table(b.path) for b in batches]
     table = pa.concat_tables(tables, promote_options="permissive")
     lengths = np.array([t.num_rows for t in tables])
@@ -99,7 +120,7 @@ def load_window(
         np.repeat(np.array([b.received_at for b in batches], dtype=object), lengths),
         type=pa.timestamp("us", tz="UTC"),
     )
-    table = _join_labels(session, dataset_id, schema, table, received)
+    table = _join_labels(session, dataset_id, schema, table, received, labels_until)
     return Window(
         table=table,
         batch_keys=[b.batch_key for b in batches],

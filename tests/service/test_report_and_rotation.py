@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+import dqm.service.runs.reports as reports
 from dqm.service.db.models import Dataset
 from dqm.service.settings import Settings
 from dqm.service.storage import dataset_prefix
@@ -33,7 +34,8 @@ def test_report_is_rendered_once_and_served_from_cache(settings: Settings) -> No
         ctx = make_context(settings, "t")
         with ctx.sessions() as session:
             dataset_id = session.scalars(select(Dataset.id)).one()
-        cached = f"{dataset_prefix(dataset_id)}/reports/run-{run_id}.html"
+        cached = reports.cache_path(dataset_id, run_id)
+        assert cached.startswith(f"{dataset_prefix(dataset_id)}/reports/")
         assert ctx.storage.exists(cached)
         assert client.get(f"/v1/runs/{run_id}/report").text == report.text
         assert client.get("/v1/runs/999/report").status_code == 404

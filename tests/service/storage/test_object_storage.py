@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import dqm.service.ingest.reconciler as reconciler
+import dqm.service.runs.reports as reports
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, parquet_bytes, records
 from tests.service.helpers import make_context
@@ -96,7 +97,7 @@ def test_ingest_run_report_and_delete_keep_their_files_in_the_bucket(
         assert report.status_code == 200
         assert "age" in report.text
         stored_reports = [k for k in data_keys(s3, bucket) if "/reports/" in k]
-        assert stored_reports == [f"dqm/datasets/1/reports/run-{run['id']}.html"]
+        assert stored_reports == [f"dqm/{reports.cache_path(1, run['id'])}"]
 
         # An idempotent replay writes nothing new into the bucket.
         push_batch(client, "b1", shift=2.0, status=200)
