@@ -25,7 +25,8 @@ ROUTERS = [
     m.router
     for m in (static, signin, overview, datasets, monitors, alerts, hooks, retrain, relabel, run)
 ]
-PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+# Segments of letters, digits and ._~- (no "." or ".." segment).
+PREFIX = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)+$")
 
 
 class PathPrefix:
