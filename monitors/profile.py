@@ -14,6 +14,7 @@ version is uploaded, so runs only process the current window).
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,10 +28,11 @@ from dqm.monitors.columns import (
     IntArray,
     ObjectArray,
     category_counts,
-    numeric_values,
+    sorted_finite_values,
     sorted_present,
 )
 from dqm.monitors.schema import Schema
+from dqm.monitors.stats.binning import sorted_value_counts
 from dqm.monitors.stats.sorted_reference import SortedReference
 
 
@@ -39,7 +41,7 @@ class NumericProfile:
     """Sorted non-missing values of a numerical reference column and their summaries."""
 
     sorted_values: FloatArray
-    unique_values: FloatArray
+    n_unique: int
     n_missing: int
     std: float  # population standard deviation (ddof=0), as Evidently's normed Wasserstein
 
@@ -48,10 +50,20 @@ class NumericProfile:
         return int(self.sorted_values.size)
 
     @cached_property
+    def unique_values(self) -> FloatArray:
+        """The distinct values, ascending."""
+        return self.value_counts[0]
+
+    @cached_property
     def indexed(self) -> SortedReference:
         """The sorted values with the prefix sums that let a run's ECDF distances cost the
         window's size, not the reference's."""
         return SortedReference.of(self.sorted_values)
+
+    @cached_property
+    def value_counts(self) -> tuple[FloatArray, IntArray]:
+        """Distinct values and how often each occurs (what count-based methods align)."""
+        return sorted_value_counts(self.sorted_values)
 
 
 @dataclass(frozen=True)
@@ -131,12 +143,22 @@ def numeric_bounds(sorted_values: FloatArray) -> NumericBounds:
 
 def numeric_profile(values: FloatArray) -> NumericProfile:
     """Summarize a float column whose missing values are NaN."""
-    present = sorted_present(values)
-    unique = (
-        present[np.concatenate([[True], present[1:] != present[:-1]])] if present.size else present
-    )
-    std = float(present.std()) if present.size else float("nan")
-    return NumericProfile(present, unique, int(values.size - present.size), std)
+    return _numeric_profile(sorted_present(values), int(values.size))
+
+
+def _numeric_profile(present: FloatArray, size: int) -> NumericProfile:
+    """Summarize the sorted non-missing values of a column of ``size`` rows."""
+    n_unique = int(np.count_nonzero(present[1:] != present[:-1])) + 1 if present.size else 0
+    return NumericProfile(present, n_unique, size - int(present.size), _std(present))
+
+
+def _std(values: FloatArray) -> float:
+    """Population standard deviation (``values.std()``, one pass fewer); NaN when empty."""
+    if values.size == 0:
+        return float("nan")
+    centered = values - values.mean()
+    # einsum, not np.dot: OpenBLAS threads spin on a busy machine (7 ms CPU for 100k values).
+    return math.sqrt(float(np.einsum("i,i->", centered, centered)) / values.size)
 
 
 class ReferenceProfile:
@@ -159,7 +181,8 @@ class ReferenceProfile:
             found = self._numeric.get(column)
         if found is None:
             # Computed outside the lock so that threads profiling other columns do not wait.
-            found = numeric_profile(numeric_values(self.table, column))
+            table = self.table
+            found = _numeric_profile(sorted_finite_values(table, column), table.num_rows)
             with self._lock:
                 found = self._numeric.setdefault(column, found)
         return found

@@ -37,8 +37,13 @@ import numpy as np
 from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
+from dqm.monitors.profile import NumericProfile
 from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels, sorted_reference
 from dqm.monitors.stats.sorted_reference import SortedReference
+
+# A window at most this fraction of the reference is scored against the pre-indexed reference
+# (binary searches, O(m log n)); a larger one merges with it (O(n + m), cheaper there).
+INDEX_MAX_WINDOW_SHARE = 0.25
 
 MethodName = Literal[
     "ks",
@@ -79,16 +84,62 @@ class NumericPair:
     ref: FloatArray
     cur: FloatArray
     ref_std: float
-    ref_unique: FloatArray
+    ref_unique: FloatArray | None = None  # distinct reference values; None: from the profile
     # The reference pre-indexed for ECDF distances in window time (see SortedReference).
     ref_index: SortedReference | None = None
+    # The reference's profile: its index and value counts, built once and only when asked.
+    profile: NumericProfile | None = None
     kind: Literal["numerical"] = field(default="numerical", init=False)
 
     @cached_property
     def counts(self) -> Counts:
-        rk, rc = binning.sorted_value_counts(self.ref)
+        if self.profile is not None:
+            rk, rc = self.profile.value_counts
+        else:
+            rk, rc = binning.sorted_value_counts(self.ref)
         ck, cc = binning.sorted_value_counts(self.cur)
         return Counts(*binning.align_counts(rk, rc, ck, cc))
+
+    @property
+    def index(self) -> SortedReference | None:
+        """The pre-indexed reference when a method should use it: always when it was given,
+        else the profile's (built on first use) for a non-empty window of at most
+        ``INDEX_MAX_WINDOW_SHARE`` of the reference; None: merge the samples."""
+        if self.n_cur == 0 or self.n_cur == self.n_ref:
+            return None
+        if self.ref_index is not None:
+            return self.ref_index
+        if self.profile is not None and self.n_cur <= INDEX_MAX_WINDOW_SHARE * self.n_ref:
+            return self.profile.indexed
+        return None
+
+    @cached_property
+    def n_ref_unique(self) -> int:
+        """How many distinct values the reference holds."""
+        if self.ref_unique is not None:
+            return int(self.ref_unique.size)
+        if self.profile is not None:
+            return self.profile.n_unique
+        return int(self.reference_unique.size)
+
+    @cached_property
+    def reference_unique(self) -> FloatArray:
+        """The distinct reference values, ascending."""
+        if self.ref_unique is not None:
+            return self.ref_unique
+        if self.profile is not None:
+            return self.profile.unique_values
+        return binning.sorted_value_counts(self.ref)[0]
+
+    def n_distinct(self) -> int:
+        """Distinct values of both windows together, from the reference's distinct values and
+        the window's values not among them (binary searches: no count of the reference)."""
+        cur, unique = self.cur, self.reference_unique
+        if cur.size == 0 or unique.size == 0:
+            return int(unique.size) + binning.sorted_value_counts(cur)[0].size
+        distinct = cur[np.concatenate([[True], cur[1:] != cur[:-1]])]
+        at = np.minimum(unique.searchsorted(distinct), unique.size - 1)
+        return int(unique.size + distinct.size - np.count_nonzero(unique[at] == distinct))
 
     @property
     def n_ref(self) -> int:
@@ -100,13 +151,13 @@ class NumericPair:
 
     def n_unique(self) -> int:
         """Distinct values of both windows; a lower bound once the reference alone has > 5."""
-        if self.ref_unique.size > 5:
-            return int(self.ref_unique.size)
+        if self.n_ref_unique > 5:
+            return self.n_ref_unique
         return int(self.counts.keys.size)
 
     def binned(self) -> tuple[IntArray, IntArray]:
         """Evidently's ``get_binned_data``: Sturges bins if > 20 distinct reference values."""
-        if self.ref_unique.size > 20:
+        if self.n_ref_unique > 20:
             edges = binning.sturges_edges(self.ref, self.cur)
             ref = binning.sorted_histogram(self.ref, edges)
             return ref, binning.sorted_histogram(self.cur, edges)
@@ -157,11 +208,9 @@ def _percents(pair: Pair, fill: bool) -> tuple[FloatArray, FloatArray]:
 
 
 def _window_index(pair: NumericPair) -> SortedReference | None:
-    """The reference index when it applies: a non-empty window of a size other than the
-    reference's (equal sizes take the paired-quantile shortcut of the merge path)."""
-    if pair.ref_index is None or pair.n_cur == 0 or pair.n_cur == pair.n_ref:
-        return None
-    return pair.ref_index
+    """The reference index when it applies (see :attr:`NumericPair.index`); equal sizes take
+    the paired-quantile shortcut of the merge path."""
+    return pair.index
 
 
 def _ks(pair: Pair) -> float:
@@ -200,9 +249,12 @@ def _z(pair: Pair) -> float:
 
 
 def _hellinger(pair: Pair) -> float:
-    c = pair.counts
     if isinstance(pair, NumericPair):
-        return distances.hellinger_sorted(pair.ref, pair.cur, c.keys)
+        first, last = min(pair.ref[0], pair.cur[0]), max(pair.ref[-1], pair.cur[-1])
+        return distances.hellinger_sorted_range(
+            pair.ref, pair.cur, float(first), float(last), pair.n_distinct()
+        )
+    c = pair.counts
     return distances.hellinger_counts(c.ref, c.cur)
 
 
@@ -250,7 +302,7 @@ def _fisher_exact(pair: Pair) -> float:
 
 
 def _not_binary(pair: Pair) -> str | None:
-    u = pair.counts.keys.size
+    u = pair.n_unique()  # a lower bound above 5 values: enough to refuse
     return f"fisher_exact needs a binary column, this one has {u} values" if u > 2 else None
 
 

@@ -103,9 +103,7 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
     if spec.type == "numerical":
         prof = profile.numeric(spec.name)
         cur = sorted_finite_values(current, spec.name)
-        pair: Pair = NumericPair(
-            prof.sorted_values, cur, prof.std, prof.unique_values, prof.indexed
-        )
+        pair: Pair = NumericPair(prof.sorted_values, cur, prof.std, profile=prof)
     else:
         cprof = profile.categorical(spec.name)
         pair = CategoricalPair(Counts(*cprof.aligned(string_column(current, spec.name))))

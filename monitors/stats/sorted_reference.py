@@ -139,7 +139,7 @@ def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
     below = r.searchsorted(cur, "left")
     per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
     c_below = np.arange(m + 1, dtype=np.float64)  # window values under each reference run
-    ref_sum = float(np.dot(per_count, c_below**2)) + ref.tie_term
+    ref_sum = float(np.einsum("i,i->", per_count, c_below**2)) + ref.tie_term
     first = np.flatnonzero(np.concatenate([[True], cur[1:] != cur[:-1]]))
     e = np.diff(np.append(first, m)).astype(np.float64)
     k = (at_or_below[first] - below[first]).astype(np.float64)
@@ -169,7 +169,10 @@ def mann_whitney_u(ref: SortedReference, cur: FloatArray) -> tuple[float, float]
     first = np.flatnonzero(np.concatenate([[True], cur[1:] != cur[:-1]]))
     e = np.diff(np.append(first, m)).astype(np.float64)
     k = (at_or_below[first] - below[first]).astype(np.float64)
-    u1 = float(np.dot(per_count, np.arange(m + 1, dtype=np.float64))) + float(np.dot(k, e)) / 2
+    u1 = (
+        float(np.einsum("i,i->", per_count, np.arange(m + 1, dtype=np.float64)))
+        + float(np.einsum("i,i->", k, e)) / 2
+    )
     pooled = k + e
     ties = 12.0 * ref.tie_term - float(np.sum(k**3 - k)) + float(np.sum(pooled**3 - pooled))
     return u1, ties
