@@ -165,16 +165,18 @@ class RunMetricsJson(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class RunDistribution(Base):
-    """What a drift run compared, column by column, in a compact form (binned counts of numbers,
-    top-category counts: dqm.monitors.distribution_summary), for the run's page to draw."""
+class RunRecord(Base):
+    """What a finished run was run with: the monitor's params as the run read them and, for a
+    drift run, the per-column distributions it compared in a compact form (binned counts of
+    numbers, top-category counts: dqm.monitors.distribution_summary), for the run's page."""
 
-    __tablename__ = "run_distributions"
+    __tablename__ = "run_records"
 
     run_id: Mapped[int] = mapped_column(
         ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    body: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    params: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    distributions: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
 class Finding(Base):

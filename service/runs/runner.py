@@ -33,7 +33,7 @@ from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Dataset, Finding, MetricValue, Monitor, Run
 from dqm.service.db.session import is_postgres, rowcount, transaction
 from dqm.service.ingest.datasets import current_reference
-from dqm.service.runs import distributions
+from dqm.service.runs import records
 from dqm.service.runs.baselines import (
     CHUNKS,
     chunk_values,
@@ -157,7 +157,7 @@ def _load(ctx: Context, run_id: int) -> Loaded:
 class Computed:
     result: MonitorResult
     reference_values: dict[SeriesKey, list[float]]
-    distributions: dict[str, Any] | None = None  # what a drift run compared, for its page
+    record: dict[str, Any] | None = None  # params and distributions compared, for its page
 
 
 def _compute(ctx: Context, loaded: Loaded) -> Computed:
@@ -178,10 +178,15 @@ def _compute(ctx: Context, loaded: Loaded) -> Computed:
             loaded.reference_version,
             lambda: chunk_values(monitor, profile, loaded.schema, params, CHUNKS),
         )
-    summary = distributions.summarize_run(
-        loaded.monitor.kind, profile, loaded.window.table, loaded.schema, result
+    run_record = records.build(
+        loaded.monitor.kind,
+        loaded.monitor.params,
+        profile,
+        loaded.window.table,
+        loaded.schema,
+        result,
     )
-    return Computed(result, reference, summary)
+    return Computed(result, reference, run_record)
 
 
 def execute(ctx: Context, run_id: int) -> str:
@@ -246,7 +251,7 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: 
             for m in result.metrics
         )
         _add_findings(session, run, dataset, window, result, now)
-        distributions.store(session, run_id, computed.distributions)
+        records.store(session, run_id, computed.record)
         run.status, run.finished_at, run.lease_owner = "succeeded", now, None
         run.reference_version, run.window, run.error = version, window.describe(), None
         session.flush()

@@ -1,6 +1,6 @@
-"""A drift run stores the per-column distributions it compared (reference and window, late
-labels joined), checked against numpy.histogram and a plain count of the data sent; runs of
-other kinds store none."""
+"""A run stores the params it ran with; a drift run also the per-column distributions it
+compared (reference and window, late labels joined), checked against numpy.histogram and a
+plain count of the data sent; runs of other kinds store no distributions."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from typing import Any
 
 import numpy as np
 
-import dqm.service.runs.distributions as distributions
+import dqm.service.runs.records as run_records
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, frame, records
 from tests.service.helpers import make_context
 from tests.support.server import running_server
 
 
-def _stored(settings: Settings, run_id: int) -> dict[str, Any] | None:
+def _stored(settings: Settings, run_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
     with make_context(settings, "t").sessions() as session:
-        return distributions.load(session, run_id)
+        record = run_records.load(session, run_id)
+        assert record is not None
+        return record.params, record.distributions
 
 
 def test_drift_run_stores_what_it_compared_with_late_labels(settings: Settings) -> None:
@@ -31,15 +33,18 @@ def test_drift_run_stores_what_it_compared_with_late_labels(settings: Settings) 
         client.post("/v1/datasets/d/batches", json=records(cur)).raise_for_status()
         labels = [{"id": k, "label": v} for k, v in late.items()]
         client.post("/v1/datasets/d/labels", json={"labels": labels}).raise_for_status()
-        for kind in ("drift", "data_quality"):
-            monitor = {"name": kind, "dataset": "d", "kind": kind, "schedule": {"every": "1h"}}
-            client.post("/v1/monitors", json=monitor).raise_for_status()
+        for kind, params in (("drift", {"stattest": "psi"}), ("data_quality", {})):
+            monitor = {"name": kind, "dataset": "d", "kind": kind, "params": params}
+            client.post("/v1/monitors", json={**monitor, "schedule": {"every": "1h"}})
         run = client.post("/v1/monitors/drift/run?wait=true").json()
         other = client.post("/v1/monitors/data_quality/run?wait=true").json()
+        quality_params = client.get("/v1/monitors/data_quality").json()["params"]
+        # The monitor changes after the run: the run's record keeps what it ran with.
+        client.patch("/v1/monitors/drift", json={"params": {"stattest": "ks"}}).raise_for_status()
     assert run["status"] == other["status"] == "succeeded"
-    assert _stored(settings, other["id"]) is None
-    body = _stored(settings, run["id"])
-    assert body is not None
+    assert _stored(settings, other["id"]) == (quality_params, None)
+    params, body = _stored(settings, run["id"])
+    assert params["stattest"] == "psi" and body is not None
     scored = {m["column"] for m in run["metrics"] if m["name"] == "drift_score"}
     assert set(body["columns"]) == scored == {"age", "income", "city", "label"}
 
