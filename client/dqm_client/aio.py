@@ -44,11 +44,17 @@ class AsyncClient:
         retry: Retry | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        page_size: int = ops.PAGE_SIZE,
     ) -> None:
         self.url, merged = base_options(url, api_key, headers)
         self.retry = retry or Retry()
+        self.page_size = page_size
         self._http = httpx.AsyncClient(
-            base_url=self.url, headers=merged, timeout=timeout, transport=transport
+            base_url=self.url,
+            headers=merged,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
         )
 
     async def close(self) -> None:
@@ -66,6 +72,9 @@ class AsyncClient:
     async def request(self, call: Call, retry: Retry | None = None) -> httpx.Response:
         """Send one call with the retry policy; an ``ApiError`` for an error answer."""
         return await send_async(self._http, call, retry or self.retry)
+
+    def _page(self, limit: int | None) -> int:
+        return min(limit, self.page_size) if limit else self.page_size
 
     async def _do(self, op: ops.Op[T]) -> T:
         return op.read(await self.request(op.call))
@@ -95,7 +104,7 @@ class AsyncClient:
         return await self._do(ops.get_dataset(name))
 
     def datasets(self, *, limit: int | None = None) -> AsyncIterator[Dataset]:
-        return self._iter(ops.listing("/v1/datasets", Dataset, limit), limit)
+        return self._iter(ops.listing("/v1/datasets", Dataset, self._page(limit)), limit)
 
     async def update_dataset(self, name: str, changes: Mapping[str, Any]) -> Dataset:
         """``PATCH /v1/datasets/{name}`` with ``changes`` (roles, added columns, ...)."""
@@ -118,7 +127,7 @@ class AsyncClient:
 
     def references(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Reference]:
         path = f"/v1/datasets/{ops.seg(dataset)}/references"
-        return self._iter(ops.listing(path, Reference, limit), limit)
+        return self._iter(ops.listing(path, Reference, self._page(limit)), limit)
 
     async def push_batch(
         self,
@@ -138,7 +147,7 @@ class AsyncClient:
 
     def batches(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Batch]:
         path = f"/v1/datasets/{ops.seg(dataset)}/batches"
-        return self._iter(ops.listing(path, Batch, limit), limit)
+        return self._iter(ops.listing(path, Batch, self._page(limit)), limit)
 
     async def push_labels(self, dataset: str, labels: Any) -> LabelsResult:
         """Late labels: records ``{id column: ..., target column: ...}``, a DataFrame or a table."""
@@ -153,7 +162,7 @@ class AsyncClient:
         return await self._do(ops.get_monitor(name))
 
     def monitors(self, *, limit: int | None = None) -> AsyncIterator[Monitor]:
-        return self._iter(ops.listing("/v1/monitors", Monitor, limit), limit)
+        return self._iter(ops.listing("/v1/monitors", Monitor, self._page(limit)), limit)
 
     async def update_monitor(self, name: str, changes: Mapping[str, Any]) -> Monitor:
         return await self._do(ops.update_monitor(name, changes))
@@ -185,7 +194,7 @@ class AsyncClient:
 
     def runs(self, monitor: str, *, limit: int | None = None) -> AsyncIterator[Run]:
         path = f"/v1/monitors/{ops.seg(monitor)}/runs"
-        return self._iter(ops.listing(path, Run, limit), limit)
+        return self._iter(ops.listing(path, Run, self._page(limit)), limit)
 
     async def run_report(self, run_id: int) -> str:
         """The run's HTML report."""
@@ -200,7 +209,7 @@ class AsyncClient:
     def alerts(
         self, *, state: str | None = None, monitor: str | None = None, limit: int | None = None
     ) -> AsyncIterator[Alert]:
-        listing = ops.listing("/v1/alerts", Alert, limit, state=state, monitor=monitor)
+        listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
         return self._iter(listing, limit)
 
     async def create_hook(self, name: str, url: str, events: list[str]) -> Hook:
@@ -211,7 +220,7 @@ class AsyncClient:
         return await self._do(ops.get_hook(name))
 
     def hooks(self, *, limit: int | None = None) -> AsyncIterator[Hook]:
-        return self._iter(ops.listing("/v1/hooks", Hook, limit), limit)
+        return self._iter(ops.listing("/v1/hooks", Hook, self._page(limit)), limit)
 
     async def delete_hook(self, name: str) -> None:
         await self._do(ops.delete_hook(name))
@@ -224,7 +233,7 @@ class AsyncClient:
 
     def deliveries(self, hook: str, *, limit: int | None = None) -> AsyncIterator[Delivery]:
         path = f"/v1/hooks/{ops.seg(hook)}/deliveries"
-        return self._iter(ops.listing(path, Delivery, limit), limit)
+        return self._iter(ops.listing(path, Delivery, self._page(limit)), limit)
 
     async def redeliver(self, delivery_id: int) -> Delivery:
         return await self._do(ops.redeliver(delivery_id))
@@ -233,7 +242,8 @@ class AsyncClient:
         self, *, dataset: str | None = None, status: str | None = None, limit: int | None = None
     ) -> AsyncIterator[RetrainRequest]:
         path = "/v1/retrain-requests"
-        listing = ops.listing(path, RetrainRequest, limit, dataset=dataset, status=status)
+        page = self._page(limit)
+        listing = ops.listing(path, RetrainRequest, page, dataset=dataset, status=status)
         return self._iter(listing, limit)
 
     async def acknowledge_retrain_request(self, request_id: str) -> RetrainRequest:
@@ -245,7 +255,7 @@ class AsyncClient:
     ) -> AsyncIterator[RelabelItem]:
         """Rows proposed for relabeling, best first."""
         path = f"/v1/datasets/{ops.seg(dataset)}/relabel-queue"
-        listing = ops.listing(path, RelabelItem, limit, slice_column=slice_column)
+        listing = ops.listing(path, RelabelItem, self._page(limit), slice_column=slice_column)
         return self._iter(listing, limit)
 
     async def export_relabel_queue(

@@ -63,11 +63,17 @@ class Client:
         retry: Retry | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        page_size: int = ops.PAGE_SIZE,
     ) -> None:
         self.url, merged = base_options(url, api_key, headers)
         self.retry = retry or Retry()
+        self.page_size = page_size
         self._http = httpx.Client(
-            base_url=self.url, headers=merged, timeout=timeout, transport=transport
+            base_url=self.url,
+            headers=merged,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
         )
 
     def close(self) -> None:
@@ -85,6 +91,9 @@ class Client:
     def request(self, call: Call, retry: Retry | None = None) -> httpx.Response:
         """Send one call with the retry policy; an ``ApiError`` for an error answer."""
         return send(self._http, call, retry or self.retry)
+
+    def _page(self, limit: int | None) -> int:
+        return min(limit, self.page_size) if limit else self.page_size
 
     def _do(self, op: ops.Op[T]) -> T:
         return op.read(self.request(op.call))
@@ -114,7 +123,7 @@ class Client:
         return self._do(ops.get_dataset(name))
 
     def datasets(self, *, limit: int | None = None) -> Iterator[Dataset]:
-        return self._iter(ops.listing("/v1/datasets", Dataset, limit), limit)
+        return self._iter(ops.listing("/v1/datasets", Dataset, self._page(limit)), limit)
 
     def update_dataset(self, name: str, changes: Mapping[str, Any]) -> Dataset:
         """``PATCH /v1/datasets/{name}`` with ``changes`` (roles, added columns, ...)."""
@@ -137,7 +146,7 @@ class Client:
 
     def references(self, dataset: str, *, limit: int | None = None) -> Iterator[Reference]:
         path = f"/v1/datasets/{ops.seg(dataset)}/references"
-        return self._iter(ops.listing(path, Reference, limit), limit)
+        return self._iter(ops.listing(path, Reference, self._page(limit)), limit)
 
     def push_batch(
         self,
@@ -157,7 +166,7 @@ class Client:
 
     def batches(self, dataset: str, *, limit: int | None = None) -> Iterator[Batch]:
         path = f"/v1/datasets/{ops.seg(dataset)}/batches"
-        return self._iter(ops.listing(path, Batch, limit), limit)
+        return self._iter(ops.listing(path, Batch, self._page(limit)), limit)
 
     def push_labels(self, dataset: str, labels: Any) -> LabelsResult:
         """Late labels: records ``{id column: ..., target column: ...}``, a DataFrame or a table."""
@@ -172,7 +181,7 @@ class Client:
         return self._do(ops.get_monitor(name))
 
     def monitors(self, *, limit: int | None = None) -> Iterator[Monitor]:
-        return self._iter(ops.listing("/v1/monitors", Monitor, limit), limit)
+        return self._iter(ops.listing("/v1/monitors", Monitor, self._page(limit)), limit)
 
     def update_monitor(self, name: str, changes: Mapping[str, Any]) -> Monitor:
         return self._do(ops.update_monitor(name, changes))
@@ -204,7 +213,7 @@ class Client:
 
     def runs(self, monitor: str, *, limit: int | None = None) -> Iterator[Run]:
         path = f"/v1/monitors/{ops.seg(monitor)}/runs"
-        return self._iter(ops.listing(path, Run, limit), limit)
+        return self._iter(ops.listing(path, Run, self._page(limit)), limit)
 
     def run_report(self, run_id: int) -> str:
         """The run's HTML report."""
@@ -219,7 +228,7 @@ class Client:
     def alerts(
         self, *, state: str | None = None, monitor: str | None = None, limit: int | None = None
     ) -> Iterator[Alert]:
-        listing = ops.listing("/v1/alerts", Alert, limit, state=state, monitor=monitor)
+        listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
         return self._iter(listing, limit)
 
     def create_hook(self, name: str, url: str, events: list[str]) -> Hook:
@@ -230,7 +239,7 @@ class Client:
         return self._do(ops.get_hook(name))
 
     def hooks(self, *, limit: int | None = None) -> Iterator[Hook]:
-        return self._iter(ops.listing("/v1/hooks", Hook, limit), limit)
+        return self._iter(ops.listing("/v1/hooks", Hook, self._page(limit)), limit)
 
     def delete_hook(self, name: str) -> None:
         self._do(ops.delete_hook(name))
@@ -243,7 +252,7 @@ class Client:
 
     def deliveries(self, hook: str, *, limit: int | None = None) -> Iterator[Delivery]:
         path = f"/v1/hooks/{ops.seg(hook)}/deliveries"
-        return self._iter(ops.listing(path, Delivery, limit), limit)
+        return self._iter(ops.listing(path, Delivery, self._page(limit)), limit)
 
     def redeliver(self, delivery_id: int) -> Delivery:
         return self._do(ops.redeliver(delivery_id))
@@ -252,7 +261,8 @@ class Client:
         self, *, dataset: str | None = None, status: str | None = None, limit: int | None = None
     ) -> Iterator[RetrainRequest]:
         path = "/v1/retrain-requests"
-        listing = ops.listing(path, RetrainRequest, limit, dataset=dataset, status=status)
+        page = self._page(limit)
+        listing = ops.listing(path, RetrainRequest, page, dataset=dataset, status=status)
         return self._iter(listing, limit)
 
     def acknowledge_retrain_request(self, request_id: str) -> RetrainRequest:
@@ -264,7 +274,7 @@ class Client:
     ) -> Iterator[RelabelItem]:
         """Rows proposed for relabeling, best first."""
         path = f"/v1/datasets/{ops.seg(dataset)}/relabel-queue"
-        listing = ops.listing(path, RelabelItem, limit, slice_column=slice_column)
+        listing = ops.listing(path, RelabelItem, self._page(limit), slice_column=slice_column)
         return self._iter(listing, limit)
 
     def export_relabel_queue(

@@ -56,6 +56,7 @@ class Logger:
         self.failed = 0  # rows of batches the server refused for good (4xx)
         self.sent_rows = 0
         self.sent_batches = 0
+        self.retries = 0  # sends that failed and were tried again (an outage, a 503, ...)
         self._seq = 0
         self._queue: collections.deque[dict[str, Any]] = collections.deque()
         self._drop_lock = threading.Lock()
@@ -73,24 +74,33 @@ class Logger:
         return len(self._queue)
 
     def log(self, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
-        """Queue one row (a mapping) or several; never blocks on the network, never raises.
+        """Queue one row (a mapping) or a list of them; never blocks on the network, never
+        raises (what is not a mapping is dropped and counted).
 
         Rows are copied (shallowly): changing a dict after logging it does not change the row.
         """
         try:
-            batch = [rows] if isinstance(rows, Mapping) else rows
+            if isinstance(rows, Mapping):
+                batch, bad = [dict(rows)], 0
+            elif isinstance(rows, list | tuple):
+                batch = [dict(r) for r in rows if isinstance(r, Mapping)]
+                bad = len(rows) - len(batch)
+            else:
+                batch, bad = [], 1
             queue = self._queue
             room = 0 if self._closing else self.max_queue - len(queue)
             if room < len(batch):
-                self._drop(len(batch) - max(room, 0))
+                bad += len(batch) - max(room, 0)
                 batch = batch[: max(room, 0)]
+            if bad:
+                self._drop(bad)
             if len(batch) == 1:
-                queue.append(dict(batch[0]))
-            else:
-                queue.extend(dict(r) for r in batch)
+                queue.append(batch[0])
+            elif batch:
+                queue.extend(batch)
             if len(queue) >= self.flush_rows and not self._wake.is_set():
                 self._wake.set()
-        except Exception:  # never the caller's problem (e.g. a row that is not a mapping)
+        except Exception:  # never the caller's problem
             self._drop(1)
 
     def _drop(self, count: int) -> None:
@@ -184,6 +194,7 @@ class Logger:
                 self.sent_batches += 1
                 return
             attempt = min(attempt + 1, 16)
+            self.retries += 1
             if self._closing:
                 self.failed += count
                 return

@@ -76,8 +76,8 @@ def _params(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def listing(path: str, cls: type[T], page_size: int | None, **params: Any) -> Listing[T]:
-    query = _params(limit=min(page_size, MAX_PAGE) if page_size else PAGE_SIZE, **params)
+def listing(path: str, cls: type[T], page_size: int, **params: Any) -> Listing[T]:
+    query = _params(limit=min(page_size, MAX_PAGE), **params)
     return Listing(Call("GET", path, query), _item(cls))
 
 

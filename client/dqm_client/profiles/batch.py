@@ -1,11 +1,8 @@
-"""The profile of a batch: one mergeable profile per monitored column.
+"""The profile of a batch: one mergeable profile per profiled column.
 
 >>> import pyarrow as pa
->>> from dqm.monitors.schema import ColumnSpec, Schema
->>> schema = Schema(columns=[ColumnSpec(name="id", type="categorical", role="id"),
-...     ColumnSpec(name="age", type="numerical"), ColumnSpec(name="city", type="categorical")])
->>> table = pa.table({"id": ["a", "b"], "age": [30.0, None], "city": ["paris", "paris"]})
->>> p = profile_table(table, schema)
+>>> table = pa.table({"age": [30.0, None], "city": ["paris", "paris"]})
+>>> p = profile_arrow(table, {"age": "numerical", "city": "categorical"})
 >>> p.rows, sorted(p.columns), p.columns["age"].nulls, p.columns["city"].counts()
 (2, ['age', 'city'], 1, {'paris': 2})
 """
@@ -15,25 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dqm.monitors.columns import FloatArray, category_counts, numeric_values
-from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.schema import ColumnSpec, Schema
-from dqm.monitors.sketches.categorical import CategoricalProfile
-from dqm.monitors.sketches.numeric import NumericProfile
+from dqm_client.profiles.categorical import CategoricalProfile
+from dqm_client.profiles.numeric import NumericProfile
+from dqm_client.profiles.types import FloatArray
 
 FORMAT_VERSION = 1
 ColumnProfile = NumericProfile | CategoricalProfile
-# Columns whose values are summarised; ids and timestamps are not monitored, and text,
-# embeddings and datetimes need rows.
-PROFILED_TYPES = ("numerical", "categorical")
-UNPROFILED_ROLES = ("id", "timestamp")
-
-
-def is_profiled(spec: ColumnSpec) -> bool:
-    return spec.type in PROFILED_TYPES and spec.role not in UNPROFILED_ROLES
+ProfiledType = Literal["numerical", "categorical"]
 
 
 @dataclass
@@ -61,28 +52,45 @@ def merge_all(profiles: Iterable[BatchProfile]) -> BatchProfile:
     return reduce(BatchProfile.merge, profiles, BatchProfile())
 
 
-def profile_table(
+def profile_arrow(
     table: pa.Table,
-    schema: Schema,
+    types: Mapping[str, ProfiledType],
     edges: Mapping[str, FloatArray] | None = None,
     reference_version: int | None = None,
 ) -> BatchProfile:
-    """Profile every monitored numerical and categorical column of ``table``.
+    """Profile the columns of ``table`` named in ``types`` (absent ones are left out).
 
-    ``edges`` (per column, fixed by ``reference_version``) adds exact counts on those bins.
+    Numbers are read as float64 (null, NaN and infinities count as nulls); categories by
+    their string form. ``edges`` (per column, fixed by ``reference_version``) adds exact
+    counts on those bins.
     """
     profile = BatchProfile(rows=table.num_rows, reference_version=reference_version)
-    for spec in schema.columns:
-        if not is_profiled(spec) or spec.name not in table.column_names:
+    for name, kind in types.items():
+        if name not in table.column_names:
             continue
-        if spec.type == "numerical":
-            bins = None if edges is None else edges.get(spec.name)
-            profile.columns[spec.name] = NumericProfile.of(numeric_values(table, spec.name), bins)
+        column = table.column(name)
+        if kind == "numerical":
+            bins = None if edges is None else edges.get(name)
+            profile.columns[name] = NumericProfile.of(_floats(column), bins)
         else:
-            cats, counts, nulls = category_counts(table, spec.name)
-            exact = dict(zip(cats.tolist(), counts.tolist(), strict=True))
-            profile.columns[spec.name] = CategoricalProfile.from_counts(exact, nulls)
+            profile.columns[name] = _categories(column)
     return profile
+
+
+def _floats(column: pa.ChunkedArray) -> FloatArray:
+    values = np.asarray(
+        pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+    return np.where(np.isinf(values), np.nan, values)
+
+
+def _categories(column: pa.ChunkedArray) -> CategoricalProfile:
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        column = pc.cast(column, pa.string())
+    counted = pc.value_counts(pc.drop_null(column))
+    values = counted.field("values").to_pylist()
+    counts = counted.field("counts").to_pylist()
+    return CategoricalProfile.from_counts(dict(zip(values, counts, strict=True)), column.null_count)
 
 
 def _merge_column(
@@ -96,7 +104,4 @@ def _merge_column(
         return mine.merge(theirs)
     if isinstance(mine, CategoricalProfile) and isinstance(theirs, CategoricalProfile):
         return mine.merge(theirs)
-    raise InvalidInputError(
-        f"column {name!r} is numerical in one profile and categorical in the other",
-        [{"column": name}],
-    )
+    raise ValueError(f"column {name!r} is numerical in one profile and categorical in the other")

@@ -6,7 +6,7 @@ bins and the offset and length of its sketch), then the sketches' own serialized
 (Apache DataSketches KLL doubles and frequent strings). docs/profiles.md describes each field.
 
 >>> import numpy as np
->>> from dqm.monitors.sketches.numeric import NumericProfile
+>>> from dqm_client.profiles.numeric import NumericProfile
 >>> p = BatchProfile(rows=3, columns={"x": NumericProfile.of(np.array([1.0, 2.0, 3.0]))})
 >>> back = decode(encode(p))
 >>> back.rows, back.columns["x"].count, back.columns["x"].quantile(0.5)
@@ -25,15 +25,18 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.sketches.batch import FORMAT_VERSION, BatchProfile, ColumnProfile
-from dqm.monitors.sketches.categorical import CategoricalProfile
-from dqm.monitors.sketches.numeric import NumericProfile
+from dqm_client.profiles.batch import FORMAT_VERSION, BatchProfile, ColumnProfile
+from dqm_client.profiles.categorical import CategoricalProfile
+from dqm_client.profiles.numeric import NumericProfile
 
 MAGIC = b"DQMP"
 _PREAMBLE = struct.Struct("<4sBI")
 VIEW_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 VIEW_TOP_CATEGORIES = 20
+
+
+class ProfileFormatError(ValueError):
+    """The bytes are not a profile this version can read (the server answers 422)."""
 
 
 def encode(profile: BatchProfile) -> bytes:
@@ -54,7 +57,7 @@ def encode(profile: BatchProfile) -> bytes:
 
 
 def decode(data: bytes) -> BatchProfile:
-    """A profile from its binary form; malformed input raises ``InvalidInputError``."""
+    """A profile from its binary form; malformed input raises ``ProfileFormatError``."""
     try:
         magic, version, length = _PREAMBLE.unpack_from(data)
     except struct.error as exc:
@@ -179,5 +182,5 @@ def _count(value: Any) -> int:
     return number
 
 
-def _bad(reason: str) -> InvalidInputError:
-    return InvalidInputError(f"the body is not a dqm profile: {reason}")
+def _bad(reason: str) -> ProfileFormatError:
+    return ProfileFormatError(f"the body is not a dqm profile: {reason}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import datasketches as ds
 import numpy as np
 
-from dqm.monitors.columns import FloatArray, IntArray
+from dqm_client.profiles.types import FloatArray, IntArray
 
 # KLL accuracy parameter. k = 800 gives a normalized rank error of 0.35% for one rank query and
 # 0.45% over all ranks at once (99% confidence, DataSketches' a-priori bounds), so a KS

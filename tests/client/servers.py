@@ -1,0 +1,90 @@
+"""Servers for the client tests: ``dqm serve`` as a process that a test can stop and start
+again on the same port (a restart, not a network cut)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from dqm.service.app import create_app
+from dqm.service.settings import Settings
+from tests.support.server import free_port
+
+
+class ServeProcess:
+    """``dqm serve`` on a fixed loopback port with ``settings``; output appended to ``log``."""
+
+    def __init__(self, settings: Settings, log: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {
+            **os.environ,
+            "DQM_DATABASE_URL": settings.database_url,
+            "DQM_DATA_DIR": settings.data_dir,
+            "DQM_LOG_LEVEL": "warning",
+            "DQM_SHUTDOWN_GRACE_SECONDS": "2",
+            "DQM_WEBHOOK_ALLOWLIST": "127.0.0.1/32",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, deadline_seconds: float = 60) -> None:
+        command = [sys.executable, "-m", "dqm.service.cli", "serve", "--no-migrate"]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [*command, "--port", str(self.port)], env=self.env, stdout=out, stderr=out
+            )
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"dqm serve did not start ({self.proc.poll()}):\n{tail}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def serving_app(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
+    """``running_server`` that also yields the application (its context holds the engine)."""
+    port = free_port()
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("dqm test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
