@@ -1,4 +1,5 @@
-"""Every docstring example in the installed ``dqm`` package runs and prints what it shows."""
+"""Every docstring example in the installed ``dqm`` package (and the ``dqm_client`` it ships)
+runs and prints what it shows."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import pytest
 import dqm.alerts
 import dqm.monitors
 import dqm.service
+import dqm_client
 
 
 def _modules() -> Iterator[str]:
-    for package in (dqm.alerts, dqm.monitors, dqm.service):
+    for package in (dqm.alerts, dqm.monitors, dqm.service, dqm_client):
         yield package.__name__
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if ".migrations" not in info.name:
@@ -29,6 +31,7 @@ MODULES = sorted(_modules())
 def test_every_package_folder_is_walked() -> None:
     assert "dqm.monitors.drift.monitor" in MODULES
     assert "dqm.service.api.datasets" in MODULES
+    assert "dqm_client.profiles.codec" in MODULES
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -40,9 +40,8 @@ import numpy as np
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.drift.methods import METHODS
-from dqm.monitors.sketches.categorical import CategoricalProfile
-from dqm.monitors.sketches.numeric import NumericProfile
 from dqm.monitors.stats import binning, distances, hypothesis_tests
+from dqm_client.profiles import CategoricalProfile, NumericProfile
 
 QUANTILE_GRID = 65_536
 NUMERIC_METHODS = ("ks", "wasserstein", "psi", "jensenshannon", "kl_div", "hellinger", "tvd")

@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.schema import Schema
-from dqm.monitors.sketches.batch import BatchProfile, merge_all, profile_table
-from dqm.monitors.sketches.categorical import EXACT_CATEGORY_CAP, CategoricalProfile
-from dqm.monitors.sketches.codec import decode, encode, json_view
-from dqm.monitors.sketches.numeric import NumericProfile
+from dqm.monitors.sketches.table import profile_table
+from dqm_client.profiles.batch import BatchProfile, merge_all
+from dqm_client.profiles.categorical import EXACT_CATEGORY_CAP, CategoricalProfile
+from dqm_client.profiles.codec import ProfileFormatError, decode, encode, json_view
+from dqm_client.profiles.numeric import NumericProfile
 
 RNG = np.random.default_rng(20261129)
 
@@ -205,7 +205,7 @@ def test_merged_table_profiles_keep_columns_and_reference_version() -> None:
 def test_malformed_profiles_are_refused_with_the_reason(mutate, reason) -> None:  # type: ignore[no-untyped-def]
     table, schema = table_and_schema()
     data = encode(profile_table(table, schema))
-    with pytest.raises(InvalidInputError, match=reason):
+    with pytest.raises(ProfileFormatError, match=reason):
         decode(mutate(data))
 
 

@@ -12,8 +12,8 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 import dqm.monitors.sketches.drift as profile_drift
-from dqm.monitors.sketches.categorical import CategoricalProfile
-from dqm.monitors.sketches.numeric import NumericProfile
+from dqm_client.profiles.categorical import CategoricalProfile
+from dqm_client.profiles.numeric import NumericProfile
 
 WINDOW_ROWS = 10_000_000
 BATCH_ROWS = 250_000  # the window arrives as 40 batch profiles, merged
