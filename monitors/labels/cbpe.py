@@ -22,12 +22,14 @@ ROC AUC's is multiplied by 1.2, as NannyML does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray, IntArray
+from dqm.monitors.labels.matrix import Ranked, ranked
 
 METRICS = ("precision", "recall", "f1", "roc_auc")
 # NannyML's SAMPLING_ERROR_RANGE: bands are the estimate ± 3 standard errors.
@@ -43,7 +45,10 @@ def _ratio(num: float, den: float) -> float:
 
 
 def binary_estimates(
-    predicted_positive: IntArray | BoolArray, calibrated: FloatArray, raw: FloatArray
+    predicted_positive: IntArray | BoolArray,
+    calibrated: FloatArray,
+    raw: FloatArray,
+    rank: Ranked | None = None,
 ) -> dict[str, float]:
     """Expected precision, recall, F1 and ROC AUC of one positive class.
 
@@ -55,44 +60,61 @@ def binary_estimates(
         Calibrated probability of the positive class.
     raw
         The model's own score of the positive class; only its order matters (ROC AUC).
+    rank
+        ``ranked(raw)``, when the caller has it already.
     """
     pos = np.asarray(predicted_positive, dtype=bool)
-    tp = float(calibrated[pos].sum())
-    fp = float((1.0 - calibrated[pos]).sum())
+    hits = calibrated[pos]
+    tp = float(hits.sum())
+    fp = float((1.0 - hits).sum())
     fn = float(calibrated[~pos].sum())
     return {
         "precision": _ratio(tp, tp + fp),
         "recall": _ratio(tp, tp + fn),
         "f1": _ratio(tp, tp + 0.5 * (fp + fn)),
-        "roc_auc": expected_roc_auc(calibrated, raw),
+        "roc_auc": expected_roc_auc(calibrated, raw, rank),
     }
 
 
-def expected_roc_auc(calibrated: FloatArray, raw: FloatArray) -> float:
+def expected_roc_auc(calibrated: FloatArray, raw: FloatArray, rank: Ranked | None = None) -> float:
     """Area under the expected ROC curve: rows sorted by ``raw`` score, highest first.
 
     Rows with equal raw scores form one step of the curve (a diagonal segment), as in
     ``sklearn.metrics.roc_curve``; NaN when the expected positives or negatives sum to 0.
+    ``rank`` is ``ranked(raw)``, computed here when not given.
     """
     # The order within a run of equal scores only changes the summation order of its step.
-    order = np.argsort(-raw)
-    q, scores = calibrated[order], raw[order]
+    order, scores = ranked(raw) if rank is None else rank
+    q = calibrated[order]
     # The last row of each run of equal scores closes a step of the curve.
-    step_ends = np.append(scores[1:] != scores[:-1], True)
-    tps = np.concatenate([[0.0], np.cumsum(q)[step_ends]])
-    fps = np.concatenate([[0.0], np.cumsum(1.0 - q)[step_ends]])
+    step_ends = np.empty(scores.size, dtype=bool)
+    np.not_equal(scores[1:], scores[:-1], out=step_ends[:-1])
+    step_ends[-1:] = True
+    steps = int(np.count_nonzero(step_ends))
+    tps, fps, running = np.zeros(steps + 1), np.zeros(steps + 1), np.cumsum(q)
+    np.compress(step_ends, running, out=tps[1:])
+    np.subtract(1.0, q, out=q)
+    np.compress(step_ends, np.cumsum(q, out=running), out=fps[1:])
     if tps[-1] <= 0 or fps[-1] <= 0:
         return float("nan")
-    tpr, fpr = tps / tps[-1], fps / fps[-1]
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+    tps /= tps[-1]
+    fps /= fps[-1]
+    width = fps[1:] - fps[:-1]
+    width *= tps[1:] + tps[:-1]
+    width /= 2.0
+    return float(np.sum(width))
 
 
 def multiclass_estimates(
-    predicted: IntArray, calibrated: FloatArray, raw: FloatArray
+    predicted: IntArray,
+    calibrated: FloatArray,
+    raw: FloatArray,
+    ranks: Sequence[Ranked | None] | None = None,
 ) -> dict[str, float]:
-    """Macro (unweighted one-vs-rest mean) estimates over the ``K`` probability columns."""
+    """Macro (unweighted one-vs-rest mean) estimates over the ``K`` probability columns
+    (``ranks[k]``: ``ranked(raw[:, k])`` when the caller has it)."""
     per_class = [
-        binary_estimates(predicted == k, calibrated[:, k], raw[:, k])
+        binary_estimates(predicted == k, calibrated[:, k], raw[:, k], ranks[k] if ranks else None)
         for k in range(calibrated.shape[1])
     ]
     return {name: float(np.mean([c[name] for c in per_class])) for name in METRICS}
@@ -236,7 +258,11 @@ def reference_components(
 
 
 def window_estimates(
-    components: ReferenceComponents, calibrated: FloatArray, raw: FloatArray, predicted: IntArray
+    components: ReferenceComponents,
+    calibrated: FloatArray,
+    raw: FloatArray,
+    predicted: IntArray,
+    ranks: Sequence[Ranked | None] | None = None,
 ) -> list[Estimate]:
     """Estimated precision, recall, F1 and ROC AUC of a window with the reference's bands.
 
@@ -246,16 +272,19 @@ def window_estimates(
         :func:`reference_components` of the labeled reference.
     calibrated, raw, predicted
         The window: calibrated and raw ``(m, K)`` probabilities, predicted indexes.
+    ranks
+        ``ranked(raw[:, k])`` of each column, when the caller has them.
     """
     m = predicted.size
     ses: dict[str, float] = {}
     if raw.shape[1] == 2:
-        values = binary_estimates(predicted == 1, calibrated[:, 1], raw[:, 1])
+        rank = ranks[1] if ranks else None
+        values = binary_estimates(predicted == 1, calibrated[:, 1], raw[:, 1], rank)
         for name, comp in components.items():
             assert isinstance(comp, Component)
             ses[name] = binary_standard_error(comp, m)
     else:
-        values = multiclass_estimates(predicted, calibrated, raw)
+        values = multiclass_estimates(predicted, calibrated, raw, ranks)
         for name, comps in components.items():
             assert isinstance(comps, list)
             ses[name] = multiclass_standard_error(name, comps, m)

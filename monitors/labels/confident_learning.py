@@ -16,11 +16,14 @@ this. ``pred_probs`` must be out-of-sample (e.g. cross-validated) for the method
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.base import Finding, Metric
 from dqm.monitors.errors import InvalidInputError
+from dqm.monitors.labels.matrix import first_true, row_argmax, row_sums, take_rows
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,7 +91,7 @@ def confident_joint(labels: IntArray, pred_probs: FloatArray, calibrate: bool = 
     k = pred_probs.shape[1]
     confident = pred_probs >= confident_thresholds(labels, pred_probs) - _EPS
     n_confident = confident.sum(axis=1)
-    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
+    guess = np.where(n_confident > 1, row_argmax(pred_probs), first_true(confident))
     keep = n_confident > 0
     joint = np.bincount(labels[keep] * k + guess[keep], minlength=k * k).reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
@@ -137,15 +140,53 @@ def find_label_issues(labels: IntArray, pred_probs: FloatArray) -> BoolArray:
         rows = np.flatnonzero(labels == i)
         if rows.size <= 1:
             continue
+        given = pred_probs[:, i][rows]
         for j in np.flatnonzero(prune[i]):
             if j == i:
                 continue
-            margin = pred_probs[rows, j] - pred_probs[rows, i]
-            flagged[rows[np.argsort(-margin)[: prune[i, j]]]] = True
-    bumped = pred_probs.copy()
-    bumped[np.arange(labels.size), labels] += _EPS
-    flagged &= bumped.argmax(axis=1) != labels
+            margin = pred_probs[:, j][rows] - given
+            flagged[rows[_largest(margin, int(prune[i, j]))]] = True
+    hits = np.flatnonzero(flagged)
+    bumped = take_rows(pred_probs, hits)
+    bumped[np.arange(hits.size), labels[hits]] += _EPS
+    flagged[hits[row_argmax(bumped) == labels[hits]]] = False
     return flagged
+
+
+def _largest(values: FloatArray, count: int) -> IntArray:
+    """Positions of the ``count`` largest values: ``np.argsort(-values)[:count]`` as a set.
+
+    A partition finds the count-th largest value; unless it ties with a value left out (then
+    which tied rows are taken depends on argsort, which decides as before), the set is the
+    values at least that large.
+    """
+    if count >= values.size:
+        return np.arange(values.size)
+    negated = -values
+    kth = np.partition(negated, count - 1)[count - 1]
+    chosen = np.flatnonzero(negated <= kth)
+    if chosen.size == count:
+        return chosen
+    return np.argsort(negated)[:count]
+
+
+def _smallest(values: FloatArray, count: int) -> IntArray:
+    """``np.argsort(values, kind="stable")[:count]``, partitioning instead of sorting all.
+
+    >>> _smallest(np.array([0.5, 0.1, 0.5, 0.3, 0.5]), 3).tolist()
+    [1, 3, 0]
+    """
+    if count <= 0:
+        return np.empty(0, dtype=np.int64)
+    if count >= values.size:
+        return np.argsort(values, kind="stable")
+    kth = np.partition(values, count - 1)[count - 1]
+    if np.isnan(kth):
+        return np.argsort(values, kind="stable")[:count]
+    below = np.flatnonzero(values < kth)
+    tied = np.flatnonzero(values == kth)[: count - below.size]
+    chosen = np.sort(np.concatenate([below, tied]))
+    return chosen[np.argsort(values[chosen], kind="stable")]
 
 
 def as_distributions(probs: FloatArray) -> FloatArray:
@@ -158,10 +199,15 @@ def as_distributions(probs: FloatArray) -> FloatArray:
     >>> as_distributions(np.array([[0.1, 0.2, 0.7], [2.0, 2.0, 4.0], [0.0, 0.0, 0.0]]))[:2].tolist()
     [[0.1, 0.2, 0.7], [0.25, 0.25, 0.5]]
     """
-    totals = probs.sum(axis=1, keepdims=True)
-    off = np.abs(totals - 1.0) > ROW_SUM_TOLERANCE
-    scaled = np.where(off & (totals > 0), probs / np.where(totals > 0, totals, 1.0), probs)
-    return np.where(totals > 0, scaled, 1.0 / probs.shape[1])
+    totals = row_sums(probs)
+    positive = totals > 0
+    scaled = np.flatnonzero((np.abs(totals - 1.0) > ROW_SUM_TOLERANCE) & positive)
+    if scaled.size == 0 and positive.all():
+        return probs
+    out = np.array(probs, order="K")
+    out[scaled] = probs[scaled] / totals[scaled, None]
+    out[~positive] = 1.0 / probs.shape[1]
+    return out
 
 
 def self_confidence(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
@@ -193,7 +239,7 @@ def suggested_labels(pred_probs: FloatArray) -> IntArray:
 def label_issue_metrics(
     all_labels: IntArray,
     all_probs: FloatArray,
-    row_ids: npt.NDArray[np.object_],
+    row_ids: npt.NDArray[np.object_] | Callable[[IntArray], list[str]],
     classes: list[str],
     target: str,
     max_findings: int,
@@ -213,7 +259,7 @@ def label_issue_metrics(
     all_probs
         ``(n, K)`` predicted probabilities, column k for ``classes[k]``; NaN where missing.
     row_ids
-        Each row's id, for the findings.
+        Each row's id, for the findings; or a function giving the ids of rows by position.
     classes
         Class names, by index.
     target
@@ -226,7 +272,7 @@ def label_issue_metrics(
         reason = "skipped: fewer than 2 labeled rows with probabilities"
         names = ("label_issue_share", "label_health_score")
         return [Metric(name=n, value=None, status=reason) for n in names], []
-    probs = as_distributions(all_probs[rows])
+    probs = as_distributions(take_rows(all_probs, rows))
     labels = all_labels[rows]
     flagged = find_label_issues(labels, probs)
     share = float(flagged.mean())
@@ -235,24 +281,28 @@ def label_issue_metrics(
         Metric(name="label_issue_share", value=share, method="confident_learning", details=details),
         Metric(name="label_health_score", value=1.0 - share, method="confident_learning"),
     ]
-    conf = self_confidence(labels, probs)
-    margin = normalized_margin(labels, probs)
-    suggested = suggested_labels(probs)
     hits = np.flatnonzero(flagged)
-    hits = hits[np.argsort(conf[hits], kind="stable")][:max_findings]
+    conf = self_confidence(labels[hits], take_rows(probs, hits))
+    top = _smallest(conf, max_findings)
+    hits, conf = hits[top], conf[top]
+    # The rest is needed for the reported rows only.
+    top_probs = take_rows(probs, hits)
+    margin = normalized_margin(labels[hits], top_probs)
+    suggested = suggested_labels(top_probs)
+    ids = row_ids(rows[hits]) if callable(row_ids) else [str(row_ids[r]) for r in rows[hits]]
     findings = [
         Finding(
-            row_id=str(row_ids[rows[i]]),
-            score=float(1.0 - conf[i]),
+            row_id=ids[n],
+            score=float(1.0 - conf[n]),
             reason="label_issue",
             column=target,
             details={
                 "given_label": classes[labels[i]],
-                "suggested_label": classes[suggested[i]],
-                "self_confidence": float(conf[i]),
-                "normalized_margin": float(margin[i]),
+                "suggested_label": classes[suggested[n]],
+                "self_confidence": float(conf[n]),
+                "normalized_margin": float(margin[n]),
             },
         )
-        for i in hits
+        for n, i in enumerate(hits)
     ]
     return metrics, findings

@@ -28,6 +28,7 @@ from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray, numeric_values
 from dqm.monitors.labels import cbpe
 from dqm.monitors.labels.dle import LossModels, fit_loss_models
+from dqm.monitors.labels.matrix import Ranked, ranked, take_rows
 from dqm.monitors.labels.performance import apply_calibration, fit_calibration
 from dqm.monitors.learners.isotonic import IsotonicFit
 from dqm.monitors.profile import ReferenceProfile
@@ -95,9 +96,14 @@ def cbpe_metrics(
     rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)
     if not rows.any():
         return _skipped(CBPE_NAMES, "no rows with a prediction and probabilities")
-    raw, pred = probs[rows], predicted[rows]
-    calibrated = apply_calibration(reference.maps, raw)
-    estimates = cbpe.window_estimates(reference.components, calibrated, raw, pred)
+    raw, pred = take_rows(probs, rows), predicted[rows]
+    # Each column's descending order serves its calibration and its expected ROC AUC.
+    classes = (1,) if raw.shape[1] == 2 else range(raw.shape[1])
+    ranks: list[Ranked | None] = [None] * raw.shape[1]
+    for k in classes:
+        ranks[k] = ranked(raw[:, k])
+    calibrated = apply_calibration(reference.maps, raw, ranks)
+    estimates = cbpe.window_estimates(reference.components, calibrated, raw, pred, ranks)
     accuracy = float(calibrated[np.arange(pred.size), pred].mean())
     se = reference.hit_std / float(np.sqrt(pred.size))
     low, high = cbpe.band(accuracy, se)

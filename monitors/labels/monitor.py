@@ -17,6 +17,7 @@ service may add ``__label_delay_seconds`` (label arrival minus row time) to the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -30,7 +31,7 @@ from dqm.monitors.columns import (
     FloatArray,
     IntArray,
     ObjectArray,
-    category_values,
+    category_counts,
     numeric_values,
     string_column,
 )
@@ -44,6 +45,7 @@ from dqm.monitors.labels.estimation import (
     cbpe_reference,
     dle_metrics,
 )
+from dqm.monitors.labels.matrix import column_matrix, row_argmax, take_rows
 from dqm.monitors.labels.performance import (
     classification_metrics,
     compare_metrics,
@@ -137,12 +139,6 @@ def _roles(schema: Schema, params: LabelQualityParams) -> _Roles:
     )
 
 
-def _column_or_none(table: pa.Table, name: str | None) -> ObjectArray:
-    if name is None or name not in table.column_names:
-        return np.full(table.num_rows, None, dtype=object)
-    return category_values(table, name)
-
-
 def _key(value: str) -> str:
     """Numbers compare by value, so that label ``1.0`` or ``"1"`` matches class ``"1"``."""
     try:
@@ -180,7 +176,7 @@ def _classification_window(table: pa.Table, roles: _Roles, classes: list[str]) -
     labels = _encode(table, roles.target, classes)
     probs = None
     if roles.probabilities and set(roles.probabilities) <= set(table.column_names):
-        probs = np.column_stack([numeric_values(table, c) for c in roles.probabilities])
+        probs = column_matrix([numeric_values(table, c) for c in roles.probabilities])
     if roles.prediction is not None and roles.prediction in table.column_names:
         predicted = _encode(table, roles.prediction, classes)
     elif probs is not None:
@@ -197,7 +193,8 @@ def _classes(reference: pa.Table, current: pa.Table, roles: _Roles) -> list[str]
     seen: set[str] = set()
     for table in (reference, current):
         for name in (roles.target, roles.prediction):
-            seen.update(v for v in _column_or_none(table, name) if v is not None)
+            if name is not None and name in table.column_names:
+                seen.update(category_counts(table, name)[0].tolist())
     return sorted(seen)
 
 
@@ -206,7 +203,10 @@ def _skipped(name: str, reason: str) -> Metric:
 
 
 def _coverage_and_delay(current: pa.Table, roles: _Roles) -> list[Metric]:
-    labeled = int(np.sum(_column_or_none(current, roles.target) != None))  # noqa: E711
+    labeled = 0
+    if roles.target is not None and roles.target in current.column_names:
+        column = current.column(roles.target)
+        labeled = len(column) - column.null_count
     out = [Metric(name="label_coverage", value=labeled / current.num_rows)]
     names = ("label_delay_p50_seconds", "label_delay_p95_seconds")
     if DELAY_COLUMN not in current.column_names:
@@ -263,26 +263,35 @@ def _drift_metric(
     )
 
 
-def _values(table: pa.Table, column: str | None, task: Task) -> np.ndarray:
+def _values(table: pa.Table, column: str | None, task: Task, reference: bool) -> _Distribution:
+    """The column's distribution: sorted numbers, or categories counted in Arrow."""
     if column is None or column not in table.column_names:
-        return np.array([], dtype=object)
+        return _distribution(np.array([], dtype=object), task, reference)
     if task == "regression":
         num = numeric_values(table, column)
-        return num[~np.isnan(num)]
-    present = string_column(table, column).drop_null().to_numpy(zero_copy_only=False)
-    return np.asarray(present.astype(str))
+        return _distribution(num[~np.isnan(num)], task, reference)
+    categories, counts, _ = category_counts(table, column)
+    return _counted(categories, counts)
+
+
+def _counted(categories: ObjectArray, counts: IntArray) -> _Distribution:
+    """``np.unique(values.astype(str), return_counts=True)`` from the distinct values' counts
+    (numpy strings drop trailing NULs, so two categories may become one)."""
+    keys, inverse = np.unique(categories.astype(str), return_inverse=True)
+    merged = np.zeros(keys.size, dtype=np.int64)
+    np.add.at(merged, inverse, counts)
+    return _Distribution(keys, merged, float("nan"), np.empty(0))
 
 
 def _predictions(
-    table: pa.Table, roles: _Roles, classes: list[str]
-) -> tuple[str, np.ndarray] | None:
-    """The prediction column's name and values, else the argmax of the probabilities."""
+    table: pa.Table, roles: _Roles, classes: list[str], reference: bool
+) -> tuple[str, _Distribution] | None:
+    """The prediction column's name and distribution, else the argmax of the probabilities."""
     if roles.prediction is not None:
-        return roles.prediction, _values(table, roles.prediction, roles.task)
+        return roles.prediction, _values(table, roles.prediction, roles.task, reference)
     if roles.probabilities:
-        names = np.array(classes, dtype=object)
         column = "argmax(" + ",".join(roles.probabilities) + ")"
-        return column, _argmax_names(table, roles, names)
+        return column, _argmax_counts(table, roles, classes)
     return None
 
 
@@ -290,11 +299,9 @@ def _reference_drift(
     reference: pa.Table, roles: _Roles, classes: list[str]
 ) -> tuple[_Distribution, _Distribution | None]:
     """The reference's label and prediction distributions (cached per profile)."""
-    labels = _distribution(_values(reference, roles.target, roles.task), roles.task, True)
-    predictions = _predictions(reference, roles, classes)
-    if predictions is None:
-        return labels, None
-    return labels, _distribution(predictions[1], roles.task, True)
+    labels = _values(reference, roles.target, roles.task, True)
+    predictions = _predictions(reference, roles, classes, True)
+    return labels, None if predictions is None else predictions[1]
 
 
 def _drift(
@@ -306,33 +313,39 @@ def _drift(
         ("label_drift_reference", roles, tuple(classes)),
         lambda: _reference_drift(profile.table, roles, classes),
     )
-    cur_y = _distribution(_values(current, roles.target, roles.task), roles.task, False)
+    cur_y = _values(current, roles.target, roles.task, False)
     out = [_drift_metric("label_drift_score", roles.target, ref_y, cur_y, roles.task)]
-    predictions = _predictions(current, roles, classes)
+    predictions = _predictions(current, roles, classes, False)
     if predictions is None or ref_p is None:
         return out
-    column, values = predictions
-    cur_p = _distribution(values, roles.task, False)
+    column, cur_p = predictions
     out.append(_drift_metric("prediction_drift_score", column, ref_p, cur_p, roles.task))
     return out
 
 
-def _argmax_names(table: pa.Table, roles: _Roles, names: ObjectArray) -> ObjectArray:
+def _argmax_counts(table: pa.Table, roles: _Roles, classes: list[str]) -> _Distribution:
+    """How often each class has the highest probability, over rows with all of them."""
+    names = np.array(classes, dtype=object)
     if table.num_rows == 0 or not set(roles.probabilities) <= set(table.column_names):
-        return np.array([], dtype=object)
-    probs = np.column_stack([numeric_values(table, c) for c in roles.probabilities])
-    complete = ~np.isnan(probs).any(axis=1)
-    return np.asarray(names[probs[complete].argmax(axis=1)].astype(str), dtype=object)
+        return _counted(names[:0], np.empty(0, dtype=np.int64))
+    probs = column_matrix([numeric_values(table, c) for c in roles.probabilities])
+    complete = np.asarray(~np.isnan(probs).any(axis=1), dtype=bool)
+    counts = np.bincount(row_argmax(take_rows(probs, complete)), minlength=len(classes))
+    return _counted(names[counts > 0], counts[counts > 0])
 
 
 _CLASSIFICATION = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc")
 _REGRESSION = ("mae", "rmse")
 
 
-def _row_ids(table: pa.Table, roles: _Roles) -> ObjectArray:
-    if roles.row_id is not None and roles.row_id in table.column_names:
-        return category_values(table, roles.row_id)
-    return np.arange(table.num_rows).astype(str).astype(object)
+def _row_ids(table: pa.Table, roles: _Roles) -> Callable[[IntArray], list[str]]:
+    """The ids of the rows at some positions: the id column's strings, else the positions."""
+    column = roles.row_id
+    if column is None or column not in table.column_names:
+        return lambda positions: [str(i) for i in positions.tolist()]
+    return lambda positions: [
+        str(v) for v in string_column(table, column).take(pa.array(positions)).to_pylist()
+    ]
 
 
 def _label_metrics(

@@ -12,10 +12,14 @@ Macro averages run over the classes present in the true or predicted labels (as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray
+from dqm.monitors.labels.matrix import Ranked, row_sums
 from dqm.monitors.learners.isotonic import IsotonicFit, isotonic_fit
 from dqm.monitors.learners.roc_auc import binary_roc_auc
 
@@ -56,15 +60,23 @@ def f1_macro(y_true: IntArray, y_pred: IntArray) -> float:
     return float(_safe_ratio(2 * tp, n_pred + n_true).mean())
 
 
-def roc_auc(y_true: IntArray, probs: FloatArray) -> float:
+def roc_auc(
+    y_true: IntArray, probs: FloatArray, rows: npt.NDArray[np.bool_] | None = None
+) -> float:
     """ROC AUC: binary on the second column when K = 2, else one-vs-rest macro average.
 
     Classes absent from ``y_true`` (AUC undefined) are left out of the average; NaN when no
     class has a defined AUC (see :func:`dqm.monitors.learners.roc_auc.binary_roc_auc`).
+    ``rows``, when given, selects the rows of ``probs`` that ``y_true`` labels (one column is
+    taken at a time).
     """
+
+    def scores(k: int) -> FloatArray:
+        return probs[:, k] if rows is None else probs[:, k][rows]
+
     if probs.shape[1] == 2:
-        return binary_roc_auc(y_true == 1, probs[:, 1])
-    aucs = [binary_roc_auc(y_true == k, probs[:, k]) for k in range(probs.shape[1])]
+        return binary_roc_auc(y_true == 1, scores(1))
+    aucs = [binary_roc_auc(y_true == k, scores(k)) for k in range(probs.shape[1])]
     defined = [a for a in aucs if not np.isnan(a)]
     return float(np.mean(defined)) if defined else float("nan")
 
@@ -89,15 +101,40 @@ def fit_calibration(ref_labels: IntArray, ref_probs: FloatArray) -> tuple[Isoton
     )
 
 
-def apply_calibration(maps: tuple[IsotonicFit, ...], probs: FloatArray) -> FloatArray:
-    """Calibrated ``probs`` from the maps of :func:`fit_calibration`."""
+def apply_calibration(
+    maps: tuple[IsotonicFit, ...],
+    probs: FloatArray,
+    ranks: Sequence[Ranked | None] | None = None,
+) -> FloatArray:
+    """Calibrated ``probs`` from the maps of :func:`fit_calibration` (Fortran order when
+    K > 2: one column per class).
+
+    ``ranks[c]``, when given, is column ``c`` sorted (:func:`~dqm.monitors.labels.matrix.ranked`,
+    which CBPE's ROC AUC needs anyway): the map is then evaluated on the sorted values, where
+    interpolation finds each knot next to the previous one, and scattered back; the values are
+    the same.
+    """
     k = probs.shape[1]
     if k == 2:
-        p1 = maps[0].predict(probs[:, 1])
+        p1 = np.empty(probs.shape[0])
+        _predict(maps[0], probs[:, 1], ranks[1] if ranks else None, p1)
         return np.column_stack([1.0 - p1, p1])
-    cal = np.column_stack([maps[c].predict(probs[:, c]) for c in range(k)])
-    total = cal.sum(axis=1, keepdims=True)
-    return np.where(total > 0, cal / np.where(total > 0, total, 1.0), 1.0 / k)
+    cal = np.empty(probs.shape, order="F")
+    for c in range(k):
+        _predict(maps[c], probs[:, c], ranks[c] if ranks else None, cal[:, c])
+    total = row_sums(cal)
+    positive = total > 0
+    cal /= np.where(positive, total, 1.0)[:, None]
+    if not positive.all():
+        cal[~positive] = 1.0 / k
+    return cal
+
+
+def _predict(fit: IsotonicFit, values: FloatArray, rank: Ranked | None, out: FloatArray) -> None:
+    if rank is None:
+        out[:] = fit.predict(values)
+    else:
+        out[rank.order] = fit.predict(rank.scores)
 
 
 def calibrate_probabilities(
@@ -152,7 +189,7 @@ def classification_metrics(
     if probs is not None:
         rows = (labels >= 0) & ~np.isnan(probs).any(axis=1)
         if rows.any():
-            out["roc_auc"] = roc_auc(labels[rows], probs[rows])
+            out["roc_auc"] = roc_auc(labels[rows], probs, rows)
     return out
 
 

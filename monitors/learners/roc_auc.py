@@ -39,9 +39,10 @@ def binary_roc_auc(positive: npt.NDArray[np.bool_], scores: FloatArray) -> float
         return float("nan")
     # U counts, per positive, the negatives scored below it plus half the tied ones: two
     # binary searches into the sorted negatives (exact integer counts) instead of ranking
-    # every row.
+    # every row. The positives are sorted too: consecutive searches then touch neighbouring
+    # memory, several times faster than random probes into a large array.
     negatives = np.sort(scores[~positive])
-    positives = scores[positive]
+    positives = np.sort(scores[positive])
     below = np.searchsorted(negatives, positives, side="left").sum(dtype=np.int64)
     not_above = np.searchsorted(negatives, positives, side="right").sum(dtype=np.int64)
     u = (int(below) + int(not_above)) / 2
