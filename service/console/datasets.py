@@ -18,6 +18,8 @@ from dqm.service.runs.summary import monitors_of_dataset
 
 router = page_router()
 BATCHES = 50
+# Label coverage reads each batch's id and target columns: the newest few batches only.
+COVERAGE_BATCHES = 10
 
 
 @router.get("/datasets/{name}")
@@ -29,7 +31,9 @@ def dataset_page(request: Request, name: str, viewer: ReaderDep) -> HTMLResponse
         refs = references(session, dataset.id)
         batches = recent_batches(session, dataset.id, BATCHES)
         coverage = (
-            label_coverage(session, ctx.storage, dataset.id, schema, batches) if schema else {}
+            label_coverage(session, ctx.storage, dataset.id, schema, batches[:COVERAGE_BATCHES])
+            if schema
+            else {}
         )
         labels = label_count(session, dataset.id)
         monitors = monitors_of_dataset(session, dataset.id)
@@ -47,6 +51,7 @@ def dataset_page(request: Request, name: str, viewer: ReaderDep) -> HTMLResponse
         references=refs,
         batches=batches,
         batch_limit=BATCHES,
+        coverage_batches=COVERAGE_BATCHES,
         coverage=coverage,
         coverage_share=(sum(c.labeled for c in covered) / total_rows) if total_rows else None,
         labels=labels,
