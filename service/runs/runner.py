@@ -33,7 +33,7 @@ from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Dataset, Finding, MetricValue, Monitor, Run
 from dqm.service.db.session import is_postgres, rowcount, transaction
 from dqm.service.ingest.datasets import current_reference
-from dqm.service.runs import records
+from dqm.service.runs import listing, records
 from dqm.service.runs.baselines import (
     CHUNKS,
     chunk_values,
@@ -234,7 +234,7 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: 
             return run.status
         monitor = session.get_one(Monitor, run.monitor_id)
         dataset = session.get_one(Dataset, monitor.dataset_id)
-        session.add_all(
+        values = [
             MetricValue(
                 run_id=run_id,
                 monitor_id=monitor.id,
@@ -249,7 +249,9 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: 
                 measured_at=now,
             )
             for m in result.metrics
-        )
+        ]
+        session.add_all(values)
+        session.add(listing.metrics_document(run_id, values))  # what run listings read
         _add_findings(session, run, dataset, window, result, now)
         records.store(session, run_id, computed.record)
         run.status, run.finished_at, run.lease_owner = "succeeded", now, None

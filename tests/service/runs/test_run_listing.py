@@ -1,23 +1,29 @@
-"""``GET /v1/monitors/{name}/runs`` reads every listed run with a constant number of queries."""
+"""``GET /v1/monitors/{name}/runs``: a constant number of queries whatever the count, the same
+JSON as RunOut models of the stored rows, keyset pages in schedule order."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
+import dqm.service.paging as paging
+import dqm.service.runs.listing as listing
+from dqm.service.api.monitors import run_view
 from dqm.service.app import create_app
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
-from dqm.service.db.models import MetricValue, Monitor, Run
+from dqm.service.db.models import MetricValue, Monitor, Run, RunMetricsJson
 from dqm.service.db.session import transaction
 from dqm.service.settings import Settings
-from tests.service.data import SCHEMA
+from tests.service.data import SCHEMA, drift_monitor, frame, records
+from tests.service.helpers import make_context
+from tests.support.server import running_server
 
 METRICS_PER_RUN = 6
 
@@ -113,3 +119,113 @@ def test_thousand_runs_latency(api: tuple[TestClient, Context]) -> None:
     elapsed = time.perf_counter() - started
     assert response.status_code == 200 and len(response.json()["items"]) == 1000
     print(f"GET /v1/monitors/m/runs?limit=1000: {elapsed:.3f} s")
+
+
+def _reference_listing(ctx: Context, name: str) -> list[dict[str, Any]]:
+    """The listing built the slow, obvious way: ORM rows → RunOut models → JSON."""
+    with ctx.sessions() as session:
+        monitor = session.scalars(select(Monitor).where(Monitor.name == name)).one()
+        rows = listing.runs_with_metrics(session, monitor, 1000)
+        return [run_view(run, name, values).model_dump(mode="json") for run, values in rows]
+
+
+def test_listing_matches_the_run_models_for_real_drift_runs(settings: Settings) -> None:
+    """Real drift runs (succeeded with their stored JSON document, one from before documents
+    existed, one skipped for want of batches) list exactly as RunOut models of their rows
+    serialize."""
+    with running_server(settings) as client:
+        assert client.post("/v1/datasets", json={"name": "d", "schema": SCHEMA}).is_success
+        assert client.put("/v1/datasets/d/reference", json=records(frame(300, 1))).is_success
+        monitor = {**drift_monitor("m", "d", "h"), "actions": [], "enabled": False}
+        assert client.post("/v1/monitors", json=monitor).status_code == 201
+        assert client.post("/v1/monitors/m/run?wait=true").json()["status"] == "skipped"
+        ids = []
+        for seed, shift in ((2, 0.0), (3, 1.0), (4, 0.5)):
+            batch = records(frame(200, seed, shift=shift, prefix=f"b{seed}-"))
+            assert client.post("/v1/datasets/d/batches", json=batch).is_success
+            run = client.post("/v1/monitors/m/run?wait=true").json()
+            assert run["status"] == "succeeded", run
+            ids.append(run["id"])
+        ctx = make_context(settings, "test")
+        with transaction(ctx.sessions) as session:
+            documents = session.scalars(select(RunMetricsJson.run_id)).all()
+            assert sorted(documents) == ids  # the runner wrote one per succeeded run
+            session.execute(delete(RunMetricsJson).where(RunMetricsJson.run_id == ids[0]))
+        response = client.get("/v1/monitors/m/runs", params={"limit": 1000})
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        listed = response.json()
+        expected = _reference_listing(ctx, "m")
+    assert listed == {"items": expected, "next_cursor": None}
+    assert [r["id"] for r in expected[:3]] == ids[::-1]
+    assert len(expected[0]["metrics"]) >= 10 and expected[-1]["metrics"] == []
+
+
+def _add_runs(ctx: Context, monitor_id: int, hours: list[int]) -> list[int]:
+    """Runs scheduled ``hours`` after a fixed start, in the order given (ids follow it)."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with transaction(ctx.sessions) as session:
+        rows = [
+            Run(
+                monitor_id=monitor_id,
+                scheduled_for=start + timedelta(hours=h),
+                trigger="schedule",
+                status="succeeded",
+                attempts=1,
+                created_at=start,
+            )
+            for h in hours
+        ]
+        session.add_all(rows)
+        session.flush()
+        session.add_all(
+            RunMetricsJson(run_id=r.id, body=f'[{{"name":"h","value":{h}}}]'.encode())
+            for r, h in zip(rows, hours, strict=True)
+        )
+        return [r.id for r in rows]
+
+
+def _walk(client: TestClient, limit: int, added: Any = None) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        body = client.get("/v1/monitors/m/runs", params=params).json()
+        seen.extend(body["items"])
+        if added is not None:
+            added()
+            added = None
+        if body["next_cursor"] is None:
+            return seen
+        params["cursor"] = body["next_cursor"]
+
+
+def test_keyset_pages_follow_the_schedule_not_the_ids(api: tuple[TestClient, Context]) -> None:
+    client, ctx = api
+    _monitor_with_runs(client, ctx, 0)
+    with ctx.sessions() as session:
+        monitor_id = session.scalars(select(Monitor.id).where(Monitor.name == "m")).one()
+    hours = [5, 1, 9, 3, 7, 0, 8, 2, 6, 4] * 1  # ids out of schedule order
+    hours += [h + 10 for h in hours] + [h + 20 for h in hours]
+    _add_runs(ctx, monitor_id, hours)
+    expected = sorted(hours, reverse=True)
+    for limit in (1, 4, 7, 30, 1000):
+        walked = _walk(client, limit)
+        assert [r["metrics"][0]["value"] for r in walked] == expected, limit
+    # Newer runs arriving between pages do not shift the pages after the cursor.
+    walked = _walk(client, 8, added=lambda: _add_runs(ctx, monitor_id, [100, 101]))
+    assert [r["metrics"][0]["value"] for r in walked] == expected
+
+
+def test_a_cursor_of_a_deleted_or_foreign_run_is_a_422(api: tuple[TestClient, Context]) -> None:
+    client, ctx = api
+    _monitor_with_runs(client, ctx, 5)
+    first = client.get("/v1/monitors/m/runs", params={"limit": 2}).json()
+    anchor = first["items"][-1]["id"]
+    assert client.get("/v1/monitors/m/runs", params={"cursor": first["next_cursor"]}).is_success
+    with transaction(ctx.sessions) as session:
+        session.execute(delete(Run).where(Run.id == anchor))
+    for cursor in (first["next_cursor"], paging.encode("runs", (10**9,))):
+        response = client.get("/v1/monitors/m/runs", params={"cursor": cursor})
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_input" and "list again" in error["message"]
