@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dqm.alerts.spec import Rule
 from dqm.monitors.errors import ConflictError, InvalidInputError, NotFoundError
 from dqm.monitors.kinds import parse_params
 from dqm.service.alerting.actions import Action
@@ -19,6 +20,7 @@ from dqm.service.db.session import transaction
 from dqm.service.ingest.datasets import get_dataset
 from dqm.service.paging import Key, Keyset, Paged, PageRequest
 from dqm.service.runs.definition import MonitorChanges, MonitorSpec
+from dqm.service.runs.metric_checks import check_rules, check_series
 from dqm.service.runs.scheduler import (
     RUN_QUEUED,
     SCHEDULE_CHANGED,
@@ -72,6 +74,7 @@ def create_monitor(ctx: Context, spec: MonitorSpec) -> tuple[Monitor, str]:
     try:
         with transaction(ctx.sessions) as session:
             dataset = get_dataset(session, spec.dataset)
+            check_rules(dataset, spec.kind, params, spec.rules)
             _check_actions(session, spec.actions)
             monitor = Monitor(
                 name=spec.name,
@@ -101,6 +104,14 @@ def patch_monitor(ctx: Context, name: str, patch: MonitorChanges) -> tuple[Monit
     now = utcnow()
     with transaction(ctx.sessions) as session:
         monitor = get_monitor(session, name)
+        if patch.params is not None or patch.rules is not None:
+            params = parse_params(
+                monitor.kind, monitor.params if patch.params is None else patch.params
+            )
+            rules = patch.rules
+            if rules is None:
+                rules = [Rule.model_validate(r) for r in monitor.rules["items"]]
+            check_rules(session.get_one(Dataset, monitor.dataset_id), monitor.kind, params, rules)
         if patch.params is not None:
             monitor.params = parse_params(monitor.kind, patch.params).model_dump(mode="json")
         if patch.window is not None:
@@ -164,7 +175,9 @@ def get_run(session: Session, run_id: int) -> tuple[Run, str, list[MetricValue]]
 def series(
     session: Session, monitor: Monitor, metric: str, column: str | None, limit: int
 ) -> list[tuple[int, Any, float | None, bool | None]]:
-    """(run id, measured at, value, drifted) of one metric, oldest first."""
+    """(run id, measured at, value, drifted) of one metric, oldest first; a metric the
+    monitor cannot have (or a column it cannot have it for) is a 422."""
+    check_series(session, monitor, parse_params(monitor.kind, monitor.params), metric, column)
     query = (
         select(MetricValue.run_id, MetricValue.measured_at, MetricValue.value, MetricValue.drifted)
         .where(

@@ -9,6 +9,8 @@ import pytest
 from dqm.monitors.kinds import parse_params
 from dqm.service.api.examples import MONITOR_EXAMPLES
 from dqm.service.api.schemas import MonitorCreate
+from dqm.service.db.models import Dataset
+from dqm.service.runs.metric_checks import check_rules
 from dqm.service.settings import Settings
 from tests.support.server import running_server
 
@@ -16,7 +18,9 @@ from tests.support.server import running_server
 @pytest.mark.parametrize("name", sorted(MONITOR_EXAMPLES))
 def test_every_documented_monitor_example_is_valid(name: str) -> None:
     spec = MonitorCreate.model_validate(MONITOR_EXAMPLES[name].get("value"))
-    parse_params(spec.kind, spec.params)
+    params = parse_params(spec.kind, spec.params)
+    # the rules name metrics the kind reports, at their level (raises otherwise)
+    check_rules(Dataset(name="churn", schema_json=None), spec.kind, params, spec.rules)
 
 
 def test_docs_and_openapi_are_served(settings: Settings) -> None:
