@@ -6,6 +6,7 @@ Validated at start-up, so a typo in a URL or a role fails before the service bin
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     run_lease_seconds: float = Field(default=300.0, gt=0)
     runner_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that execute runs in parallel, one run each (unset: the cores "
+        "available to the process; 0: one run at a time in a thread of the serving process).",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,
@@ -145,6 +152,13 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+    @property
+    def run_processes(self) -> int:
+        """``worker_processes``, the cores available when unset."""
+        if self.worker_processes is not None:
+            return self.worker_processes
+        return len(os.sched_getaffinity(0))
 
     @property
     def runs_worker(self) -> bool:

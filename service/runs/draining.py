@@ -1,16 +1,18 @@
-"""The run executor of a worker, stoppable within a bound.
+"""The run executors of a worker, stoppable within a bound.
 
-Each claimed run executes in a daemon thread while the worker's job waits for it. On
-shutdown the executor stops claiming, gives the run in progress ``grace`` seconds, and then
-hands it back to the queue (status ``queued``, no lease) so another replica takes it at once
-instead of after its lease expires. The abandoned computation may go on until the process
-exits; its result is discarded because the run's lease is no longer this worker's.
+Each executor (a worker process, or a thread with ``DQM_WORKER_PROCESSES=0``: see ``pool``)
+has a loop that claims a due run for it and waits until the run ends; the loops of a replica
+claim in parallel. On shutdown every loop stops claiming, the runs in progress share
+``grace`` seconds, and a run still going is then handed back to the queue (status ``queued``,
+no lease) so another replica takes it at once instead of after its lease expires; its worker
+process is killed (a thread's abandoned result is discarded: its lease is no longer held).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import update
 
@@ -18,15 +20,18 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.db.models import Run
 from dqm.service.db.session import rowcount, transaction
-from dqm.service.runs import runner
+from dqm.service.runs import pool, runner
 
 log = logging.getLogger(__name__)
+POLL_SECONDS = 0.1
 
 
-def release(ctx: Context, run_id: int) -> bool:
+def release(ctx: Context, run_id: int, *, attempt_counts: bool = False) -> bool:
     """Hand a run this worker holds back to the queue; False if it no longer held it.
 
-    The claim is not counted as an attempt: the run was given up, its worker did not die.
+    The claim is not counted as an attempt when the run was given up (its worker did not
+    die); it is when its worker process died under it, so a run that kills its worker
+    fails after ``runner.MAX_ATTEMPTS`` claims.
     """
     with transaction(ctx.sessions) as session:
         done = session.execute(
@@ -37,58 +42,92 @@ def release(ctx: Context, run_id: int) -> bool:
                 lease_owner=None,
                 lease_expires_at=None,
                 started_at=None,
-                attempts=Run.attempts - 1,
+                attempts=Run.attempts if attempt_counts else Run.attempts - 1,
             )
         )
         return rowcount(done) == 1
 
 
 class RunExecutor:
-    """Claims and executes due runs one at a time until told to stop."""
+    """Claims due runs for one executor and waits for each, until told to stop."""
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+    def __init__(self, executor: pool.Executor) -> None:
+        self.executor = executor
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._abandoned = threading.Event()
-        self._current: tuple[int, threading.Thread] | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._current: tuple[Context, int] | None = None
 
     def drain(self) -> None:
         """Execute every due run, one after the other, unless stopping."""
         while not self._stopping.is_set():
-            run_id = runner.claim(self.ctx, utcnow())
+            ctx = self.executor.ready()
+            if ctx is None:
+                return
+            run_id = runner.claim(ctx, utcnow())
             if run_id is None:
                 return
-            self._execute(run_id)
+            self._execute(ctx, run_id)
 
-    def _execute(self, run_id: int) -> None:
-        thread = threading.Thread(
-            target=runner.execute, args=(self.ctx, run_id), name=f"run-{run_id}", daemon=True
-        )
+    def _execute(self, ctx: Context, run_id: int) -> None:
         with self._lock:
             if self._stopping.is_set():  # claimed while the executor was being stopped
-                release(self.ctx, run_id)
+                release(ctx, run_id)
                 return
-            self._current = (run_id, thread)
-            thread.start()
+            self._current = (ctx, run_id)
+            self._idle.clear()
+            self.executor.start(run_id)
         try:
-            while thread.is_alive() and not self._abandoned.is_set():
-                thread.join(0.1)
+            while not self.executor.wait(POLL_SECONDS):
+                if self._abandoned.is_set():
+                    return
+            if self._abandoned.is_set():
+                return
+            outcome = self.executor.outcome()
+            if outcome is not None:
+                runner.record(outcome)
+            elif release(ctx, run_id, attempt_counts=True):
+                log.warning("run %s handed back to the queue: its worker failed", run_id)
         finally:
             with self._lock:
                 self._current = None
+                self._idle.set()
+
+    def stop_claiming(self) -> None:
+        self._stopping.set()
+
+    def stop(self, deadline: float) -> None:
+        """Stop claiming; wait until ``deadline`` (``time.monotonic``) for the run in progress,
+        then release it and abandon it."""
+        self.stop_claiming()
+        if not self._idle.wait(max(0.0, deadline - time.monotonic())):
+            with self._lock:
+                current = self._current
+                self._abandoned.set()
+            if current is not None:
+                ctx, run_id = current
+                if release(ctx, run_id):
+                    log.warning("run %s did not finish within the grace period; released", run_id)
+                self.executor.abandon()
+
+
+class RunPool:
+    """The executors of a replica, stopped together within one grace period."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.executors = [RunExecutor(e) for e in pool.executors(ctx)]
 
     def stop(self, grace: float) -> None:
-        """Stop claiming; wait up to ``grace`` seconds for the run in progress, then release it."""
-        with self._lock:
-            self._stopping.set()
-            current = self._current
-        if current is None:
-            return
-        run_id, thread = current
-        thread.join(grace)
-        if thread.is_alive():
-            released = release(self.ctx, run_id)
-            self._abandoned.set()
-            if released:
-                log.warning("run %s did not finish within %.0f s; released", run_id, grace)
+        """Stop claiming everywhere, then give the runs in progress ``grace`` seconds in all."""
+        for executor in self.executors:
+            executor.stop_claiming()
+        deadline = time.monotonic() + grace
+        for executor in self.executors:
+            executor.stop(deadline)
+
+    def close(self) -> None:
+        """End the worker processes (once the loops that use them have stopped)."""
+        for executor in self.executors:
+            executor.executor.close()

@@ -189,14 +189,37 @@ def _compute(ctx: Context, loaded: Loaded) -> Computed:
     return Computed(result, reference, run_record)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, with what the process that records metrics needs to know."""
+
+    status: str
+    monitor: str
+    lag_seconds: float
+    duration_seconds: float
+
+
 def execute(ctx: Context, run_id: int) -> str:
-    """Run a claimed run to completion; returns its final status."""
+    """Run a claimed run to completion and record its metrics; returns its final status."""
+    outcome = perform(ctx, run_id)
+    record(outcome)
+    return outcome.status
+
+
+def record(outcome: Outcome) -> None:
+    """Observe a run's lag and duration in this process's metrics (a worker process's runs
+    are recorded by the serving process it reports to)."""
+    metrics.RUN_LAG.labels(outcome.monitor).observe(outcome.lag_seconds)
+    metrics.RUN_DURATION.labels(outcome.monitor).observe(outcome.duration_seconds)
+
+
+def perform(ctx: Context, run_id: int) -> Outcome:
+    """Run a claimed run to completion without touching metrics; returns how it ended."""
     started = time.monotonic()
     with ctx.sessions() as session:
         run = session.get_one(Run, run_id)
         name = session.get_one(Monitor, run.monitor_id).name
-        lag = max(0.0, (utcnow() - run.scheduled_for).total_seconds())
-    metrics.RUN_LAG.labels(name).observe(lag)
+        lag = max(0.0, ((run.started_at or utcnow()) - run.scheduled_for).total_seconds())
     with keep_lease(ctx, run_id):
         try:
             loaded = _load(ctx, run_id)
@@ -219,8 +242,7 @@ def execute(ctx: Context, run_id: int) -> str:
             log.exception("run %s failed", run_id)
             status = "failed"
             _finish(ctx, run_id, status, f"{type(exc).__name__}: {exc}")
-    metrics.RUN_DURATION.labels(name).observe(time.monotonic() - started)
-    return status
+    return Outcome(status, name, lag, time.monotonic() - started)
 
 
 def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: Computed) -> str:

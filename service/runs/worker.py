@@ -1,9 +1,10 @@
-"""The background half of a process: scheduler tick, run executor, webhook relay and the
+"""The background half of a process: scheduler tick, run executors, webhook relay and the
 reconciler of stored files.
 
-The scheduler and the runner are loops of their own: the scheduler sleeps until the next
+The scheduler and the run executors are loops of their own: the scheduler sleeps until the next
 monitor is due (at most ``scheduler_tick_seconds``, and less when a monitor of this process
-changes), and the runner wakes as soon as this process queues a run (otherwise it polls every
+changes), and each executor's loop (one per worker process, ``DQM_WORKER_PROCESSES``: see
+``pool``) wakes as soon as this process queues a run (otherwise it polls every
 ``runner_poll_seconds``). The relay, retention and reconciler are interval jobs of an
 APScheduler ``BackgroundScheduler``. Every job is idempotent across replicas (see
 ``scheduler``, ``runner``, ``relay`` and ``reconciler``).
@@ -25,7 +26,7 @@ from dqm.service.context import Context
 from dqm.service.ingest import reconciler
 from dqm.service.outages import as_unavailable, report_outage
 from dqm.service.runs import retention, scheduler
-from dqm.service.runs.draining import RunExecutor
+from dqm.service.runs.draining import RunExecutor, RunPool
 
 log = logging.getLogger(__name__)
 # The jobs tick every second or so: APScheduler's per-execution INFO lines would drown the
@@ -77,12 +78,15 @@ class Worker:
         self.ctx = ctx
         self.client = relay.make_client(ctx)
         self.scheduler = BackgroundScheduler(timezone="UTC")
-        self.runs = RunExecutor(ctx)
+        self.runs = RunPool(ctx)
         settings = ctx.settings
         self._stopping = threading.Event()
         self._loops = (
             _Loop("schedule", self.tick, scheduler.SCHEDULE_CHANGED, self._stopping),
-            _Loop("runs", self.work, scheduler.RUN_QUEUED, self._stopping),
+            *(
+                _Loop(f"runs-{i}", self._work(e), scheduler.RUN_QUEUED, self._stopping)
+                for i, e in enumerate(self.runs.executors)
+            ),
         )
         jobs = (
             (self.deliver, settings.relay_poll_seconds, "relay"),
@@ -114,10 +118,13 @@ class Worker:
         scheduler.schedule_due_runs(self.ctx, utcnow())
         return scheduler.next_due(self.ctx)
 
-    def work(self) -> float:
-        """Execute every due run; returns how long to sleep unless a run is queued here."""
-        self._guard("runs", self.runs.drain)
-        return self.ctx.settings.runner_poll_seconds
+    def _work(self, executor: RunExecutor) -> Callable[[], float]:
+        def work() -> float:
+            """Execute due runs; returns how long to sleep unless a run is queued here."""
+            self._guard("runs", executor.drain)
+            return self.ctx.settings.runner_poll_seconds
+
+        return work
 
     def deliver(self) -> None:
         self._guard("relay", lambda: relay.relay_once(self.ctx, self.client))
@@ -144,7 +151,9 @@ class Worker:
         self.scheduler.start()
         for loop in self._loops:
             loop.start()
-        log.info("worker %s started", self.ctx.worker_id)
+        log.info(
+            "worker %s started with %d run executors", self.ctx.worker_id, len(self.runs.executors)
+        )
 
     def stop(self) -> None:
         """Stop within about ``shutdown_grace_seconds``: runs still queued stay queued, and a
@@ -153,5 +162,6 @@ class Worker:
         self.runs.stop(self.ctx.settings.shutdown_grace_seconds)
         for loop in self._loops:
             loop.stop()
+        self.runs.close()
         self.scheduler.shutdown(wait=True)
         self.client.close()

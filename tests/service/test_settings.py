@@ -27,6 +27,7 @@ import tests.service.runs.test_report_sampling as report_sampling
 import tests.service.runs.test_retention as retention_tests
 import tests.service.runs.test_roles_and_leases as roles_and_leases
 import tests.service.runs.test_shutdown as shutdown_tests
+import tests.service.runs.test_worker_pool as worker_pool
 from dqm.service.db.models import Dataset
 from dqm.service.db.session import make_engine, make_sessionmaker
 from dqm.service.settings import Settings
@@ -85,6 +86,7 @@ ENVIRONMENT = {
     "DQM_MAX_UPLOAD_DECODED_BYTES": ("65536", "max_upload_decoded_bytes"),
     "DQM_REPORT_MAX_ROWS": ("2000", "report_max_rows"),
     "DQM_METRICS_MAX_FEATURES": ("3", "metrics_max_features"),
+    "DQM_WORKER_PROCESSES": ("3", "worker_processes"),
     "DQM_RUN_LEASE_SECONDS": ("12.5", "run_lease_seconds"),
     "DQM_ORPHAN_GRACE_SECONDS": ("7200", "orphan_grace_seconds"),
     "DQM_RECONCILE_INTERVAL_SECONDS": ("30", "reconcile_interval_seconds"),
@@ -121,6 +123,7 @@ def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
         "DQM_MAX_UPLOAD_DECODED_BYTES": 65536,
         "DQM_REPORT_MAX_ROWS": 2000,
         "DQM_METRICS_MAX_FEATURES": 3,
+        "DQM_WORKER_PROCESSES": 3,
         "DQM_RUN_LEASE_SECONDS": 12.5,
         "DQM_ORPHAN_GRACE_SECONDS": 7200,
         "DQM_RECONCILE_INTERVAL_SECONDS": 30,
@@ -347,6 +350,7 @@ BEHAVIOUR = {
     "max_upload_decoded_bytes": upload_limits.test_the_limits_are_settings,
     "report_max_rows": report_sampling.test_a_window_past_the_limit_is_sampled_and_the_page_says_so,
     "metrics_max_features": test_metrics_max_features_caps_per_column_series,
+    "worker_processes": worker_pool.test_runs_execute_in_parallel_each_exactly_once,
     "run_lease_seconds": roles_and_leases.test_an_abandoned_run_is_taken_again_after_the_lease,
     "orphan_grace_seconds": reconciler_tests.test_old_orphans_go_fresh_and_referenced_files_stay,
     "reconcile_interval_seconds": reconciler_tests.test_the_worker_reconciles_periodically,

@@ -1,5 +1,6 @@
-"""SIGTERM with runs queued: ``dqm serve`` stops claiming, gives the run in progress the grace
-period, hands it back to the queue, and exits in time; another process completes the rest."""
+"""SIGTERM with runs queued: ``dqm serve`` stops claiming, gives the runs in progress (one per
+worker process) the grace period, hands them back to the queue, and exits in time with its
+worker processes; another process completes the rest."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ QUEUED = 40
 ROWS = 300_000  # about 0.3 s per run: the queue takes far longer than the grace period
 GRACE = 0.1  # shorter than a run: the run in progress is released
 EXIT_MARGIN = 6.0  # uvicorn's own shutdown, the scheduler's threads, interpreter exit
+PROCESSES = 2
 
 
 def _setup(settings: Settings) -> None:
@@ -83,16 +85,18 @@ def _exited(pid: int) -> bool:
 def test_sigterm_exits_within_the_grace_period(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    grace = {"DQM_SHUTDOWN_GRACE_SECONDS": str(GRACE)}
+    grace = {"DQM_SHUTDOWN_GRACE_SECONDS": str(GRACE), "DQM_WORKER_PROCESSES": str(PROCESSES)}
     with ExitStack() as stack:
         stack.callback(engine.dispose)
         _setup(settings)
         _queue_runs(sessions, QUEUED)
         stack.enter_context(dqm_process(settings, **grace))
         _wait_until(lambda: any(r.status == "running" for r in _runs(sessions)), 60)
-        [running] = [r for r in _runs(sessions) if r.status == "running"]
-        assert running.lease_owner is not None
-        pid = int(running.lease_owner.rsplit("-", 2)[1])
+        owners = {r.lease_owner for r in _runs(sessions) if r.status == "running"}
+        assert None not in owners and 1 <= len(owners) <= PROCESSES
+        # "<host>-<pid>-<random>.<slot>.<worker pid>": the replica's pid, then its worker's.
+        [pid] = {int(str(owner).rsplit("-", 2)[1]) for owner in owners}
+        workers = {int(str(owner).rsplit(".", 1)[1]) for owner in owners}
         signalled = time.monotonic()
         os.kill(pid, signal.SIGTERM)
         _wait_until(lambda: _exited(pid), GRACE + EXIT_MARGIN + 30)
@@ -101,10 +105,11 @@ def test_sigterm_exits_within_the_grace_period(settings: Settings) -> None:
         queued_left = sum(r.status == "queued" for r in left)
         print(f"SIGTERM to exit: {shutdown_seconds:.2f} s; {queued_left} of {QUEUED} runs queued")
         assert shutdown_seconds < GRACE + EXIT_MARGIN
+        assert all(_exited(worker) for worker in workers)
         assert {r.status for r in left} <= {"queued", "succeeded"}
         assert all(r.lease_owner is None for r in left)
         queued = [r for r in left if r.status == "queued"]
-        assert len(queued) >= QUEUED - 2  # at most the run in progress finished in time
+        assert len(queued) >= QUEUED - 2 * PROCESSES  # at most the runs in progress finished
         assert all(r.attempts == 0 for r in queued)  # a released run is not a failed attempt
 
         stack.enter_context(dqm_process(settings))
