@@ -1,32 +1,31 @@
 """Time the label_quality monitor, and measure confident learning against cleanlab.
 
-``time``: one run on a 1M-row window (10 classes, 80% labeled, 10% of labels flipped, label
-delays, prediction and probability columns) against a 100k reference whose profile is cached
-(a first run fills it, as the service's first run on a reference version does); prints the
-best wall and CPU time of ``repeats`` runs, the core count, the target and the ratio to it,
-and the time of the confident-learning step alone next to
-``cleanlab.filter.find_label_issues`` on the same rows (cleanlab is a test-only dependency).
+``time`` (default): runs on a 1M-row window (10 classes, 80% labeled, 10% of labels flipped,
+label delays, prediction and probability columns) against a 100k reference whose profile is
+cached (a first run fills it, as the service's first run on a reference version does): the
+median wall and CPU time of ``--repeats`` runs against the 1.5 s target; the confident-learning
+step alone next to ``cleanlab.filter.find_label_issues`` on the same rows (cleanlab is a
+test-only dependency); then the agreement of the flagged sets on the ``quality`` problem (seed
+0). Results go to ``bench/results/label_quality.json`` (see ``bench.harness``).
 
 ``quality``: label-issue precision / recall on a synthetic problem with 10% flipped labels and
 out-of-sample probabilities (``cross_val_predict``), for dqm and cleanlab, and the agreement
-(Jaccard, identical) of the flagged sets.
+(Jaccard, identical) of the flagged sets, for three seeds.
 
-Run: ``.venv/bin/python bench/label_quality.py [time|quality] [n_current] [repeats] [classes]
-[n_reference]``
+Run: ``.venv/bin/python -m bench.label_quality [time|quality] [--rows N] [--classes K]
+[--reference-rows N] [--repeats R]``
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
+import argparse
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from bench.harness import Bench
 from dqm.monitors.labels import confident_learning as cl
 from dqm.monitors.labels.monitor import DELAY_COLUMN, LabelQualityMonitor, LabelQualityParams
 from dqm.monitors.profile import ReferenceProfile
@@ -78,54 +77,34 @@ def make_window(
     return pa.table(cols), np.where(has_label, given, -1), probs
 
 
-def best_of(fn: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def best_wall_and_cpu(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """The fastest of ``repeats`` calls: its wall time and the process CPU time it took."""
-    best = (float("inf"), float("inf"))
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        best = min(best, (time.perf_counter() - wall, time.process_time() - cpu))
-    return best
-
-
-def bench_time(n: int, repeats: int, k: int = 10, n_reference: int = 100_000) -> None:
+def bench_time(bench: Bench, n: int, repeats: int, k: int = 10, n_reference: int = 100_000) -> None:
     from cleanlab.filter import find_label_issues  # type: ignore[import-untyped]
 
     schema = make_schema(k)
     reference = ReferenceProfile(make_window(n_reference, 1, labeled=1.0, k=k)[0], schema).warm()
     current, labels, probs = make_window(n, 2, labeled=0.8, k=k)
     monitor, params = LabelQualityMonitor(), LabelQualityParams()
-    start = time.perf_counter()
-    result = monitor.run(reference, current, schema, params)  # fills the profile's caches
-    first = time.perf_counter() - start
-    wall, cpu = best_wall_and_cpu(lambda: monitor.run(reference, current, schema, params), repeats)
-    print(
-        f"label_quality run, {n:,} rows x {k} classes vs {n_reference:,} reference, "
-        f"profile cached: wall {wall:.2f} s, CPU {cpu:.2f} s on {os.cpu_count()} cores "
-        f"(best of {repeats}; first run {first:.2f} s); target {TARGET_SECONDS} s, "
-        f"ratio {wall / TARGET_SECONDS:.2f}"
-    )
+    shape = f"{n:,} rows x {k} classes, {n_reference:,}-row reference"
+    first = bench.time(lambda: monitor.run(reference, current, schema, params), repeats=1)
+    bench.add(f"first run, {shape} (builds the reference side)", first)
+    run = bench.time(lambda: monitor.run(reference, current, schema, params), repeats)
+    bench.add(f"run, {shape}, profile cached", run, target=TARGET_SECONDS)
     rows = labels >= 0
-    ours = best_of(lambda: cl.find_label_issues(labels[rows], probs[rows]), repeats)
+    ours = bench.time(lambda: cl.find_label_issues(labels[rows], probs[rows]), repeats)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = best_of(lambda: find_label_issues(labels[rows], probs[rows], n_jobs=1), repeats)
-    print(f"  confident learning on {rows.sum():,} labeled rows: dqm {ours:.2f} s, ", end="")
-    print(f"cleanlab (n_jobs=1) {theirs:.2f} s, ratio {theirs / ours:.2f}x")
+        theirs = bench.time(lambda: find_label_issues(labels[rows], probs[rows], n_jobs=1), repeats)
+    bench.add(
+        f"confident learning, {int(rows.sum()):,} labeled rows x {k}",
+        ours,
+        peer=("cleanlab find_label_issues (n_jobs=1)", theirs),
+    )
+    result = monitor.run(reference, current, schema, params)
     share = result.value("label_issue_share")
     print(f"  label_issue_share {share:.4f}, findings kept {len(result.findings)}")
 
 
-def bench_quality(n: int, seed: int) -> None:
+def bench_quality(bench: Bench | None, n: int, seed: int) -> None:
     from cleanlab.filter import find_label_issues
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
@@ -158,15 +137,30 @@ def bench_quality(n: int, seed: int) -> None:
         )
     jaccard = (ours & theirs).sum() / max(int((ours | theirs).sum()), 1)
     print(f"agreement: Jaccard {jaccard:.4f}, identical {bool(np.array_equal(ours, theirs))}")
+    if bench is not None:
+        name = f"flagged rows vs cleanlab, {n:,} rows, seed {seed}: Jaccard"
+        bench.add(name, value=float(jaccard), unit="", target=1.0, at_least=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", nargs="?", choices=("time", "quality"), default="time")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="window rows (time)")
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quality-rows", type=int, default=10_000)
+    args = parser.parse_args()
+    if args.mode == "quality":
+        for seed in range(3):
+            print(f"seed {seed}:")
+            bench_quality(None, args.quality_rows, seed)
+        return
+    bench = Bench("label_quality", peers=["cleanlab", "scikit-learn"], description=__doc__)
+    bench_time(bench, args.rows, args.repeats, args.classes, args.reference_rows)
+    bench_quality(bench, args.quality_rows, 0)
+    bench.save()
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1] if len(sys.argv) > 1 else "time"
-    if mode == "quality":
-        n_rows = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
-        for s in range(3):
-            print(f"seed {s}:")
-            bench_quality(n_rows, s)
-    else:
-        args = [int(a) for a in sys.argv[2:]]
-        bench_time(*args) if args else bench_time(1_000_000, 3)
+    main()
