@@ -32,7 +32,6 @@ from dqm.monitors.columns import (
     sorted_present,
 )
 from dqm.monitors.schema import Schema
-from dqm.monitors.stats.binning import sorted_value_counts
 from dqm.monitors.stats.sorted_reference import SortedReference
 
 
@@ -63,7 +62,7 @@ class NumericProfile:
     @cached_property
     def value_counts(self) -> tuple[FloatArray, IntArray]:
         """Distinct values and how often each occurs (what count-based methods align)."""
-        return sorted_value_counts(self.sorted_values)
+        return self.indexed.distinct
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ class ReferenceProfile:
             if col.name not in self.table.column_names:
                 continue
             if col.type == "numerical":
-                _ = self.numeric(col.name).indexed
+                self.numeric(col.name).indexed.warm()
                 self.bounds(col.name)
             elif col.type == "categorical":
                 _ = self.categorical(col.name).position

@@ -264,6 +264,9 @@ def _kl_div(pair: Pair) -> float:
 
 def _energy(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None:
+        return sorted_reference.energy_distance(index, pair.cur)
     return distances.energy_distance_sorted(pair.ref, pair.cur)
 
 
@@ -287,6 +290,10 @@ def _cramer_von_mises(pair: Pair) -> float:
 
 def _anderson(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
+    index = _window_index(pair)
+    if index is not None:
+        a2 = sorted_reference.anderson_darling_a2(index, pair.cur)
+        return hypothesis_tests.anderson_darling_of_a2(a2, pair.n_ref, pair.n_cur)[1]
     return hypothesis_tests.anderson_darling_sorted(pair.ref, pair.cur)[1]
 
 

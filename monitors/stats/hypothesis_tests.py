@@ -14,6 +14,7 @@ categorical tests take count vectors over the same keys (see
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -280,13 +281,28 @@ def anderson_darling_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, fl
     return _ad_standardize(a2, ref.size, cur.size)
 
 
+def anderson_darling_of_a2(a2: float, n1: int, n2: int) -> tuple[float, float]:
+    """Standardized statistic and p-value of :func:`anderson_darling_sorted` from its
+    ``A2akN`` (e.g. :func:`dqm.monitors.stats.sorted_reference.anderson_darling_a2`);
+    NaN for fewer than 4 pooled values."""
+    if n1 + n2 < 4:
+        return math.nan, math.nan
+    return _ad_standardize(a2, n1, n2)
+
+
+@functools.lru_cache(maxsize=64)
+def _ad_harmonic_sums(n: int) -> tuple[float, float]:
+    """``h = sum_{i < n} 1 / i`` and ``g`` of Scholz, Stephens eq. 4 for ``n`` pooled values
+    (as scipy sums them); linear in ``n``, so kept for the sizes seen last."""
+    hs_cs = np.cumsum(1.0 / np.arange(n - 1, 1, -1))
+    return float(hs_cs[-1]) + 1, float(np.sum(hs_cs / np.arange(2, n)))
+
+
 def _ad_standardize(a2: float, n1: int, n2: int) -> tuple[float, float]:
     """Standardize the k = 2 statistic by its variance (Scholz, Stephens eq. 4) and find p."""
     k, n = 2, n1 + n2
     big_h = 1.0 / n1 + 1.0 / n2
-    hs_cs = np.cumsum(1.0 / np.arange(n - 1, 1, -1))
-    h = float(hs_cs[-1]) + 1
-    g = float(np.sum(hs_cs / np.arange(2, n)))
+    h, g = _ad_harmonic_sums(n)
     a = (4 * g - 6) * (k - 1) + (10 - 6 * g) * big_h
     b = (2 * g - 4) * k**2 + 8 * h * k + (2 * g - 14 * h - 4) * big_h - 8 * h + 4 * g - 6
     c = (6 * h + 2 * g - 2) * k**2 + (4 * h - 4 * g + 6) * k + (2 * h - 6) * big_h + 4 * h

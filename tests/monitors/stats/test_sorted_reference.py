@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ import dqm.monitors.stats.distances as distances
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
 from dqm.monitors.stats.sorted_reference import (
     SortedReference,
+    anderson_darling_a2,
     cramer_von_mises_u,
+    energy_distance,
     ks_statistic,
     mann_whitney_u,
     wasserstein,
@@ -90,6 +93,31 @@ def test_mann_whitney_equals_scipy(i: int) -> None:
     assert u1 == sps.mannwhitneyu(r, c).statistic
     p = hypothesis_tests.mann_whitney_p(u1, ties, r.size, c.size)
     assert p == hypothesis_tests.mann_whitney_u(r, c)[1]
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_energy_distance_equals_scipy(i: int) -> None:
+    r, c = PAIRS[i]
+    got = energy_distance(SortedReference.of(r), c)
+    assert got == pytest.approx(sps.energy_distance(r, c), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)))
+def test_anderson_darling_equals_scipy(i: int) -> None:
+    r, c = PAIRS[i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a2 = anderson_darling_a2(SortedReference.of(r), c)
+        stat, p = hypothesis_tests.anderson_darling_of_a2(a2, r.size, c.size)
+        merged = hypothesis_tests.anderson_darling_sorted(r, c)
+    assert (stat, p) == pytest.approx(merged, rel=1e-12, nan_ok=True)
+    if np.unique(np.concatenate([r, c])).size < 2 or r.size + c.size < 4:
+        assert math.isnan(p)  # scipy refuses: one pooled value, or too few values
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns when it caps the p-value
+        want = sps.anderson_ksamp([r, c], midrank=True)
+    assert stat == pytest.approx(want.statistic, rel=1e-9, abs=1e-12)
+    assert p == pytest.approx(want.pvalue, rel=1e-9)
 
 
 def test_identical_samples_have_no_distance() -> None:
