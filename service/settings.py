@@ -1,25 +1,57 @@
 """Service settings: one ``Settings`` object read from ``DQM_*`` environment variables.
 
 Validated at start-up, so a typo in a URL or a role fails before the service binds a port.
+A ``DQM_`` variable that is no setting (``DQM_DATABSE_URL``) fails too, naming the closest
+setting: ignoring it would silently run on the default (e.g. a SQLite file instead of the
+PostgreSQL database meant). Variables of dqm's other tools (``NOT_SETTINGS``) and the ones
+Kubernetes adds for a Service named ``dqm...`` are left alone.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
+import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["all", "api", "worker"]
+
+# DQM_ variables that are not settings of the service: the client and CLI's server and key,
+# the test suite's database, the benchmarks' outputs, the example receiver's secret.
+NOT_SETTINGS = frozenset(
+    {
+        "DQM_URL",
+        "DQM_API_KEY",
+        "DQM_TEST_DATABASE_URL",
+        "DQM_BENCH_RESULTS",
+        "DQM_BENCH_POSTGRES_URL",
+        "DQM_WEBHOOK_SECRET",
+    }
+)
+# Kubernetes service links of a Service named dqm or dqm-...: DQM_SERVICE_HOST, DQM_PORT_8000_TCP...
+SERVICE_LINK = re.compile(
+    r"^DQM_(?:[A-Z0-9_]+_)?(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?"
+    r"|PORT_\d+_(?:TCP|UDP|SCTP)(?:_PROTO|_PORT|_ADDR)?)$"
+)
 
 
 class Settings(BaseSettings):
     """Everything configurable about a dqm process."""
 
     model_config = SettingsConfigDict(env_prefix="DQM_", extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        problems = unknown_variables(os.environ)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        super().__init__(**values)
 
     database_url: str = Field(
         default="sqlite:///./dqm-data/dqm.db",
@@ -166,6 +198,35 @@ class Settings(BaseSettings):
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _is_service_link(name: str, value: str) -> bool:
+    return bool(SERVICE_LINK.match(name)) or (
+        name.endswith("_PORT") and value.startswith(("tcp://", "udp://", "sctp://"))
+    )
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[InitErrorDetails]:
+    """One error per ``DQM_`` variable that is not a setting, naming the closest one."""
+    known = sorted(f"DQM_{name.upper()}" for name in Settings.model_fields)
+    errors: list[InitErrorDetails] = []
+    for raw, value in sorted(environ.items()):
+        name = raw.upper()
+        if not name.startswith("DQM_") or name in known or name in NOT_SETTINGS:
+            continue
+        if _is_service_link(name, value):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else "see the README's settings table"
+        message = "not a dqm setting ({hint}); unset it or fix its name"
+        errors.append(
+            InitErrorDetails(
+                type=PydanticCustomError("unknown_setting", message, {"hint": hint}),
+                loc=(name.removeprefix("DQM_").lower(),),
+                input="<set>",
+            )
+        )
+    return errors
 
 
 @lru_cache(maxsize=1)
