@@ -186,7 +186,12 @@ def render(
     """The page ``template`` in the base layout, with the security headers."""
     base = base_path(request)
     html = templates.get_template(template).render(
-        request=request, viewer=viewer, base=base, url=url_builder(base), **context
+        request=request,
+        viewer=viewer,
+        base=base,
+        url=url_builder(base),
+        metrics_open=not ctx_of(request).settings.metrics_auth,
+        **context,
     )
     return HTMLResponse(html, status_code=http_status, headers=SECURITY_HEADERS)
 
