@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -30,17 +30,15 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 # A batch key (query ``batch_id`` or header ``Idempotency-Key``): letters, digits, _ . : -
 BATCH_KEY = r"^[\w.:-]+$"
 
+TABLE_CONTENT: dict[str, Any] = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+    "application/vnd.apache.arrow.stream": {"schema": {"type": "string", "format": "binary"}},
+}
 DATA_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"type": "object"}},
-            "text/csv": {"schema": {"type": "string"}},
-            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
-            "application/vnd.apache.arrow.stream": {
-                "schema": {"type": "string", "format": "binary"}
-            },
-        },
+        "content": {"application/json": {"schema": {"type": "object"}}, **TABLE_CONTENT},
     }
 }
 
@@ -152,7 +150,21 @@ def list_batches(name: str, session: SessionDep, page: PageDep) -> BatchPage:
     return BatchPage(items=[batch_out(b) for b in found.items], next_cursor=found.next_cursor)
 
 
-@router.post("/{name}/labels")
-def post_labels(name: str, body: LabelsIn, ctx: CtxDep) -> LabelsOut:
-    matched, unmatched = labels.store_labels(ctx, name, body.labels)
+LABELS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": LabelsIn.model_json_schema()}, **TABLE_CONTENT},
+    }
+}
+
+
+@router.post("/{name}/labels", openapi_extra=LABELS_BODY)
+async def post_labels(name: str, request: Request, ctx: CtxDep) -> LabelsOut:
+    """Labels by row id: JSON ``{"labels": [{"id", "<target>"}]}``, or a table with the id and
+    target columns as CSV, Parquet or an Arrow stream (at most 100,000 per request)."""
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    content_type = request.headers.get("content-type")
+    matched, unmatched = await run_in_threadpool(
+        labels.store_label_body, ctx, name, body, content_type
+    )
     return LabelsOut(matched=matched, unmatched=len(unmatched), unmatched_ids=unmatched[:100])

@@ -1,7 +1,14 @@
-"""Late labels: stored by row id, joined into monitor windows by the runner."""
+"""Late labels: stored by row id, joined into monitor windows by the runner.
+
+A request carries ``{"labels": [{"id": ..., "<target>": ...}, ...]}`` (or the bare list) as
+JSON, or a table with those two columns as CSV, Parquet or an Arrow stream, decoded by
+``dqm.service.ingest.decode`` under the same limits as uploads. CSV cells are text: a
+numerical target's labels are read as numbers.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,7 +26,8 @@ from dqm.service.context import Context
 from dqm.service.dataset_schema import schema_of
 from dqm.service.db.models import Batch, Dataset, Label
 from dqm.service.db.session import transaction
-from dqm.service.ingest.datasets import get_dataset
+from dqm.service.ingest import decode
+from dqm.service.ingest.datasets import get_dataset, upload_limits
 
 MAX_LABELS = 100_000
 
@@ -34,9 +42,14 @@ def _key_columns(schema: Schema) -> tuple[ColumnSpec, ColumnSpec]:
     return id_col, target
 
 
-def _label_value(target: ColumnSpec, value: Any, index: int) -> Any:
+def _label_value(target: ColumnSpec, value: Any, index: int, text: bool = False) -> Any:
     if value is None:
         return None
+    if text and target.type == "numerical" and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass  # reported below as not a number
     if target.type == "numerical":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInputError(
@@ -52,8 +65,9 @@ def _label_value(target: ColumnSpec, value: Any, index: int) -> Any:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def parse_labels(schema: Schema, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """``[{"id": ..., "<target>": ...}]`` → {row id: label}; all problems reported at once."""
+def parse_labels(schema: Schema, items: list[dict[str, Any]], text: bool = False) -> dict[str, Any]:
+    """``[{"id": ..., "<target>": ...}]`` → {row id: label}; all problems reported at once.
+    ``text``: the values come from CSV cells (numbers as text)."""
     id_col, target = _key_columns(schema)
     if len(items) > MAX_LABELS:
         raise InvalidInputError(f"at most {MAX_LABELS} labels per request, got {len(items)}")
@@ -67,7 +81,7 @@ def parse_labels(schema: Schema, items: list[dict[str, Any]]) -> dict[str, Any]:
             )
             continue
         try:
-            parsed[str(row_id)] = _label_value(target, item[target.name], i)
+            parsed[str(row_id)] = _label_value(target, item[target.name], i, text)
         except InvalidInputError as exc:
             problems.extend(exc.details)
     if problems:
@@ -85,14 +99,61 @@ def known_row_ids(ctx: Context, session: Session, dataset: Dataset, id_column: s
     return ids
 
 
-def store_labels(ctx: Context, name: str, items: list[dict[str, Any]]) -> tuple[int, list[str]]:
+def _json_items(body: bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            f"the body is not JSON: {exc}", [{"problem": "malformed"}]
+        ) from None
+    items = data.get("labels") if isinstance(data, dict) and set(data) == {"labels"} else data
+    if not isinstance(items, list) or not items:
+        raise InvalidInputError(
+            'send {"labels": [{"id": ..., "<target>": ...}, ...]} with at least one label',
+            [{"field": "labels"}],
+        )
+    bad = [i for i, item in enumerate(items) if not isinstance(item, dict)]
+    if bad:
+        raise InvalidInputError(
+            "each label must be an object",
+            [{"index": i, "problem": "not an object"} for i in bad[:100]],
+        )
+    return items
+
+
+def body_items(
+    ctx: Context, body: bytes, content_type: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """The labels a request body carries, and whether they are text (CSV)."""
+    kind = decode.media_type(content_type)
+    if kind == decode.JSON:
+        return _json_items(body), False
+    table = decode.decode(body, content_type, upload_limits(ctx))
+    if table.num_rows > MAX_LABELS:
+        raise InvalidInputError(f"at most {MAX_LABELS} labels per request, got {table.num_rows}")
+    return table.to_pylist(), kind == decode.CSV
+
+
+def store_label_body(
+    ctx: Context, name: str, body: bytes, content_type: str | None
+) -> tuple[int, list[str]]:
+    """:func:`store_labels` of a request body in any accepted format."""
+    with ctx.sessions() as session:
+        get_dataset(session, name)  # 404 before decoding
+    items, text = body_items(ctx, body, content_type)
+    return store_labels(ctx, name, items, text)
+
+
+def store_labels(
+    ctx: Context, name: str, items: list[dict[str, Any]], text: bool = False
+) -> tuple[int, list[str]]:
     """Upsert labels; returns (matched count, unmatched ids). Unmatched labels are kept too:
     their rows may arrive later."""
     with ctx.sessions() as session:
         dataset = get_dataset(session, name)
         schema = schema_of(dataset)
         id_col, _ = _key_columns(schema)
-        labels = parse_labels(schema, items)
+        labels = parse_labels(schema, items, text)
         known = known_row_ids(ctx, session, dataset, id_col.name)
     now = utcnow()
     rows = [
