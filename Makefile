@@ -24,10 +24,12 @@ demo: $(STAMP)
 
 ## The test suite (SQLite; set DQM_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
 ## Some tests run the real promtool and Prometheus: .ci/install-prometheus provides them;
-## the console's browser tests drive Debian's Chromium: .ci/install-chromium provides it.
+## the console's browser tests drive Debian's Chromium: .ci/install-chromium provides it;
+## the Spark profile tests need Java 17+: .ci/install-java provides it.
 test: $(STAMP)
 	.ci/install-prometheus
 	.ci/install-chromium
+	.ci/install-java
 	$(BIN)/pytest
 
 ## The suite without the tests marked slow (several processes, large inputs), for quick iteration.

@@ -17,22 +17,16 @@ import pyarrow as pa
 
 from dqm.monitors.columns import FloatArray
 from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.schema import ColumnSpec, Schema
+from dqm.monitors.schema import Schema
 from dqm_client.profiles import BatchProfile, codec, profile_arrow
+from dqm_client.profiles import profiled_types as client_profiled_types
 from dqm_client.profiles.batch import ProfiledType
 from dqm_client.profiles.numeric import NumericProfile
-
-# ids and timestamps are not monitored; text, embeddings and datetimes need rows.
-UNPROFILED_ROLES = ("id", "timestamp")
 
 
 def profiled_types(schema: Schema) -> dict[str, ProfiledType]:
     """The columns a profile of this dataset holds, with their type."""
-    return {c.name: c.type for c in schema.columns if _is_profiled(c)}  # type: ignore[misc]
-
-
-def _is_profiled(spec: ColumnSpec) -> bool:
-    return spec.type in ("numerical", "categorical") and spec.role not in UNPROFILED_ROLES
+    return client_profiled_types(schema.model_dump(by_alias=True))
 
 
 def profile_table(

@@ -13,7 +13,7 @@ The format is the contract between whoever computes profiles (a service, a Spark
 docs/profiles.md.
 """
 
-from dqm_client.profiles.batch import BatchProfile, merge_all, profile_arrow
+from dqm_client.profiles.batch import BatchProfile, merge_all, profile_arrow, profiled_types
 from dqm_client.profiles.categorical import CategoricalProfile
 from dqm_client.profiles.codec import decode, encode, json_view
 from dqm_client.profiles.numeric import NumericProfile
@@ -27,4 +27,5 @@ __all__ = [
     "json_view",
     "merge_all",
     "profile_arrow",
+    "profiled_types",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,23 @@ from dqm_client.profiles.types import FloatArray
 FORMAT_VERSION = 1
 ColumnProfile = NumericProfile | CategoricalProfile
 ProfiledType = Literal["numerical", "categorical"]
+# ids and timestamps are not monitored; text, embeddings and datetimes need rows.
+UNPROFILED_ROLES = ("id", "timestamp")
+
+
+def profiled_types(schema: Mapping[str, Any]) -> dict[str, ProfiledType]:
+    """The columns a profile of a dataset holds, from its schema as the API returns it.
+
+    >>> profiled_types({"columns": [{"name": "id", "type": "categorical", "role": "id"},
+    ...     {"name": "age", "type": "numerical"}, {"name": "note", "type": "text"}]})
+    {'age': 'numerical'}
+    """
+    types: dict[str, ProfiledType] = {}
+    for column in schema["columns"]:
+        kind, role = column["type"], column.get("role", "feature")
+        if kind in ("numerical", "categorical") and role not in UNPROFILED_ROLES:
+            types[str(column["name"])] = kind
+    return types
 
 
 @dataclass

@@ -1,0 +1,101 @@
+"""A DataFrame profiled in Spark (local mode, two cores) gives the profile of the same rows
+profiled in one piece: counts exactly, categories exactly, quantiles within the sketch bound."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from dqm_client.profiles import CategoricalProfile, NumericProfile, profile_arrow, profiled_types
+
+pytest.importorskip("pyspark", reason="pyspark is a test dependency (pip install -e '.[test]')")
+from pyspark.sql import SparkSession  # noqa: E402
+
+import dqm_client.spark as spark_profiles  # noqa: E402
+
+pytestmark = pytest.mark.slow
+ROWS = 2_000_000
+SCHEMA = {
+    "columns": [
+        {"name": "id", "type": "categorical", "role": "id"},
+        {"name": "age", "type": "numerical"},
+        {"name": "income", "type": "numerical"},
+        {"name": "plan", "type": "categorical"},
+        {"name": "score", "type": "numerical", "role": "prediction"},
+        {"name": "note", "type": "text"},
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this interpreter
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dqm-profile-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def rows() -> pa.Table:
+    rng = np.random.default_rng(11)
+    age = rng.normal(40, 12, ROWS)
+    age[rng.choice(ROWS, 20_000, replace=False)] = np.nan
+    plans = np.array(["basic", "pro", "team", "enterprise"])
+    return pa.table(
+        {
+            "id": np.arange(ROWS),
+            "age": pa.array(age, from_pandas=True),  # NaN -> null, as Spark stores it
+            "income": rng.lognormal(10, 0.5, ROWS),
+            "plan": plans[rng.choice(4, ROWS, p=[0.5, 0.3, 0.15, 0.05])],
+            "score": rng.random(ROWS),
+            "note": np.repeat("n", ROWS),
+        }
+    )
+
+
+def test_spark_profile_equals_the_profile_of_the_same_rows(spark: SparkSession) -> None:
+    table = rows()
+    df = spark.createDataFrame(table.to_pandas()).repartition(8)
+    in_spark = spark_profiles.profile_dataframe(df, SCHEMA)
+    direct = profile_arrow(table, profiled_types(SCHEMA))
+
+    assert in_spark.rows == direct.rows == ROWS
+    assert sorted(in_spark.columns) == ["age", "income", "plan", "score"]
+    for name in ("age", "income", "score"):
+        got, want = in_spark.columns[name], direct.columns[name]
+        assert isinstance(got, NumericProfile) and isinstance(want, NumericProfile)
+        assert (got.count, got.nulls, got.minimum, got.maximum) == (
+            want.count,
+            want.nulls,
+            want.minimum,
+            want.maximum,
+        )
+        assert got.mean == pytest.approx(want.mean, rel=1e-12)
+        assert got.variance == pytest.approx(want.variance, rel=1e-9)
+        exact = np.sort(table.column(name).drop_null().to_numpy())
+        bound = got.rank_error
+        for q in np.linspace(0.01, 0.99, 99):
+            rank = np.searchsorted(exact, got.quantile(float(q)), side="right") / exact.size
+            assert abs(rank - q) <= bound + 1 / exact.size, (name, q, rank, bound)
+    plan = in_spark.columns["plan"]
+    assert isinstance(plan, CategoricalProfile) and plan.is_exact
+    assert plan.counts() == direct.columns["plan"].counts()  # type: ignore[union-attr]
+    assert in_spark.columns["age"].nulls == 20_000
+
+
+def test_an_empty_dataframe_gives_an_empty_profile(spark: SparkSession) -> None:
+    df = spark.createDataFrame(rows().slice(0, 10).to_pandas()).limit(0)
+    profile = spark_profiles.profile_dataframe(df, SCHEMA)
+    assert profile.rows == 0 and all(c.count == 0 for c in profile.columns.values())
