@@ -147,11 +147,14 @@ def require(viewer: Viewer, scope: Scope) -> None:
 
 
 def _same_origin(request: Request) -> bool:
+    """Whether a form's ``Origin`` (when the browser sends one) is this server, as the
+    browser addressed it: ``Host``, or ``X-Forwarded-Host`` behind a proxy that rewrites it."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    hosts = {request.headers.get("host", "")}
+    hosts.add(request.headers.get("x-forwarded-host", "").split(",")[0].strip())
+    return origin.split("://", 1)[-1] in hosts - {""}
 
 
 async def read_form(request: Request, viewer: Viewer | None) -> dict[str, str]:

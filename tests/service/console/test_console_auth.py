@@ -190,7 +190,8 @@ def test_forms_need_their_csrf_token_and_scope_and_pages_show_no_secret(
 
         reader_page = client.get("/relabel/pets", headers=as_session(cookies["reader"])).text
         assert 'action="/relabel/pets/labels"' not in reader_page
-        done = client.post(label, data={**form, "csrf_token": tokens["labeler"]}, headers=labeler)
+        proxied = {**labeler, "Origin": "https://dqm.example", "X-Forwarded-Host": "dqm.example"}
+        done = client.post(label, data={**form, "csrf_token": tokens["labeler"]}, headers=proxied)
         assert done.status_code == 303
         assert parse_qs(urlsplit(done.headers["location"]).query)["labeled"] == [row]
         assert queue() == before[1:]  # the label went in through the labels API's function
@@ -205,9 +206,8 @@ def test_forms_need_their_csrf_token_and_scope_and_pages_show_no_secret(
             ).status_code
             == 403
         )
-        queued = client.post(
-            again, data={"csrf_token": tokens["ops"]}, headers=as_session(cookies["ops"])
-        )
+        same_origin = {**as_session(cookies["ops"]), "Origin": str(client.base_url).rstrip("/")}
+        queued = client.post(again, data={"csrf_token": tokens["ops"]}, headers=same_origin)
         assert queued.status_code == 303
         assert queued.headers["location"].startswith("/hooks/trainer?")
         deadline = time.monotonic() + 30
