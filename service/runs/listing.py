@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dqm.monitors.errors import InvalidInputError
 from dqm.service.db.models import MetricValue, Monitor, Run, RunMetricsJson
+from dqm.service.db.session import is_postgres
 
 #: The fields of one metric value in the API (``MetricOut``), in its order.
 METRIC_FIELDS = ("name", "column", "value", "method", "threshold", "drifted", "status", "details")
@@ -112,16 +113,31 @@ def runs_with_metrics(
     return [(r, by_run[r.id]) for r in runs]
 
 
+def _documents(session: Session, run_ids: list[int]) -> dict[int, bytes]:
+    """The stored JSON documents of ``run_ids`` (PostgreSQL: in binary, not as hex text)."""
+    if not run_ids:
+        return {}
+    if is_postgres(session):
+        raw: Any = session.connection().connection.driver_connection  # psycopg's
+        with raw.cursor(binary=True) as cursor:
+            cursor.execute(
+                "SELECT run_id, body FROM run_metrics_json WHERE run_id = ANY(%s)", [run_ids]
+            )
+            return dict(cursor.fetchall())
+    query = select(RunMetricsJson.run_id, RunMetricsJson.body)
+    return dict(session.execute(query.where(RunMetricsJson.run_id.in_(run_ids))).all())
+
+
 def listed_runs(
     session: Session, monitor: Monitor, limit: int, before_id: int | None = None
 ) -> list[ListedRun]:
-    """The runs of :func:`runs_with_metrics`, each with its metrics as one JSON array: one
-    query for the page, one more only for runs that have no stored document."""
-    query = select(*_LISTED, RunMetricsJson.body).outerjoin(
-        RunMetricsJson, RunMetricsJson.run_id == Run.id
-    )
-    rows = session.execute(_newest_first(_page(query, session, monitor, before_id), limit)).all()
-    missing = _values_by_run(session, [row.id for row in rows if row.body is None])
+    """The runs of :func:`runs_with_metrics`, each with its metrics as one JSON array: a query
+    for the page, one for its documents, one more only for runs that have no document."""
+    rows = session.execute(
+        _newest_first(_page(select(*_LISTED), session, monitor, before_id), limit)
+    ).all()
+    documents = _documents(session, [row.id for row in rows])
+    missing = _values_by_run(session, [row.id for row in rows if row.id not in documents])
     return [
         ListedRun(
             row.id,
@@ -133,7 +149,7 @@ def listed_runs(
             row.reference_version,
             row.window,
             row.error,
-            row.body if row.body is not None else metrics_json(missing[row.id]),
+            documents.get(row.id) or metrics_json(missing[row.id]),
         )
         for row in rows
     ]
