@@ -17,6 +17,7 @@ from dqm.service.api.schemas import (
     DatasetCreate,
     DatasetOut,
     DatasetPage,
+    DatasetPatch,
     LabelsIn,
     LabelsOut,
     ReferenceOut,
@@ -24,7 +25,7 @@ from dqm.service.api.schemas import (
 )
 from dqm.service.db.models import Batch, Dataset
 from dqm.service.ingest import datasets as svc
-from dqm.service.ingest import labels
+from dqm.service.ingest import labels, schema_change
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 # A batch key (query ``batch_id`` or header ``Idempotency-Key``): letters, digits, _ . : -
@@ -71,6 +72,15 @@ def list_datasets(session: SessionDep, page: PageDep) -> DatasetPage:
 @router.get("/{name}")
 def get_dataset(name: str, session: SessionDep) -> DatasetOut:
     return dataset_out(svc.get_dataset(session, name))
+
+
+@router.patch("/{name}")
+def patch_dataset(name: str, body: DatasetPatch, ctx: CtxDep) -> DatasetOut:
+    """Fix roles, change types or add columns. Added columns or changed types make the current
+    reference, cast to the new schema, a new current version (422 if it does not cast; a
+    changed type is checked against the stored batches too); old batches are read with added
+    columns null."""
+    return dataset_out(schema_change.patch_schema(ctx, name, body.columns))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dqm.monitors.schema import Schema
+from dqm.monitors.schema import ColumnSpec, Schema
 from dqm.service.alerting.actions import EventType
 from dqm.service.api.params_doc import describe_params
 from dqm.service.names import NAME_PATTERN
@@ -32,6 +32,13 @@ class Page(BaseModel, Generic[T]):
 class DatasetCreate(Strict):
     name: str = Field(pattern=NAME_PATTERN)
     schema_: Schema | None = Field(default=None, alias="schema")
+
+
+class DatasetPatch(Strict):
+    """Column specs: a known name replaces that column's spec (role, type, class), a new name
+    adds a column. Columns are never removed."""
+
+    columns: list[ColumnSpec] = Field(min_length=1)
 
 
 class DatasetOut(BaseModel):

@@ -17,6 +17,7 @@ from dqm.service.context import Context
 from dqm.service.db.models import Batch
 from dqm.service.durations import duration_seconds
 from dqm.service.ingest.labels import labels_for
+from dqm.service.ingest.schema_change import conform
 
 LABEL_DELAY_COLUMN = "__label_delay_seconds"
 
@@ -112,7 +113,8 @@ def window_of(
 ) -> Window:
     """The rows of ``batches`` (oldest first) with late labels joined: all of them, or those
     received by ``labels_until`` (a past run's window, as that run saw it)."""
-    tables = [ctx.storage.read_table(b.path) for b in batches]
+    # batches stored before a schema change: added columns null, changed types cast
+    tables = [conform(ctx.storage.read_table(b.path), schema) for b in batches]
     table = pa.concat_tables(tables, promote_options="permissive")
     lengths = np.array([t.num_rows for t in tables])
     keys = pa.array(np.repeat(np.array([b.batch_key for b in batches], dtype=object), lengths))
