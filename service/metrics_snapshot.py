@@ -123,10 +123,13 @@ class MetricsSnapshot:
             self.refresh()
             self._stopping.wait(self.refresh_seconds)
 
-    def refresh(self) -> None:
-        """One refresh (a full one when due); an outage is kept and served as a 503."""
+    def refresh(self, full: bool | None = None) -> None:
+        """One refresh, a full one when due (or when ``full``); an outage is kept and served
+        as a 503 until a refresh succeeds."""
         with self._lock:
-            full = self.body is None or (time.monotonic() - self.resynced_at >= self.resync_seconds)
+            if full is None:
+                due = time.monotonic() - self.resynced_at >= self.resync_seconds
+                full = self.body is None or due
             try:
                 with self.sessions() as session:
                     self._resync(session) if full else self._update(session)
