@@ -2,24 +2,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The service's runtime only (make serve, make demo); the test and lint tools on top of it.
+RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed-dev
 
 .PHONY: install serve demo test test-fast lint format bench clean .typecheck
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-## Serve on the embedded default: SQLite + ./dqm-data, http://127.0.0.1:8000 (/docs for the API).
-serve: $(STAMP)
+## Serve on the embedded default: SQLite + ./dqm-data, http://127.0.0.1:8000 (/docs for the API;
+## DQM_PORT=8123 make serve for another port).
+serve: $(RUNTIME)
 	$(BIN)/dqm serve
 
 ## The 2-minute tour on a throwaway database.
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/dqm demo
 
 ## The test suite (SQLite; set DQM_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).

@@ -8,6 +8,7 @@ the runs, the metrics, the alert and the verified webhooks.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 import tempfile
@@ -17,41 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import numpy as np
 import uvicorn
 
 from dqm.alerts.signing import WebhookVerificationError, verify
-from dqm.service.app import create_app
-from dqm.service.db.migrate import upgrade_url
+from dqm.service.example_data import SCHEMA, rows
 from dqm.service.settings import Settings
-
-SCHEMA = {
-    "columns": [
-        {"name": "id", "type": "categorical", "role": "id"},
-        {"name": "age", "type": "numerical"},
-        {"name": "income", "type": "numerical"},
-        {"name": "tenure_months", "type": "numerical"},
-        {"name": "plan", "type": "categorical"},
-        {"name": "churned", "type": "categorical", "role": "target"},
-    ]
-}
-
-
-def rows(n: int, seed: int, shift: float, prefix: str) -> list[dict[str, Any]]:
-    rng = np.random.default_rng(seed)
-    plans = ["basic", "plus", "pro"]
-    p = [0.6, 0.3, 0.1] if shift == 0 else [0.3, 0.3, 0.4]
-    return [
-        {
-            "id": f"{prefix}-{i}",
-            "age": round(float(rng.normal(38 + 8 * shift, 9)), 1),
-            "income": round(float(rng.normal(52_000 + 9_000 * shift, 11_000)), 0),
-            "tenure_months": int(rng.integers(1, 60)),
-            "plan": str(rng.choice(plans, p=p)),
-            "churned": str(rng.choice(["yes", "no"], p=[0.2, 0.8])),
-        }
-        for i in range(n)
-    ]
 
 
 class _Inbox:
@@ -109,65 +80,72 @@ def _show_run(run: dict[str, Any]) -> None:
             )
 
 
+def _monitor() -> dict[str, Any]:
+    rule = {"metric": "share_drifted_columns", "op": ">=", "value": 0.3, "severity": "critical"}
+    return {
+        "name": "churn-drift",
+        "dataset": "churn",
+        "kind": "drift",
+        "schedule": {"every": "1h"},
+        "window": {"last_batches": 1},
+        "rules": [rule],
+        "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
+    }
+
+
+def _scraped(client: httpx.Client, deadline: float) -> list[str]:
+    """The monitor's lines of /metrics once they show the latest run (the scrape is cached
+    for DQM_METRICS_REFRESH_SECONDS)."""
+    wanted = ("dqm_monitor_metric", "dqm_alert_firing")
+    while True:
+        lines = [ln for ln in client.get("/metrics").text.splitlines() if ln.startswith(wanted)]
+        if any(ln.startswith("dqm_alert_firing") for ln in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.25)
+
+
 def _tour(client: httpx.Client, inbox: _Inbox, hook_url: str) -> None:
-    _say("1. dataset 'churn' with a reference of 5,000 generated rows")
+    _say("1. dataset 'churn' with a reference of 5,000 generated customers")
     client.post("/v1/datasets", json={"name": "churn", "schema": SCHEMA}).raise_for_status()
     client.put("/v1/datasets/churn/reference", json=rows(5000, 1, 0, "ref")).raise_for_status()
-    _say(f"2. webhook receiver at {hook_url}")
-    hook = client.post(
-        "/v1/hooks",
-        json={"name": "trainer", "url": hook_url, "events": ["alert.firing", "alert.resolved"]},
-    )
+    _say(f"2. webhook 'trainer' pointing at a local receiver ({hook_url})")
+    events = ["alert.firing", "alert.resolved", "retrain.requested"]
+    hook = client.post("/v1/hooks", json={"name": "trainer", "url": hook_url, "events": events})
     hook.raise_for_status()
     inbox.secret = hook.json()["secret"]
-    client.post(
-        "/v1/monitors",
-        json={
-            "name": "churn-drift",
-            "dataset": "churn",
-            "kind": "drift",
-            "schedule": {"every": "1m"},
-            "window": {"last_batches": 1},
-            "rules": [
-                {
-                    "metric": "share_drifted_columns",
-                    "op": ">=",
-                    "value": 0.3,
-                    "severity": "critical",
-                }
-            ],
-            "actions": [{"on": "firing", "hook": "trainer", "event": "retrain.requested"}],
-        },
-    ).raise_for_status()
+    client.post("/v1/monitors", json=_monitor()).raise_for_status()
     _say(
-        "3. monitor 'churn-drift': drift every minute on the last batch; "
-        "alert when share_drifted_columns >= 0.3"
+        "3. monitor 'churn-drift': drift on the last batch, alert when "
+        "share_drifted_columns >= 0.3, then ask 'trainer' to retrain"
     )
-    for key, shift, label in (("monday", 0.0, "clean"), ("tuesday", 1.0, "drifted")):
+    steps = ((4, "monday", 0.0, "clean"), (5, "tuesday", 1.0, "drifted"))
+    for step, key, shift, label in steps:
         client.post(
             f"/v1/datasets/churn/batches?batch_id={key}",
             json=rows(1000, 7 if shift == 0 else 8, shift, key),
         ).raise_for_status()
-        _say(f"4. pushed the {label} batch '{key}' and ran the monitor:")
+        _say(f"{step}. pushed the {label} batch '{key}' and ran the monitor:")
         _show_run(client.post("/v1/monitors/churn-drift/run?wait=true").json())
     for alert in client.get("/v1/alerts?state=firing").json()["items"]:
-        _say(f"5. alert FIRING: {alert['rule']} ({alert['severity']}), value {alert['value']:.2f}")
+        _say(f"6. alert FIRING: {alert['rule']} ({alert['severity']}), value {alert['value']:.2f}")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and len(inbox.events) < 2:
         time.sleep(0.1)
+    _say(f"7. webhooks received: {len(inbox.events)}")
     for webhook_id, event, ok in inbox.events:
-        _say(
-            f"6. webhook {event['type']} ({webhook_id}) signature {'verified' if ok else 'INVALID'}"
-        )
-    metrics = [
-        line
-        for line in client.get("/metrics").text.splitlines()
-        if line.startswith(("dqm_monitor_metric", "dqm_alert_firing"))
-    ]
-    _say("7. /metrics:\n    " + "\n    ".join(metrics))
+        _say(f"    {event['type']:<18} {webhook_id}  signature {'verified' if ok else 'INVALID'}")
+    lines = _scraped(client, time.monotonic() + 15)
+    _say("8. /metrics (the monitor's series):\n    " + "\n    ".join(lines))
 
 
 def run_demo(keep: bool = False) -> None:
+    # the tour's own lines, not the migrations' and the worker's start-up logs
+    for name in ("alembic", "dqm.service.runs.worker", "dqm.service.settings"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # imported here, after the levels are set (alembic logs when it loads its plugins)
+    from dqm.service.app import create_app
+    from dqm.service.db.migrate import upgrade_url
+
     folder = tempfile.mkdtemp(prefix="dqm-demo-")
     port = _free_port()
     settings = Settings(
@@ -176,6 +154,7 @@ def run_demo(keep: bool = False) -> None:
         port=port,
         webhook_allowlist="127.0.0.1/32",
         relay_poll_seconds=0.2,
+        metrics_refresh_seconds=0.5,
     )
     upgrade_url(settings.database_url)
     inbox = _Inbox()
