@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -120,10 +120,12 @@ class AsyncClient:
         *,
         content_type: str | None = None,
         format: TableFormat = "arrow",
+        progress: Callable[[int], None] | None = None,
     ) -> Reference:
-        """A new reference version from records, a DataFrame, an Arrow table or bytes."""
+        """A new reference version from records, a DataFrame, an Arrow table or bytes;
+        ``progress`` is called with the size of each slice of the body as it is sent."""
         body, kind = encoding.encode(data, content_type, format)
-        return await self._do(ops.put_reference(dataset, body, kind))
+        return await self._do(ops.put_reference(dataset, body, kind, progress))
 
     def references(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Reference]:
         path = f"/v1/datasets/{ops.seg(dataset)}/references"
@@ -137,13 +139,16 @@ class AsyncClient:
         *,
         content_type: str | None = None,
         format: TableFormat = "arrow",
+        progress: Callable[[int], None] | None = None,
     ) -> Batch:
         """Send a production batch: records (list of dicts), a pandas DataFrame, a pyarrow
         Table (sent as an Arrow stream, or Parquet with ``format="parquet"``) or bytes with
         their ``content_type``. Without ``batch_id`` one is generated; retries reuse it, so the
         batch is stored once. ``Batch.created`` is False when the server already had it."""
         body, kind = encoding.encode(data, content_type, format)
-        return await self._do(ops.push_batch(dataset, body, kind, batch_id or ops.new_batch_id()))
+        return await self._do(
+            ops.push_batch(dataset, body, kind, batch_id or ops.new_batch_id(), progress)
+        )
 
     def batches(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Batch]:
         path = f"/v1/datasets/{ops.seg(dataset)}/batches"

@@ -103,9 +103,12 @@ def delete_dataset(name: str) -> Op[None]:
     return Op(Call("DELETE", f"/v1/datasets/{seg(name)}"), _none)
 
 
-def put_reference(name: str, body: bytes, content_type: str) -> Op[Reference]:
+def put_reference(
+    name: str, body: bytes, content_type: str, progress: Callable[[int], None] | None = None
+) -> Op[Reference]:
     headers = {"content-type": content_type}
-    call = Call("PUT", f"/v1/datasets/{seg(name)}/reference", None, None, body, headers, False)
+    path = f"/v1/datasets/{seg(name)}/reference"
+    call = Call("PUT", path, None, None, body, headers, False, on_upload=progress)
     return Op(call, _of(Reference))
 
 
@@ -113,11 +116,18 @@ def _batch(response: httpx.Response) -> Batch:
     return from_json(Batch, {**response.json(), "created": response.status_code == 201})
 
 
-def push_batch(name: str, body: bytes, content_type: str, batch_id: str) -> Op[Batch]:
+def push_batch(
+    name: str,
+    body: bytes,
+    content_type: str,
+    batch_id: str,
+    progress: Callable[[int], None] | None = None,
+) -> Op[Batch]:
     """Idempotent by ``batch_id``: a retry of the same bytes is answered 200, not stored twice."""
     headers = {"content-type": content_type}
     params = {"batch_id": batch_id}
-    call = Call("POST", f"/v1/datasets/{seg(name)}/batches", params, None, body, headers, True)
+    path = f"/v1/datasets/{seg(name)}/batches"
+    call = Call("POST", path, params, None, body, headers, True, on_upload=progress)
     return Op(call, _batch)
 
 

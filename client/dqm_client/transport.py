@@ -14,6 +14,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from dqm_client.errors import ApiError, ConnectionFailed, error_for
 
 log = logging.getLogger("dqm_client")
 RETRY_STATUSES = frozenset({429, 503})
+UPLOAD_SLICE = 1 << 20
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -58,6 +60,8 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
     idempotent: bool = True
     timeout: float | None = None
+    # Called with the size of each slice of ``content`` as it is sent (an upload progress bar).
+    on_upload: Callable[[int], None] | None = None
 
     def with_params(self, **params: Any) -> Call:
         return Call(
@@ -69,6 +73,7 @@ class Call:
             self.headers,
             self.idempotent,
             self.timeout,
+            self.on_upload,
         )
 
 
@@ -118,15 +123,33 @@ def _failed(call: Call, exc: Exception) -> ConnectionFailed:
     return ConnectionFailed(f"{call.method} {call.path}: {type(exc).__name__}: {exc}")
 
 
-def _request_args(call: Call) -> dict[str, Any]:
+def _request_args(call: Call, asynchronous: bool = False) -> dict[str, Any]:
     args: dict[str, Any] = {"params": call.params, "headers": call.headers}
     if call.json is not None:
         args["json"] = call.json
-    if call.content is not None:
+    if call.content is not None and call.on_upload is not None:
+        slices = _slices(call.content, call.on_upload)
+        args["content"] = _async(slices) if asynchronous else slices
+        args["headers"] = {**call.headers, "content-length": str(len(call.content))}
+    elif call.content is not None:
         args["content"] = call.content
     if call.timeout is not None:
         args["timeout"] = call.timeout
     return args
+
+
+def _slices(content: bytes, on_upload: Callable[[int], None]) -> Iterator[bytes]:
+    """``content`` in 1 MiB slices, reporting each (again from the start on a retry)."""
+    view = memoryview(content)
+    for start in range(0, len(content), UPLOAD_SLICE):
+        piece = view[start : start + UPLOAD_SLICE]
+        on_upload(len(piece))
+        yield bytes(piece)
+
+
+async def _async(slices: Iterator[bytes]) -> AsyncIterator[bytes]:
+    for piece in slices:
+        yield piece
 
 
 def send(http: httpx.Client, call: Call, retry: Retry) -> httpx.Response:
@@ -152,7 +175,8 @@ async def send_async(http: httpx.AsyncClient, call: Call, retry: Retry) -> httpx
     while True:
         outcome: httpx.Response | Exception
         try:
-            outcome = await http.request(call.method, call.path, **_request_args(call))
+            args = _request_args(call, asynchronous=True)
+            outcome = await http.request(call.method, call.path, **args)
         except httpx.TransportError as exc:
             outcome = exc
         delay = _next_delay(call, retry, attempt, outcome)

@@ -4,6 +4,7 @@ database is gone answers 503 with ``Retry-After``, which the client waits before
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -35,6 +36,11 @@ def test_async_client_pushes_runs_and_pages(server: httpx.Client) -> None:
                 *(client.push_batch("pets", plain(100, s, f"b{s}-", shift=2.0)) for s in range(3))
             )
             assert sorted(b.rows for b in pushed) == [100, 100, 100]
+            body, sent = json.dumps(plain(50, 9, "j")).encode(), []
+            streamed = await client.push_batch(
+                "pets", body, content_type="application/json", progress=sent.append
+            )
+            assert streamed.rows == 50 and sum(sent) == len(body)
             await client.create_monitor(
                 {
                     "name": "drift",

@@ -45,7 +45,12 @@ def test_datasets_references_batches_and_labels(client: Client) -> None:
     assert client.put_reference("pets", pd.DataFrame(reference)).version == 2
     assert client.put_reference("pets", pa.Table.from_pylist(reference)).rows == 400
     csv = pd.DataFrame(reference).to_csv(index=False).encode()
-    assert client.put_reference("pets", csv, content_type="text/csv").version == 4
+    sent: list[int] = []
+    assert (
+        client.put_reference("pets", csv, content_type="text/csv", progress=sent.append).version
+        == 4
+    )
+    assert sum(sent) == len(csv) and sent  # the upload, reported as it went
     assert [r.version for r in client.references("pets")] == [4, 3, 2, 1]
     assert client.dataset("pets").current_reference_version == 4
 
