@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.drift_window_cost
 	$(BIN)/python -m bench.label_quality
 	$(BIN)/python -m bench.coverage
+	$(BIN)/python -m bench.run_memory
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.service_path
 	$(BIN)/python -m bench.metrics_scrape

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from dqm.service.db.models import Batch
 from dqm.service.durations import duration_seconds
 from dqm.service.ingest.labels import labels_for
 from dqm.service.ingest.schema_change import conform
+from dqm.service.storage import Storage
 
 LABEL_DELAY_COLUMN = "__label_delay_seconds"
 
@@ -26,7 +28,7 @@ LABEL_DELAY_COLUMN = "__label_delay_seconds"
 class Window:
     table: pa.Table
     batch_keys: list[str]
-    row_batch_keys: pa.Array  # the batch id of each row of ``table``
+    row_batch_keys: pa.Array  # the batch id of each row of ``table`` (dictionary-encoded)
     start: datetime
     end: datetime
 
@@ -114,19 +116,40 @@ def window_of(
     """The rows of ``batches`` (oldest first) with late labels joined: all of them, or those
     received by ``labels_until`` (a past run's window, as that run saw it)."""
     # batches stored before a schema change: added columns null, changed types cast
-    tables = [conform(ctx.storage.read_table(b.path), schema) for b in batches]
+    tables = [conform(read_batch(ctx.storage, b.path), schema) for b in batches]
     table = pa.concat_tables(tables, promote_options="permissive")
-    lengths = np.array([t.num_rows for t in tables])
-    keys = pa.array(np.repeat(np.array([b.batch_key for b in batches], dtype=object), lengths))
-    received = pa.array(
-        np.repeat(np.array([b.received_at for b in batches], dtype=object), lengths),
-        type=pa.timestamp("us", tz="UTC"),
-    )
-    table = _join_labels(session, dataset_id, schema, table, received, labels_until)
+    # Each row's batch as a small integer, each batch's id and time once: no object per row.
+    which = pa.array(np.repeat(np.arange(len(batches), dtype=np.int32), [len(t) for t in tables]))
+    del tables
+    id_col, target = schema.role_column("id"), schema.role_column("target")
+    if id_col is not None and target is not None:
+        times = pa.array([b.received_at for b in batches], type=pa.timestamp("us", tz="UTC"))
+        received = times.take(which)
+        table = _join_labels(session, dataset_id, schema, table, received, labels_until)
+    keys = pa.DictionaryArray.from_arrays(which, pa.array([b.batch_key for b in batches]))
     return Window(
         table=table,
         batch_keys=[b.batch_key for b in batches],
-        row_batch_keys=keys.cast(pa.string()),
+        row_batch_keys=keys,
         start=batches[0].received_at,
         end=batches[-1].received_at,
+    )
+
+
+def read_batch(storage: Storage, path: str) -> pa.Table:
+    """One stored batch. On a local disk it is read one column at a time, so that decoding
+    holds the buffers of one column beside the table, not those of the whole file (on an
+    object store each column would cost requests: there the file is read at once)."""
+    if storage.is_object_store:
+        return storage.read_table(path)
+    try:
+        schema = pq.read_schema(storage.path(path), filesystem=storage.filesystem)
+    except OSError:
+        return storage.read_table(path)  # raises the storage's own error for this file
+    parts = [storage.read_table(path, columns=[name]) for name in schema.names]
+    if not parts:
+        return storage.read_table(path)
+    fields = [part.schema.field(0) for part in parts]
+    return pa.Table.from_arrays(
+        [part.column(0) for part in parts], schema=pa.schema(fields, metadata=schema.metadata)
     )
