@@ -86,7 +86,7 @@ class MetricsSnapshot:
         self.counted: dict[int, datetime] = {}  # finished runs within the overlap, by id
         self.watermark: datetime | None = None
         self.shared = fam.Shared("", None)
-        self.body: str | None = None
+        self.body: bytes | None = None
         self.error: UnavailableError | None = None
         self.refreshed_at = 0.0  # time.monotonic() of the last successful refresh
         self.resynced_at = 0.0
@@ -104,7 +104,7 @@ class MetricsSnapshot:
         if self.error is not None:
             raise self.error
         assert self.body is not None
-        return (self.body + self.shared.outbox_age(utcnow())).encode()
+        return self.body + self.shared.outbox_age(utcnow()).encode()
 
     # -- the background thread -------------------------------------------------------------
 
@@ -233,4 +233,4 @@ class MetricsSnapshot:
             parts.append(fam.header(name))
             parts.extend(m.pieces.get(name, "") for m in ordered)
         parts.append(self.shared.text)
-        self.body = "".join(parts)
+        self.body = "".join(parts).encode()

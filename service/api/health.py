@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from dqm.service.api.deps import CtxDep
 from dqm.service.context import Context
 from dqm.service.db.migrate import is_current
 from dqm.service.db.session import ping
-from dqm.service.metrics import REGISTRY
+from dqm.service.metrics import PROCESS_TEXT
 from dqm.service.outages import (
     RETRY_AFTER_SECONDS,
     DatabaseUnavailableError,
@@ -68,5 +68,5 @@ def _data_folder(ctx: Context) -> str:
 
 @router.get("/metrics")
 def prometheus_metrics(request: Request) -> Response:
-    body = generate_latest(REGISTRY) + request.app.state.metrics_snapshot.exposition()
+    body = PROCESS_TEXT.render() + request.app.state.metrics_snapshot.exposition()
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
