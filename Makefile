@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.service_path
 	$(BIN)/python -m bench.metrics_scrape
+	$(BIN)/python -m bench.runs_listing
 	$(BIN)/python -m bench.storage_per_run
 	$(BIN)/python -m bench.drift_calibration
 	$(BIN)/python -m bench.table
