@@ -15,9 +15,10 @@ from collections.abc import Sequence
 import click
 import typer
 
+from dqm.service import example_data
 from dqm.service.cli import data, listings, relabel, runs, server
 
-GROUPS = (server, data, listings, runs, relabel)
+GROUPS = (server, data, listings, runs, relabel, example_data)
 
 app = typer.Typer(
     name="dqm",
