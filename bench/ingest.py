@@ -1,6 +1,7 @@
 """Ingest throughput: decode + validate + write, in rows per second, for 25-column batches.
 
-Run: ``.venv/bin/python -m bench.ingest [--json-rows N] [--parquet-rows N] [--csv-rows N]``.
+Run: ``.venv/bin/python -m bench.ingest [--json-rows N] [--parquet-rows N] [--csv-rows N]``
+(one timed pass each; results in ``bench/results/ingest.json``, see ``bench.harness``).
 Besides the two batches of the issue (1M rows as Parquet, 100k rows as JSON) it times JSON
 decoding through Arrow's reader against ``json.loads`` + ``pa.Table.from_pylist``.
 """
@@ -10,9 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from bench.harness import Bench, Timing, time_calls
 from dqm.monitors.schema import ColumnSpec, Schema
 from dqm.service.ingest.validate import decode, validate
 from dqm.service.storage import Storage
@@ -77,26 +77,29 @@ def csv_body(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def timed(step: Callable[[], Any]) -> tuple[Any, float]:
-    began = time.perf_counter()
-    out = step()
-    return out, time.perf_counter() - began
+def timed(step: Callable[[], Any]) -> tuple[Any, Timing]:
+    """One call of ``step``: its result and its wall and CPU time."""
+    box: list[Any] = []
+    timing = time_calls(lambda: box.append(step()), repeats=1)
+    return box[0], timing
 
 
-def run(label: str, body: bytes, content_type: str, store: Storage) -> None:
-    """Time the three steps; CPU seconds are printed too, as the wall clock of a shared
-    machine varies with its load."""
-    cpu = time.process_time()
+def run(bench: Bench, label: str, body: bytes, content_type: str, store: Storage) -> None:
+    """Decode, validate and write one body; a row with the rows per second of the three."""
     table, t_decode = timed(lambda: decode(body, content_type))
     valid, t_validate = timed(lambda: validate(table, schema()))
     size, t_write = timed(lambda: store.write_table(f"bench/{label}.parquet", valid))
-    cpu = time.process_time() - cpu
-    rows, total = valid.num_rows, t_decode + t_validate + t_write
-    print(
-        f"{label:<8} {rows:>9,} rows  body {len(body) / 1e6:6.1f} MB  "
-        f"decode {t_decode:5.2f}s  validate {t_validate:5.2f}s  write {t_write:5.2f}s "
-        f"({size / 1e6:5.1f} MB)  => {rows / total:>9,.0f} rows/s wall "
-        f"(cpu {cpu:5.2f}s, load {os.getloadavg()[0]:.1f})"
+    steps = (t_decode, t_validate, t_write)
+    wall, cpu = sum(t.wall for t in steps), sum(t.cpu for t in steps)
+    total = Timing(wall, cpu, [wall], [cpu], max(t.threads for t in steps))
+    rows = valid.num_rows
+    bench.add(
+        f"ingest {label}, {rows:,} rows x 25, body {len(body) / 1e6:.1f} MB",
+        total,
+        value=rows / wall,
+        unit="rows/s",
+        note=f"decode {t_decode.wall:.2f} s, validate {t_validate.wall:.2f} s, "
+        f"write {t_write.wall:.2f} s ({size / 1e6:.1f} MB)",
     )
 
 
@@ -112,20 +115,22 @@ def main() -> None:
     parser.add_argument("--json-rows", type=int, default=100_000)
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     args = parser.parse_args()
+    bench = Bench("ingest", description=__doc__)
     with tempfile.TemporaryDirectory() as folder:
         store = Storage.from_uri(folder)
         big = make_table(max(args.parquet_rows, args.csv_rows, 1))
         if args.parquet_rows:
             body = parquet_body(big.slice(0, args.parquet_rows))
-            run("parquet", body, "application/x-parquet", store)
+            run(bench, "parquet", body, "application/x-parquet", store)
         if args.csv_rows:
-            run("csv", csv_body(big.slice(0, args.csv_rows)), "text/csv", store)
+            run(bench, "csv", csv_body(big.slice(0, args.csv_rows)), "text/csv", store)
         body = json_body(make_table(args.json_rows, seed=1))
-        run("json", body, "application/json", store)
+        run(bench, "json", body, "application/json", store)
         _, ours = timed(lambda: decode(body, "application/json"))
         _, peer = timed(lambda: json_peer(body))
-        print(f"json decode: dqm {ours:.2f}s vs json.loads+from_pylist {peer:.2f}s "
-              f"(ratio {peer / ours:.1f}x)")  # fmt: skip
+        name = f"JSON decode, {args.json_rows:,} rows"
+        bench.add(name, ours, peer=("json.loads + pa.Table.from_pylist", peer))
+    bench.save()
 
 
 if __name__ == "__main__":
