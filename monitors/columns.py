@@ -97,6 +97,43 @@ def category_counts(table: pa.Table, column: str) -> tuple[ObjectArray, IntArray
     return cats[order], counts[order], n_null
 
 
+# FNV-1a's 64-bit prime: the base of the polynomial string hash (arithmetic mod 2^64).
+_HASH_BASE = np.uint64(0x100000001B3)
+_HASH_LENGTH = np.uint64(0x9E3779B97F4A7C15)
+
+
+def string_hashes(values: pa.Array) -> npt.NDArray[np.uint64]:
+    """64-bit hashes of the strings of an Arrow string array without nulls, read from its
+    buffers (no Python string per value): ``sum (byte_j + 1) B^j`` mixed with the length.
+
+    Equal strings have equal hashes; unequal ones may collide, so a lookup by hash must
+    compare the strings it matched.
+
+    >>> h = string_hashes(pa.array(["ab", "", "ab", "ba"]))
+    >>> bool(h[0] == h[2]), bool(h[0] == h[3]), bool(h[1] == h[0])
+    (True, False, False)
+    """
+    n = len(values)
+    large = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
+    offsets = offsets[values.offset : values.offset + n + 1].astype(np.int64)
+    lengths = np.diff(offsets)
+    start, stop = (int(offsets[0]), int(offsets[-1])) if n else (0, 0)
+    raw = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0)
+    data = raw[start:stop].astype(np.uint64) + np.uint64(1)
+    longest = int(lengths.max()) if n else 0
+    powers = np.ones(max(longest, 1), dtype=np.uint64)
+    powers[1:] = np.cumprod(np.full(powers.size - 1, _HASH_BASE, dtype=np.uint64))
+    data *= powers[np.arange(data.size) - np.repeat(offsets[:-1] - start, lengths)]
+    hashes = np.zeros(n, dtype=np.uint64)
+    nonempty = lengths > 0
+    if data.size:
+        hashes[nonempty] = np.add.reduceat(data, (offsets[:-1] - start)[nonempty])
+    hashes ^= lengths.astype(np.uint64) * _HASH_LENGTH
+    return hashes
+
+
 #: Columns the service adds to a window (e.g. ``__label_delay_seconds``) start with this;
 #: they are not data and no integrity check counts them.
 INTERNAL_PREFIX = "__"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +31,7 @@ from dqm.monitors.columns import (
     category_counts,
     sorted_finite_values,
     sorted_present,
+    string_hashes,
 )
 from dqm.monitors.schema import Schema
 from dqm.monitors.stats.sorted_reference import SortedReference
@@ -95,22 +97,58 @@ class CategoricalProfile:
         (['a', 'b', 'c'], [2, 0, 3], [0, 1, 2])
         """
         counted = pc.value_counts(pc.drop_null(window))
-        values = counted.field("values").to_pylist()
+        values = counted.field("values")
         counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
-        found = np.fromiter((self.position.get(v, -1) for v in values), np.int64, len(values))
+        found = self._find(values)
         known = found >= 0
-        new = np.asarray(sorted(v for v, k in zip(values, known, strict=True) if not k), object)
+        if known.all():  # no new category: the reference's keys and counts as they are
+            cur = np.zeros(self.categories.size, dtype=np.int64)
+            cur[found] = counts
+            return self.categories, self.counts, cur
+        unseen = values.filter(pa.array(~known)).to_pylist()
+        new = np.asarray(sorted(unseen), object)
         # New categories go where a sort of the union would put them (same Python ordering).
-        at = np.searchsorted(self.categories, new) if new.size else np.zeros(0, np.int64)
+        at = np.searchsorted(self.categories, new)
         keys = np.insert(self.categories, at, new)
         ref = np.insert(self.counts, at, 0)
         cur = np.zeros(keys.size, dtype=np.int64)
         cur[found[known] + np.searchsorted(at, found[known], "right")] = counts[known]
-        if new.size:
-            new_pos = {v: i for i, v in enumerate(new.tolist())}
-            rank = np.fromiter((new_pos[v] for v in np.asarray(values, object)[~known]), np.int64)
-            cur[at[rank] + rank] = counts[~known]
+        new_pos = {v: i for i, v in enumerate(new.tolist())}
+        rank = np.fromiter((new_pos[v] for v in unseen), np.int64, len(unseen))
+        cur[at[rank] + rank] = counts[~known]
         return keys, ref, cur
+
+    @cached_property
+    def _hash_index(self) -> tuple[npt.NDArray[np.uint64], IntArray, pa.Array] | None:
+        """The categories' hashes sorted, their order, and the categories as Arrow strings;
+        None when two categories share a hash (then lookups go through ``position``)."""
+        arrow = pa.array(self.categories.tolist(), pa.string())
+        hashes = string_hashes(arrow)
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        if ordered.size > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
+            return None
+        return ordered, order, arrow
+
+    def _find(self, values: pa.Array) -> IntArray:
+        """Each window category's index in ``categories`` (-1: not a reference category), by
+        hash and one comparison of the matched strings (Arrow), no Python string per value."""
+        index = self._hash_index
+        if index is None or len(values) == 0:
+            listed = values.to_pylist()
+            return np.fromiter((self.position.get(v, -1) for v in listed), np.int64, len(listed))
+        ordered, order, arrow = index
+        if ordered.size == 0:
+            return np.full(len(values), -1, dtype=np.int64)
+        hashes = string_hashes(values)
+        at = np.minimum(ordered.searchsorted(hashes), ordered.size - 1)
+        hit = np.flatnonzero(ordered[at] == hashes)
+        candidate = order[at[hit]]
+        same = pc.equal(values.take(hit), arrow.take(candidate).cast(values.type))
+        found = np.full(len(values), -1, dtype=np.int64)
+        confirmed = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+        found[hit[confirmed]] = candidate[confirmed]
+        return found
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from scipy import stats as sps
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.profile import NumericProfile
 from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels, sorted_reference
-from dqm.monitors.stats.sorted_reference import SortedReference
+from dqm.monitors.stats.sorted_reference import Placed, SortedReference
 
 # A window at most this fraction of the reference is scored against the pre-indexed reference
 # (binary searches, O(m log n)); a larger one merges with it (O(n + m), cheaper there).
@@ -131,6 +131,13 @@ class NumericPair:
             return self.profile.unique_values
         return binning.sorted_value_counts(self.ref)[0]
 
+    @cached_property
+    def placed(self) -> Placed | None:
+        """The window placed in the pre-indexed reference (None without an index), shared
+        by the method and the effect size."""
+        index = self.index
+        return None if index is None else Placed(index, self.cur)
+
     def n_distinct(self) -> int:
         """Distinct values of both windows together, from the reference's distinct values and
         the window's values not among them (binary searches: no count of the reference)."""
@@ -217,7 +224,7 @@ def _ks(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None and max(pair.n_ref, pair.n_cur) > hypothesis_tests.KS_EXACT_MAX_N:
-        d = sorted_reference.ks_statistic(index, pair.cur)
+        d = sorted_reference.ks_statistic(index, pair.cur, pair.placed)
         return hypothesis_tests.ks_asymptotic_p(d, pair.n_ref, pair.n_cur)
     return hypothesis_tests.ks_2samp_sorted(pair.ref, pair.cur)[1]
 
@@ -226,7 +233,7 @@ def _wasserstein(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None:
-        return sorted_reference.wasserstein(index, pair.cur) / max(pair.ref_std, 0.001)
+        return sorted_reference.wasserstein(index, pair.cur, pair.placed) / max(pair.ref_std, 0.001)
     return distances.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
 
 
@@ -266,7 +273,7 @@ def _energy(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None:
-        return sorted_reference.energy_distance(index, pair.cur)
+        return sorted_reference.energy_distance(index, pair.cur, pair.placed)
     return distances.energy_distance_sorted(pair.ref, pair.cur)
 
 
@@ -274,7 +281,7 @@ def _mann_whitney(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None:
-        u1, ties = sorted_reference.mann_whitney_u(index, pair.cur)
+        u1, ties = sorted_reference.mann_whitney_u(index, pair.cur, pair.placed)
         return hypothesis_tests.mann_whitney_p(u1, ties, pair.n_ref, pair.n_cur)
     return hypothesis_tests.mann_whitney_u(pair.ref, pair.cur)[1]
 
@@ -283,7 +290,7 @@ def _cramer_von_mises(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None and min(pair.n_ref, pair.n_cur) >= 2:
-        u = sorted_reference.cramer_von_mises_u(index, pair.cur)
+        u = sorted_reference.cramer_von_mises_u(index, pair.cur, pair.placed)
         return hypothesis_tests.cramer_von_mises_of_u(u, pair.n_ref, pair.n_cur)[1]
     return hypothesis_tests.cramer_von_mises_sorted(pair.ref, pair.cur)[1]
 

@@ -92,6 +92,34 @@ class SortedReference:
         return out
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A sorted window placed in the reference: how many reference values lie below each
+    window value and at or below it. Computed once per window and shared by the methods
+    and the effect size of one column (one binary search per window value, a second only
+    for the values the reference also holds).
+    """
+
+    ref: SortedReference
+    cur: FloatArray
+
+    @cached_property
+    def below(self) -> IntArray:
+        return self.ref.values.searchsorted(self.cur, "left")
+
+    @cached_property
+    def at_or_below(self) -> IntArray:
+        r, left = self.ref.values, self.below
+        tied = np.flatnonzero(r[np.minimum(left, r.size - 1)] == self.cur)
+        out = left.copy()
+        out[tied] = r.searchsorted(self.cur[tied], "right")
+        return out
+
+
+def _placed(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> Placed:
+    return placed if placed is not None else Placed(ref, cur)
+
+
 def _interval_bounds(ref: SortedReference, cur: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Ends ``a[j] <= b[j]`` of the m + 1 intervals where the window CDF equals ``j / m``.
 
@@ -105,12 +133,23 @@ def _interval_bounds(ref: SortedReference, cur: FloatArray) -> tuple[FloatArray,
     return a, b
 
 
-def _abs_gap_integral(ref: SortedReference, cur: FloatArray) -> float:
+def _interval_ranks(
+    ref: SortedReference, cur: FloatArray, placed: Placed | None
+) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
+    """Interval ends ``a``, ``b`` with ``p`` reference values <= a (F on ``[a, r[p])``) and
+    ``q`` reference values < b (F on ``[r[q-1], b)``)."""
+    at = _placed(ref, cur, placed)
+    a, b = _interval_bounds(ref, cur)
+    r = ref.values
+    p = np.concatenate([[r.searchsorted(a[0], "right")], at.at_or_below])
+    q = np.concatenate([at.below, [r.searchsorted(b[-1], "left")]])
+    return a, b, p, q
+
+
+def _abs_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> float:
     """``integral |F_ref - F_cur| dx`` for a sorted, NaN-free, non-empty window."""
     r, w, n, m = ref.values, ref.weighted, ref.n, cur.size
-    a, b = _interval_bounds(ref, cur)
-    p = r.searchsorted(a, "right")  # reference values <= a: F on [a, r[p])
-    q = r.searchsorted(b, "left")  # reference values < b: F on [r[q-1], b)
+    a, b, p, q = _interval_ranks(ref, cur, placed)
     t = np.arange(m + 1, dtype=np.float64) * (n / m)  # window CDF in reference rank units
     inside = q > p
     # Without reference values strictly inside, F = p / n on all of [a, b).
@@ -126,16 +165,14 @@ def _abs_gap_integral(ref: SortedReference, cur: FloatArray) -> float:
     return float(np.sum(total)) / n
 
 
-def _sq_gap_integral(ref: SortedReference, cur: FloatArray) -> float:
+def _sq_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> float:
     """``integral (F_ref - F_cur)^2 dx`` for a sorted, NaN-free, non-empty window.
 
     As :func:`_abs_gap_integral`: on gaps ``i`` in ``[p, q-1)`` of an interval with window
     rank ``t``, ``sum (i + 1 - t)^2 gap_i = W2 - 2 t W1 + t^2 W0`` from the prefix sums.
     """
     r, w1, w2, n, m = ref.values, ref.weighted, ref.weighted_sq, ref.n, cur.size
-    a, b = _interval_bounds(ref, cur)
-    p = r.searchsorted(a, "right")
-    q = r.searchsorted(b, "left")
+    a, b, p, q = _interval_ranks(ref, cur, placed)
     t = np.arange(m + 1, dtype=np.float64) * (n / m)
     inside = q > p
     total = (p - t) ** 2 * (b - a)
@@ -149,7 +186,7 @@ def _sq_gap_integral(ref: SortedReference, cur: FloatArray) -> float:
     return float(np.sum(total)) / (float(n) * float(n))
 
 
-def energy_distance(ref: SortedReference, cur: FloatArray) -> float:
+def energy_distance(ref: SortedReference, cur: FloatArray, placed: Placed | None = None) -> float:
     """Energy distance ``sqrt(2 integral (F - G)^2)`` of the reference and a sorted window.
 
     Equal to :func:`dqm.monitors.stats.distances.energy_distance_sorted` (to rounding).
@@ -159,7 +196,7 @@ def energy_distance(ref: SortedReference, cur: FloatArray) -> float:
     """
     if cur.size == 0 or ref.n == 0:
         return float("nan")
-    return math.sqrt(2.0 * max(_sq_gap_integral(ref, cur), 0.0))
+    return math.sqrt(2.0 * max(_sq_gap_integral(ref, cur, placed), 0.0))
 
 
 def anderson_darling_a2(ref: SortedReference, cur: FloatArray) -> float:
@@ -208,7 +245,7 @@ def anderson_darling_a2(ref: SortedReference, cur: FloatArray) -> float:
     return total * (big_n - 1.0) / big_n
 
 
-def wasserstein(ref: SortedReference, cur: FloatArray) -> float:
+def wasserstein(ref: SortedReference, cur: FloatArray, placed: Placed | None = None) -> float:
     """First Wasserstein distance of the reference and a sorted window.
 
     Equal to :func:`dqm.monitors.stats.distances.wasserstein_sorted` (to rounding); an empty
@@ -219,10 +256,10 @@ def wasserstein(ref: SortedReference, cur: FloatArray) -> float:
     """
     if cur.size == 0 or ref.n == 0:
         return float("nan")
-    return _abs_gap_integral(ref, cur)
+    return _abs_gap_integral(ref, cur, placed)
 
 
-def ks_statistic(ref: SortedReference, cur: FloatArray) -> float:
+def ks_statistic(ref: SortedReference, cur: FloatArray, placed: Placed | None = None) -> float:
     """Largest absolute difference of the two empirical CDFs (sorted, non-empty window).
 
     On each interval where the window CDF is ``j / m`` the reference CDF is monotone, so the
@@ -231,14 +268,16 @@ def ks_statistic(ref: SortedReference, cur: FloatArray) -> float:
     >>> ks_statistic(SortedReference.of(np.array([1.0, 2.0])), np.array([3.0, 4.0]))
     1.0
     """
-    r, n, m = ref.values, ref.n, cur.size
+    n, m, pos = ref.n, cur.size, _placed(ref, cur, placed)
     # At each window value x, and just below it (the last reference value under x, if any).
-    at = r.searchsorted(cur, "right") / n - cur.searchsorted(cur, "right") / m
-    before = r.searchsorted(cur, "left") / n - cur.searchsorted(cur, "left") / m
+    at = pos.at_or_below / n - cur.searchsorted(cur, "right") / m
+    before = pos.below / n - cur.searchsorted(cur, "left") / m
     return float(max(np.max(np.abs(at)), np.max(np.abs(before))))
 
 
-def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
+def cramer_von_mises_u(
+    ref: SortedReference, cur: FloatArray, placed: Placed | None = None
+) -> float:
     """``U = n sum_i (R_i - i)^2 + m sum_j (S_j - j)^2`` of the two-sample Cramer-von Mises
     test (midranks ``R`` of the reference, ``S`` of the window in the pooled sample).
 
@@ -250,9 +289,8 @@ def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
     >>> cramer_von_mises_u(SortedReference.of(np.arange(3.0)), np.array([0.5, 5.0]))
     26.0
     """
-    r, n, m = ref.values, ref.n, cur.size
-    at_or_below = r.searchsorted(cur, "right")
-    below = r.searchsorted(cur, "left")
+    n, m, pos = ref.n, cur.size, _placed(ref, cur, placed)
+    at_or_below, below = pos.at_or_below, pos.below
     per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
     c_below = np.arange(m + 1, dtype=np.float64)  # window values under each reference run
     ref_sum = float(np.einsum("i,i->", per_count, c_below**2)) + ref.tie_term
@@ -269,7 +307,9 @@ def cramer_von_mises_u(ref: SortedReference, cur: FloatArray) -> float:
     return n * ref_sum + m * cur_sum
 
 
-def mann_whitney_u(ref: SortedReference, cur: FloatArray) -> tuple[float, float]:
+def mann_whitney_u(
+    ref: SortedReference, cur: FloatArray, placed: Placed | None = None
+) -> tuple[float, float]:
     """Mann-Whitney U of the reference and the tie term ``sum (t^3 - t)`` over the pooled runs
     of ``t`` tied values, without pooling: a reference run of ``k`` values with ``C`` window
     values below and ``E`` equal adds ``k (C + E / 2)`` to U; pooled runs differ from the
@@ -278,9 +318,8 @@ def mann_whitney_u(ref: SortedReference, cur: FloatArray) -> tuple[float, float]
     >>> mann_whitney_u(SortedReference.of(np.arange(10.0)), np.arange(5.0, 15.0))
     (12.5, 30.0)
     """
-    r, n, m = ref.values, ref.n, cur.size
-    at_or_below = r.searchsorted(cur, "right")
-    below = r.searchsorted(cur, "left")
+    n, m, pos = ref.n, cur.size, _placed(ref, cur, placed)
+    at_or_below, below = pos.at_or_below, pos.below
     per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
     first = np.flatnonzero(np.concatenate([[True], cur[1:] != cur[:-1]]))
     e = np.diff(np.append(first, m)).astype(np.float64)

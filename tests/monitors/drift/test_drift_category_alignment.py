@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 import dqm.monitors.stats.binning as binning
-from dqm.monitors.columns import category_counts
+from dqm.monitors.columns import category_counts, string_hashes
 from dqm.monitors.profile import CategoricalProfile
 
 LEVELS = ["a", "b", "B", "é", "ä", "zz", "z", "", " a", "10", "9", "ß", "日本"]
@@ -40,3 +40,37 @@ def test_edge_windows() -> None:
     _aligned_both_ways(["x", None], [None, None])  # all-null window
     _aligned_both_ways(["b", "d"], ["a", "c", "e", "e"])  # new before, between and after
     _aligned_both_ways(["b", "d"], ["d", "b"])  # no new category
+
+
+def test_a_hash_shared_with_another_string_is_not_a_match() -> None:
+    # The reference's hash of "b" is replaced by the hash of "q" (a collision, as if they
+    # hashed alike): the lookup finds the hash, compares the strings, and must count "q" as
+    # a new category.
+    cats, counts, n_null = category_counts(pa.table({"c": ["a", "b", "b"]}), "c")
+    profile = CategoricalProfile(cats, counts, n_null)
+    ordered, order, arrow = profile._hash_index  # type: ignore[misc]
+    forged = ordered.copy()
+    forged[order.tolist().index(1)] = string_hashes(pa.array(["q"]))[0]
+    resorted = np.argsort(forged, kind="stable")
+    profile.__dict__["_hash_index"] = (forged[resorted], order[resorted], arrow)
+    keys, ref, cur = profile.aligned(pa.chunked_array([["q", "a", "q"]]))
+    assert keys.tolist() == ["a", "b", "q"]
+    assert (ref.tolist(), cur.tolist()) == ([1, 2, 0], [1, 0, 2])
+
+
+def test_reference_categories_sharing_a_hash_are_looked_up_by_string() -> None:
+    cats, counts, n_null = category_counts(pa.table({"c": ["a", "b", "b"]}), "c")
+    profile = CategoricalProfile(cats, counts, n_null)
+    profile.__dict__["_hash_index"] = None  # what a collision among the categories gives
+    keys, ref, cur = profile.aligned(pa.chunked_array([["b", "c"]]))
+    assert (keys.tolist(), ref.tolist(), cur.tolist()) == (["a", "b", "c"], [1, 2, 0], [0, 1, 1])
+
+
+def test_large_string_and_sliced_windows_are_read_from_their_buffers() -> None:
+    cats, counts, n_null = category_counts(pa.table({"c": LEVELS}), "c")
+    profile = CategoricalProfile(cats, counts, n_null)
+    window = pa.array(["zz", "日本", "new", "", "zz", "x"], pa.large_string()).slice(1, 4)
+    keys, ref, cur = profile.aligned(pa.chunked_array([window]))
+    want = dict(zip(keys.tolist(), cur.tolist(), strict=True))
+    assert {k: v for k, v in want.items() if v} == {"日本": 1, "new": 1, "": 1, "zz": 1}
+    assert ref.sum() == len(LEVELS)
