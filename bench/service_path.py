@@ -3,7 +3,8 @@ run on a 100k-row × 25-column window, against a real ``dqm serve`` process (SQL
 ``--database-url postgresql+psycopg://...``).
 
 Run: ``.venv/bin/python -m bench.service_path [--rows 1000000] [--window-rows 100000]``.
-Prints request wall times and rows per second, and the run's own duration.
+Prints request wall times (CPU of the bench and the server processes), rows per second, and
+the drift runs' request times; results in ``bench/results/service_path.json``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import tempfile
-import time
+from collections.abc import Callable
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.harness import Bench, Timing, time_calls
 from bench.ingest import make_table, schema
-from dqm.service.cli import migrate
+from dqm.service.db.migrate import upgrade_url
 from dqm.service.settings import Settings
 from tests.support.process import dqm_process
 
@@ -31,10 +33,12 @@ def parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def timed_post(client: httpx.Client, url: str, body: bytes) -> tuple[httpx.Response, float]:
-    started = time.perf_counter()
-    response = client.post(url, content=body, headers=PARQUET)
-    return response, time.perf_counter() - started
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, Timing]:
+    """One request: its response, wall time and CPU time of the bench and the server."""
+    box: list[httpx.Response] = []
+    timing = time_calls(lambda: box.append(call()), repeats=1)
+    box[0].raise_for_status()
+    return box[0], timing
 
 
 def main() -> None:
@@ -50,27 +54,34 @@ def main() -> None:
         role="api",
         max_body_bytes=2**31,
     )
-    migrate(settings)
+    upgrade_url(settings.database_url)
     spec = schema().model_dump(by_alias=True, exclude_none=True)
     reference, window = make_table(args.window_rows, 1), make_table(args.window_rows, 2)
     big = make_table(args.rows, 3)
     # The server is its own process (``dqm serve``), as in production: a client in the same
-    # process would compete with it for the GIL while sending 150 MB.
+    # process would compete with it for the GIL while sending 150 MB. CPU times count it (a
+    # child of this process) and its worker processes.
+    bench = Bench("service_path", description=__doc__)
+    database = "PostgreSQL" if args.database_url else "SQLite"
     with dqm_process(settings, DQM_ROLE="api", DQM_MAX_BODY_BYTES=str(2**31)) as client:
         client.post("/v1/datasets", json={"name": "bench", "schema": spec}).raise_for_status()
         body = parquet(reference)
-        started = time.perf_counter()
-        client.put("/v1/datasets/bench/reference", content=body, headers=PARQUET).raise_for_status()
-        print(f"reference {reference.num_rows:>9,} rows: {time.perf_counter() - started:6.2f} s")
-        body = parquet(big)
-        response, seconds = timed_post(client, "/v1/datasets/bench/batches?batch_id=big", body)
-        response.raise_for_status()
-        print(
-            f"batch     {big.num_rows:>9,} rows, {len(body) / 2**20:6.1f} MiB Parquet: "
-            f"{seconds:6.2f} s = {big.num_rows / seconds:,.0f} rows/s"
+        _, t = timed(
+            lambda: client.put("/v1/datasets/bench/reference", content=body, headers=PARQUET)
         )
-        response, _ = timed_post(client, "/v1/datasets/bench/batches?batch_id=big", body)
-        print(f"replay of the same batch (idempotent, 200): {response.status_code}")
+        bench.add(f"PUT reference, {reference.num_rows:,} rows x 25 Parquet ({database})", t)
+        body = parquet(big)
+        url = "/v1/datasets/bench/batches?batch_id=big"
+        _, t = timed(lambda: client.post(url, content=body, headers=PARQUET))
+        bench.add(
+            f"POST batch, {big.num_rows:,} rows x 25, "
+            f"{len(body) / 2**20:.0f} MiB Parquet ({database})",
+            t,
+            value=big.num_rows / t.wall,
+            unit="rows/s",
+        )
+        replay, t = timed(lambda: client.post(url, content=body, headers=PARQUET))
+        bench.add(f"replay of the same batch (idempotent: {replay.status_code})", t)
         client.post(
             "/v1/datasets/bench/batches?batch_id=window", content=parquet(window), headers=PARQUET
         ).raise_for_status()
@@ -85,14 +96,11 @@ def main() -> None:
             },
         ).raise_for_status()
         for label in ("first run (builds the reference profile)", "second run (profile cached)"):
-            started = time.perf_counter()
-            run = client.post("/v1/monitors/drift/run?wait=true").json()
-            wall = time.perf_counter() - started
-            assert run["status"] == "succeeded", run
-            print(
-                f"drift {window.num_rows:,} x {window.num_columns} {label}: {wall:6.2f} s "
-                f"wall, {len(run['metrics'])} metrics"
-            )
+            run, t = timed(lambda: client.post("/v1/monitors/drift/run?wait=true"))
+            assert run.json()["status"] == "succeeded", run.text
+            shape = f"{window.num_rows:,} x {window.num_columns}"
+            bench.add(f"drift run over HTTP, {shape} window, {label}", t)
+    bench.save()
 
 
 if __name__ == "__main__":
