@@ -154,9 +154,13 @@ class AsyncClient:
         path = f"/v1/datasets/{ops.seg(dataset)}/batches"
         return self._iter(ops.listing(path, Batch, self._page(limit)), limit)
 
-    async def push_labels(self, dataset: str, labels: Any) -> LabelsResult:
-        """Late labels: records ``{id column: ..., target column: ...}``, a DataFrame or a table."""
-        return await self._do(ops.push_labels(dataset, encoding.label_records(labels)))
+    async def push_labels(
+        self, dataset: str, labels: Any, *, content_type: str | None = None
+    ) -> LabelsResult:
+        """Late labels: records ``{id column: ..., target column: ...}``, a DataFrame, an
+        Arrow table, or CSV/Parquet/Arrow bytes with their ``content_type`` (the server takes
+        at most 100,000 per request)."""
+        return await self._do(ops.push_labels(dataset, *encoding.labels_body(labels, content_type)))
 
     # monitors and runs
     async def create_monitor(self, spec: Mapping[str, Any]) -> Monitor:

@@ -105,10 +105,10 @@ def encode(
     )
 
 
-def label_records(data: Any) -> list[dict[str, Any]]:
-    """Labels as records, from records, a DataFrame or an Arrow table."""
-    if _kind(data) != "other":
-        return list(to_arrow(data).to_pylist())
-    if isinstance(data, Mapping):
-        return [dict(data)]
-    return [dict(r) for r in data]
+def labels_body(data: Any, content_type: str | None = None) -> tuple[bytes, str]:
+    """Labels as a request body: records as ``{"labels": [...]}``, a DataFrame or an Arrow
+    table as an Arrow stream, bytes (CSV, Parquet, ...) with their ``content_type``."""
+    if isinstance(data, bytes | bytearray | memoryview) or _kind(data) != "other":
+        return encode(data, content_type)
+    records = [data] if isinstance(data, Mapping) else list(data)
+    return records_json(records, key="labels"), JSON

@@ -131,9 +131,10 @@ def push_batch(
     return Op(call, _batch)
 
 
-def push_labels(name: str, records: list[dict[str, Any]]) -> Op[LabelsResult]:
+def push_labels(name: str, body: bytes, content_type: str) -> Op[LabelsResult]:
     # Labels are keyed by row id, the newest upload winning: sending them twice is harmless.
-    call = Call("POST", f"/v1/datasets/{seg(name)}/labels", json={"labels": records})
+    headers = {"content-type": content_type}
+    call = Call("POST", f"/v1/datasets/{seg(name)}/labels", content=body, headers=headers)
     return Op(call, _of(LabelsResult))
 
 

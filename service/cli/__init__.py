@@ -2,7 +2,7 @@
 
 Server side: ``serve``, ``migrate``, ``keys``, ``demo`` (``server.py``). Talking to a server
 (``--url`` / ``DQM_URL``, ``--api-key`` / ``DQM_API_KEY``) through ``dqm_client``: ``push``,
-``reference`` (``data.py``), ``datasets``, ``monitors``, ``runs``, ``alerts``, ``hooks``
+``reference``, ``labels`` (``data.py``), ``datasets``, ``monitors``, ``runs``, ``alerts``, ``hooks``
 (``listings.py``), ``run`` (``runs.py``), ``relabel export`` (``relabel.py``). A command group
 is a module with ``register(app)``, added to ``GROUPS``.
 """

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 64 << 20
 CHUNK_ROWS = 100_000
+LABEL_ROWS = 100_000  # the most labels the server takes in one request
 
 
 def _progress() -> Progress:
@@ -170,6 +171,28 @@ def reference(
         )
 
 
+def labels(
+    dataset: Annotated[str, typer.Argument(help="the dataset's name")],
+    file: Annotated[Path, typer.Argument(help="id and target columns: CSV, Parquet, Arrow, JSON")],
+    url: Url = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Send late labels for DATASET's rows from a file (the id and target columns).
+
+    Sent in requests of 100,000 labels; a label sent again replaces the earlier one."""
+    [data] = _open([file])
+    matched = unmatched = 0
+    with connected(url, api_key) as client, _progress() as progress:
+        task = progress.add_task(file.name, total=data.size, unit="bytes read")
+        read = lambda at: progress.update(task, completed=at)  # noqa: E731
+        for body, kind, _ in data.chunks(LABEL_ROWS, read, json_key="labels"):
+            done = client.push_labels(dataset, body, content_type=kind)
+            matched, unmatched = matched + done.matched, unmatched + done.unmatched
+        progress.update(task, completed=data.size, refresh=True)
+    console().print(f"{file.name} -> {dataset}: {matched} labels matched, {unmatched} unmatched")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(push)
     app.command()(reference)
+    app.command()(labels)

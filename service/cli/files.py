@@ -86,16 +86,19 @@ class DataFile:
             return int(pq.ParquetFile(self.path).metadata.num_rows)
         return None
 
-    def chunks(self, rows: int, read: Callable[[int], None]) -> Iterator[tuple[bytes, str, int]]:
-        """Bodies of at most ``rows`` rows each (Arrow streams, or JSON for JSON files), with
-        their row counts; ``read`` is told the bytes of the file consumed so far."""
+    def chunks(
+        self, rows: int, read: Callable[[int], None], json_key: str | None = None
+    ) -> Iterator[tuple[bytes, str, int]]:
+        """Bodies of at most ``rows`` rows each (Arrow streams, or JSON for JSON files: a list,
+        or ``{json_key: [...]}``), with their row counts; ``read`` is told the bytes of the
+        file consumed so far."""
         if self.kind in ("json", "jsonl"):
             raw = self.path.read_bytes()
             records = _json_lines(raw) if self.kind == "jsonl" else _json_records(raw)
             read(len(raw))
             for start in range(0, len(records), rows):
                 part = records[start : start + rows]
-                yield encoding.records_json(part), encoding.JSON, len(part)
+                yield encoding.records_json(part, json_key), encoding.JSON, len(part)
             return
         for table in _rechunk(self._batches(read), rows):
             body, kind = encoding.table_bytes(table, "arrow")

@@ -13,7 +13,7 @@ import pytest
 
 from dqm_client import Client
 from tests.cli.conftest import Cli
-from tests.client.data import rows
+from tests.client.data import SCHEMA, rows
 
 
 def frame(n: int, seed: int, prefix: str, shift: float = 0.0) -> pd.DataFrame:
@@ -65,6 +65,20 @@ def test_reference_and_push_of_every_file_type(dqm: Cli, client: Client, tmp_pat
     assert named.code == 0 and "(2026-11-28T10), 40 rows" in named.out
     two = dqm("push", "pets", files[1], files[2], "--batch-id", "pair")
     assert two.code == 0 and "(pair-1)" in two.out and "(pair-2)" in two.out
+
+
+def test_labels_from_files(dqm: Cli, client: Client, tmp_path: Path) -> None:
+    client.create_dataset("pets", SCHEMA)
+    client.put_reference("pets", rows(100, 1, "r"))
+    client.push_batch("pets", rows(30, 2, "b"))
+    labels = pd.DataFrame({"id": [f"b{i}" for i in range(30)] + ["nope"], "label": ["dog"] * 31})
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    done = dqm("labels", "pets", str(tmp_path / "labels.csv"))
+    assert done.code == 0, done.err
+    assert "labels.csv -> pets: 30 labels matched, 1 unmatched" in done.out
+    labels.iloc[:5].to_json(tmp_path / "labels.json", orient="records")
+    again = dqm("labels", "pets", str(tmp_path / "labels.json"))
+    assert "5 labels matched, 0 unmatched" in again.out
 
 
 def test_a_large_file_goes_in_chunks_with_ids_from_its_hash(

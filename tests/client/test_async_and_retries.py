@@ -36,7 +36,7 @@ def test_async_client_pushes_runs_and_pages(server: httpx.Client) -> None:
                 *(client.push_batch("pets", plain(100, s, f"b{s}-", shift=2.0)) for s in range(3))
             )
             assert sorted(b.rows for b in pushed) == [100, 100, 100]
-            body, sent = json.dumps(plain(50, 9, "j")).encode(), []
+            body, sent = json.dumps(plain(50, 9, "j")).encode(), list[int]()
             streamed = await client.push_batch(
                 "pets", body, content_type="application/json", progress=sent.append
             )
