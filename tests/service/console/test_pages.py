@@ -181,6 +181,10 @@ def test_relabel_queue_matches_the_api_sorts_and_exports(
     assert f"{api.headers['x-total-count']} rows in the queue" in html
     assert rows[0]["Data"].startswith("6 values")  # the row's data, in a <details>
 
+    first = page(client, "/relabel/pets", limit=5)
+    assert [r["Row"] for r in table(first, "queue-table")] == [q["row_id"] for q in queue[:5]]
+    assert f"show {len(queue)}</a>" in first
+
     by_id = page(client, "/relabel/pets", sort="row_id", order="asc")
     assert [r["Row"] for r in table(by_id, "queue-table")] == sorted(q["row_id"] for q in queue)
 
