@@ -146,15 +146,26 @@ def _summary(dataset: str, name: str, stored: list[Batch]) -> str:
 def reference(
     dataset: Annotated[str, typer.Argument(help="the dataset's name")],
     file: Annotated[Path, typer.Argument(help="a CSV, Parquet, Arrow or JSON file")],
+    create: Annotated[
+        bool, typer.Option("--create", help="create the dataset first if it does not exist")
+    ] = False,
     url: Url = None,
     api_key: ApiKey = None,
 ) -> None:
     """Upload a new reference version of DATASET from a file.
 
     The first reference defines the schema when the dataset has none."""
+    from dqm_client import NotFound
+
     [data] = _open([file])
     body, kind = data.body()
     with connected(url, api_key) as client, _progress() as progress:
+        if create:
+            try:
+                client.dataset(dataset)
+            except NotFound:
+                client.create_dataset(dataset)
+                progress.console.print(f"dataset {dataset} created")
         task = progress.add_task(file.name, total=len(body), unit="bytes sent")
         ref = client.put_reference(
             dataset, body, content_type=kind, progress=lambda n: progress.advance(task, n)

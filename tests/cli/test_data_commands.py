@@ -40,9 +40,10 @@ def write_all(folder: Path, df: pd.DataFrame) -> dict[str, Path]:
 def test_reference_and_push_of_every_file_type(dqm: Cli, client: Client, tmp_path: Path) -> None:
     reference = tmp_path / "reference.csv"
     frame(300, 1, "r").to_csv(reference, index=False)
-    client.create_dataset("pets")
-    done = dqm("reference", "pets", str(reference))
+    assert dqm("reference", "pets", str(reference)).code == 1  # no such dataset
+    done = dqm("reference", "pets", str(reference), "--create")
     assert done.code == 0, done.err
+    assert "dataset pets created" in done.err
     assert "reference.csv -> pets: reference v1, 300 rows" in done.out
     assert "segment" in done.out and "categorical" in done.out  # the inferred schema
 
