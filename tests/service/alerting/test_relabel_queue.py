@@ -91,6 +91,18 @@ def test_queue_ranks_exports_caps_slices_and_closes_on_labels(settings: Settings
         assert int(queue.headers["x-total-count"]) == len(items) >= 15
         assert {i["row_id"] for i in items} <= flipped  # only the rows whose labels are wrong
         assert len({i["row_id"] for i in items}) == len(items)  # one entry per row
+        paged, params = [], {"limit": 4}
+        while True:  # pages of 4 follow the cursor through the same queue, in the same order
+            page = client.get("/v1/datasets/pets/relabel-queue", params=params).json()
+            paged += page["items"]
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert [i["row_id"] for i in paged] == [i["row_id"] for i in items]
+        exported = client.get(
+            "/v1/datasets/pets/relabel-queue", params={"format": "csv", "limit": 4}
+        )
+        assert exported.headers["x-next-cursor"]
         priorities = [i["priority"] for i in items]
         assert priorities == sorted(priorities, reverse=True)
         top = items[0]

@@ -62,10 +62,12 @@ def test_lists_page_through_every_row_once(client: httpx.Client) -> None:
     assert [d["name"] for p in pages for d in p] == names
 
     assert client.put("/v1/datasets/d00/reference", json=records(frame(30, 1))).status_code == 201
+    posted: dict[str, int] = {}
     for i in range(5):
         response = client.post(f"/v1/datasets/d00/batches?batch_id=b{i}", json=records(frame(5, i)))
         assert response.status_code == 201
         assert response.json()["bytes"] > 0
+        posted[f"b{i}"] = response.json()["bytes"]
     first = client.get("/v1/datasets/d00/batches", params={"limit": 2}).json()
     # a batch arriving between pages goes to the front, never into a later page twice
     client.post("/v1/datasets/d00/batches?batch_id=late", json=records(frame(5, 9)))
@@ -73,6 +75,8 @@ def test_lists_page_through_every_row_once(client: httpx.Client) -> None:
     seen = [b["batch_id"] for b in first["items"]] + [b["batch_id"] for b in rest]
     assert seen == ["b4", "b3", "b2", "b1", "b0"]
     full = client.get("/v1/datasets/d00/batches").json()
+    listed = {b["batch_id"]: b["bytes"] for b in full["items"]}
+    assert {k: listed[k] for k in posted} == posted  # POST answers the stored size
     assert [b["batch_id"] for b in full["items"]][0] == "late"
     assert full["next_cursor"] is None
 
