@@ -23,6 +23,7 @@ from dqm.service.api.schemas import (
     RunAccepted,
     RunOut,
     RunPage,
+    RunRecordOut,
     SeriesOut,
     SeriesPoint,
 )
@@ -31,6 +32,7 @@ from dqm.service.context import Context
 from dqm.service.db.models import MetricValue, Monitor, Run
 from dqm.service.runs import listing, reports, runner
 from dqm.service.runs import monitors as svc
+from dqm.service.runs.run_detail import run_record
 
 router = APIRouter(tags=["monitors"])
 WAIT_SECONDS = 300.0
@@ -161,6 +163,14 @@ def list_runs(name: str, session: SessionDep, page: PageDep) -> Response:
 @router.get("/v1/runs/{run_id}")
 def get_run(run_id: RowId, ctx: CtxDep) -> RunOut:
     return run_out(ctx, run_id)
+
+
+@router.get("/v1/runs/{run_id}/record")
+def get_run_record(run_id: RowId, ctx: CtxDep) -> RunRecordOut:
+    """The params the run ran with and, for a drift run, the distributions it compared (what
+    the console's run page draws)."""
+    params, distributions = run_record(ctx.sessions, run_id)
+    return RunRecordOut(run_id=run_id, params=params, distributions=distributions)
 
 
 @router.get(

@@ -124,6 +124,22 @@ class RunOut(BaseModel):
     error: str | None
 
 
+class RunRecordOut(BaseModel):
+    """What a run ran with, as recorded when it ran (null for runs from before records)."""
+
+    run_id: int
+    params: dict[str, Any] | None = Field(
+        description="The monitor's params as the run read them (defaults filled in)."
+    )
+    distributions: dict[str, Any] | None = Field(
+        description="Drift runs: per tested column, the reference and window counts the run "
+        "compared: `numerical` columns over `bins` equal-width bins from `min` to `max` (both "
+        "sides' finite values; the last bin closed), `categorical` ones for the `top` most "
+        "frequent `categories` plus `reference_other`/`current_other`; with `reference_n`, "
+        "`current_n` and the `*_missing` counts. Null for other kinds."
+    )
+
+
 class RunAccepted(BaseModel):
     run_id: int
 

@@ -81,3 +81,17 @@ def run_detail(sessions: sessionmaker[Session], run_id: int) -> RunDetail:
         findings_total=int(total),
         alerts=alerts,
     )
+
+
+def run_record(
+    sessions: sessionmaker[Session], run_id: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(params, distributions) recorded for a run, each None when not recorded;
+    ``NotFoundError`` for an unknown run."""
+    with sessions() as session:
+        if session.get(Run, run_id) is None:
+            raise NotFoundError(f"run {run_id} does not exist", [{"run_id": run_id}])
+        record = records.load(session, run_id)
+        if record is None:
+            return None, None
+        return record.params, record.distributions

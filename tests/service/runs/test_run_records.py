@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import httpx
 import numpy as np
 
 import dqm.service.runs.records as run_records
@@ -21,6 +22,12 @@ def _stored(settings: Settings, run_id: int) -> tuple[dict[str, Any], dict[str, 
         record = run_records.load(session, run_id)
         assert record is not None
         return record.params, record.distributions
+
+
+def _served(client: httpx.Client, run_id: int) -> tuple[Any, Any]:
+    body = client.get(f"/v1/runs/{run_id}/record").json()
+    assert body["run_id"] == run_id
+    return body["params"], body["distributions"]
 
 
 def test_drift_run_stores_what_it_compared_with_late_labels(settings: Settings) -> None:
@@ -41,8 +48,12 @@ def test_drift_run_stores_what_it_compared_with_late_labels(settings: Settings) 
         quality_params = client.get("/v1/monitors/data_quality").json()["params"]
         # The monitor changes after the run: the run's record keeps what it ran with.
         client.patch("/v1/monitors/drift", json={"params": {"stattest": "ks"}}).raise_for_status()
+        served = {r["id"]: _served(client, r["id"]) for r in (run, other)}
+        missing = client.get("/v1/runs/999/record")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert run["status"] == other["status"] == "succeeded"
-    assert _stored(settings, other["id"]) == (quality_params, None)
+    assert _stored(settings, other["id"]) == (quality_params, None) == served[other["id"]]
+    assert _stored(settings, run["id"]) == served[run["id"]]
     params, body = _stored(settings, run["id"])
     assert params["stattest"] == "psi" and body is not None
     scored = {m["column"] for m in run["metrics"] if m["name"] == "drift_score"}
