@@ -114,15 +114,17 @@ def string_hashes(values: pa.Array) -> npt.NDArray[np.uint64]:
     (True, False, False)
     """
     n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
     large = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
     buffers = values.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
-    offsets = offsets[values.offset : values.offset + n + 1].astype(np.int64)
+    stored = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
+    offsets: IntArray = stored[values.offset : values.offset + n + 1].astype(np.int64)
     lengths = np.diff(offsets)
-    start, stop = (int(offsets[0]), int(offsets[-1])) if n else (0, 0)
+    start, stop = int(offsets[0]), int(offsets[-1])
     raw = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0)
     data = raw[start:stop].astype(np.uint64) + np.uint64(1)
-    longest = int(lengths.max()) if n else 0
+    longest = int(lengths.max())
     powers = np.ones(max(longest, 1), dtype=np.uint64)
     powers[1:] = np.cumprod(np.full(powers.size - 1, _HASH_BASE, dtype=np.uint64))
     data *= powers[np.arange(data.size) - np.repeat(offsets[:-1] - start, lengths)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +33,7 @@ from dqm.monitors.columns import (
     string_hashes,
 )
 from dqm.monitors.schema import Schema
+from dqm.monitors.stats.lazy import lazy
 from dqm.monitors.stats.sorted_reference import SortedReference
 
 
@@ -50,18 +50,18 @@ class NumericProfile:
     def n(self) -> int:
         return int(self.sorted_values.size)
 
-    @cached_property
+    @lazy
     def unique_values(self) -> FloatArray:
         """The distinct values, ascending."""
         return self.value_counts[0]
 
-    @cached_property
+    @lazy
     def indexed(self) -> SortedReference:
         """The sorted values with the prefix sums that let a run's ECDF distances cost the
         window's size, not the reference's."""
         return SortedReference.of(self.sorted_values)
 
-    @cached_property
+    @lazy
     def value_counts(self) -> tuple[FloatArray, IntArray]:
         """Distinct values and how often each occurs (what count-based methods align)."""
         return self.indexed.distinct
@@ -79,7 +79,7 @@ class CategoricalProfile:
     def n(self) -> int:
         return int(self.counts.sum())
 
-    @cached_property
+    @lazy
     def position(self) -> dict[str, int]:
         """Each category's index in ``categories``: a window's categories are looked up here,
         so aligning a window costs its distinct values, not a sort of the union."""
@@ -118,7 +118,7 @@ class CategoricalProfile:
         cur[at[rank] + rank] = counts[~known]
         return keys, ref, cur
 
-    @cached_property
+    @lazy
     def _hash_index(self) -> tuple[npt.NDArray[np.uint64], IntArray, pa.Array] | None:
         """The categories' hashes sorted, their order, and the categories as Arrow strings;
         None when two categories share a hash (then lookups go through ``position``)."""

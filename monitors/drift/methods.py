@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -39,6 +38,7 @@ from scipy import stats as sps
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.profile import NumericProfile
 from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels, sorted_reference
+from dqm.monitors.stats.lazy import lazy
 from dqm.monitors.stats.sorted_reference import Placed, SortedReference
 
 # A window at most this fraction of the reference is scored against the pre-indexed reference
@@ -91,7 +91,7 @@ class NumericPair:
     profile: NumericProfile | None = None
     kind: Literal["numerical"] = field(default="numerical", init=False)
 
-    @cached_property
+    @lazy
     def counts(self) -> Counts:
         if self.profile is not None:
             rk, rc = self.profile.value_counts
@@ -113,7 +113,7 @@ class NumericPair:
             return self.profile.indexed
         return None
 
-    @cached_property
+    @lazy
     def n_ref_unique(self) -> int:
         """How many distinct values the reference holds."""
         if self.ref_unique is not None:
@@ -122,7 +122,7 @@ class NumericPair:
             return self.profile.n_unique
         return int(self.reference_unique.size)
 
-    @cached_property
+    @lazy
     def reference_unique(self) -> FloatArray:
         """The distinct reference values, ascending."""
         if self.ref_unique is not None:
@@ -131,7 +131,7 @@ class NumericPair:
             return self.profile.unique_values
         return binning.sorted_value_counts(self.ref)[0]
 
-    @cached_property
+    @lazy
     def placed(self) -> Placed | None:
         """The window placed in the pre-indexed reference (None without an index), shared
         by the method and the effect size."""

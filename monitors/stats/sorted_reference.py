@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray, IntArray
 from dqm.monitors.stats.binning import sorted_value_counts
+from dqm.monitors.stats.lazy import lazy
 
 LongArray = npt.NDArray[np.longdouble]
 
@@ -59,7 +59,7 @@ class SortedReference:
         _ = self.weighted, self.tie_term
         return self
 
-    @cached_property
+    @lazy
     def weighted(self) -> LongArray:
         """Rank-weighted gap prefix sums (Wasserstein, energy distance)."""
         v = self.values
@@ -69,18 +69,18 @@ class SortedReference:
         np.cumsum(gaps, out=out[1:])
         return out
 
-    @cached_property
+    @lazy
     def tie_term(self) -> float:
         """``sum (k^3 - k) / 12`` over the runs of ``k`` tied values (rank tests)."""
         k = self.distinct[1].astype(np.float64)
         return float(np.sum(k**3 - k)) / 12.0
 
-    @cached_property
+    @lazy
     def distinct(self) -> tuple[FloatArray, IntArray]:
         """The distinct values and how often each occurs."""
         return sorted_value_counts(self.values)
 
-    @cached_property
+    @lazy
     def weighted_sq(self) -> LongArray:
         """``sum_{i < k} (i + 1)^2 (values[i + 1] - values[i])``, built on first use (energy
         distance)."""
@@ -103,11 +103,11 @@ class Placed:
     ref: SortedReference
     cur: FloatArray
 
-    @cached_property
+    @lazy
     def below(self) -> IntArray:
         return self.ref.values.searchsorted(self.cur, "left")
 
-    @cached_property
+    @lazy
     def at_or_below(self) -> IntArray:
         r, left = self.ref.values, self.below
         tied = np.flatnonzero(r[np.minimum(left, r.size - 1)] == self.cur)
