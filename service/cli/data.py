@@ -8,8 +8,9 @@ same file again stores nothing twice (the server answers each known batch id wit
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -143,12 +144,26 @@ def _summary(dataset: str, name: str, stored: list[Batch]) -> str:
     return f"{name} -> {dataset}: {len(stored)} {noun} ({ids}), {rows} rows{known}"
 
 
+def _schema(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: not a JSON schema ({exc})") from None
+    if not isinstance(value, dict):
+        raise fail(f'{path}: a schema is a JSON object {{"columns": [...]}}')
+    return value
+
+
 def reference(
     dataset: Annotated[str, typer.Argument(help="the dataset's name")],
     file: Annotated[Path, typer.Argument(help="a CSV, Parquet, Arrow or JSON file")],
     create: Annotated[
         bool, typer.Option("--create", help="create the dataset first if it does not exist")
     ] = False,
+    schema: Annotated[
+        Path | None,
+        typer.Option(help='with --create: the schema, a JSON file {"columns": [...]}'),
+    ] = None,
     url: Url = None,
     api_key: ApiKey = None,
 ) -> None:
@@ -158,13 +173,14 @@ def reference(
     from dqm_client import NotFound
 
     [data] = _open([file])
+    columns = _schema(schema) if schema is not None else None
     body, kind = data.body()
     with connected(url, api_key) as client, _progress() as progress:
         if create:
             try:
                 client.dataset(dataset)
             except NotFound:
-                client.create_dataset(dataset)
+                client.create_dataset(dataset, columns)
                 progress.console.print(f"dataset {dataset} created")
         task = progress.add_task(file.name, total=len(body), unit="bytes sent")
         ref = client.put_reference(

@@ -67,7 +67,9 @@ def connected(url: str | None, api_key: str | None) -> Iterator[Client]:
         with Client(url, api_key) as client:
             yield client
     except ApiError as exc:
-        details = f"\n{json.dumps(exc.details, indent=2, default=str)}" if exc.details else ""
+        compact = json.dumps(exc.details, default=str)
+        wide = json.dumps(exc.details, indent=2, default=str)
+        details = f"\n{compact if len(compact) <= 200 else wide}" if exc.details else ""
         raise fail(f"{exc.status} {exc.code}: {exc.message}{details}") from None
     except ConnectionFailed as exc:
         raise fail(f"cannot reach {url}: {exc}") from None

@@ -69,8 +69,17 @@ def test_reference_and_push_of_every_file_type(dqm: Cli, client: Client, tmp_pat
 
 
 def test_labels_from_files(dqm: Cli, client: Client, tmp_path: Path) -> None:
-    client.create_dataset("pets", SCHEMA)
-    client.put_reference("pets", rows(100, 1, "r"))
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+    pd.DataFrame(rows(100, 1, "r")).to_csv(tmp_path / "ref.csv", index=False)
+    made = dqm(
+        "reference",
+        "pets",
+        str(tmp_path / "ref.csv"),
+        "--create",
+        "--schema",
+        str(tmp_path / "schema.json"),
+    )
+    assert made.code == 0 and client.dataset("pets").schema_inferred is False, made.err
     client.push_batch("pets", rows(30, 2, "b"))
     labels = pd.DataFrame({"id": [f"b{i}" for i in range(30)] + ["nope"], "label": ["dog"] * 31})
     labels.to_csv(tmp_path / "labels.csv", index=False)
