@@ -31,6 +31,9 @@ POINTS = 200
 HEATMAP_RUNS = 30
 RUNS = 50
 HEAT_DEFAULTS = ("effect_size", "drift_score")
+RULE_CHARTS = 6
+Series = tuple[str | None, str | None]  # (metric, column)
+Point = tuple[int, datetime, float | None]
 
 
 def _applies(rule: dict[str, Any], metric: str, column: str | None) -> bool:
@@ -68,6 +71,39 @@ def _choice(wanted: str | None, options: list[str], fallback: str | None) -> str
     return fallback if fallback in options else (options[0] if options else None)
 
 
+def rule_series(
+    rules: list[dict[str, Any]], level: list[str], per_column: list[str], shown: Series
+) -> list[Series]:
+    """The other series the rules watch: dataset-level metrics and named columns (a rule on
+    every column, or a list of them, is left to the selector), at most ``RULE_CHARTS``."""
+    found: list[Series] = []
+    for rule in rules:
+        metric, column = rule.get("metric"), rule.get("column")
+        dataset_level = column is None and metric in level
+        named = isinstance(column, str) and column != "*" and metric in per_column
+        key = (str(metric), column)
+        if (dataset_level or named) and key != shown and key not in found:
+            found.append(key)
+    return found[:RULE_CHARTS]
+
+
+def _chart(
+    rules: list[dict[str, Any]],
+    alerts: list[Alert],
+    series: Series,
+    points: list[Point],
+    now: datetime,
+) -> dict[str, Any]:
+    metric, column = series
+    label = metric + (f" [{column}]" if column else "")
+    return charts.series_chart(
+        label,
+        {label: points},
+        thresholds(rules, metric, column),
+        periods(alerts, metric, column, now),
+    )
+
+
 @router.get("/monitors/{name}")
 def monitor_page(
     request: Request,
@@ -80,29 +116,26 @@ def monitor_page(
     now = utcnow()
     with ctx_of(request).sessions() as session:
         monitor, dataset = get_monitor_of_dataset(session, name)
+        rules = monitor.rules.get("items", [])
         level, per_column = metric_names(session, monitor.id)
         chosen = _choice(metric, level + per_column, key_metric(monitor, level))
         columns = metric_columns(session, monitor.id, chosen) if chosen in per_column else []
-        series_column = _choice(column, columns, None) if columns else None
-        points = recent_points(session, monitor.id, chosen, series_column, POINTS) if chosen else []
-        heat_metric = _choice(
-            heat, per_column, next((h for h in HEAT_DEFAULTS if h in per_column), None)
-        )
+        shown = (chosen, _choice(column, columns, None) if columns else None)
+        series = [shown] if chosen else []
+        series += rule_series(rules, level, per_column, shown)
+        points = [recent_points(session, monitor.id, m, c, POINTS) for m, c in series if m]
+        default_heat = next((h for h in HEAT_DEFAULTS if h in per_column), None)
+        heat_metric = _choice(heat, per_column, default_heat)
         matrix = (
             column_matrix(session, monitor.id, heat_metric, HEATMAP_RUNS) if heat_metric else None
         )
         alerts = monitor_alerts(session, monitor.id, 100)
         runs = recent_runs(session, monitor.id, RUNS)
-    rules = monitor.rules.get("items", [])
-    specs: dict[str, Any] = {}
-    if chosen and points:
-        label = chosen + (f" [{series_column}]" if series_column else "")
-        specs["series"] = charts.series_chart(
-            label,
-            {label: points},
-            thresholds(rules, chosen, series_column),
-            periods(alerts, chosen, series_column, now),
-        )
+    specs = {
+        f"series-{i}": _chart(rules, alerts, s, p, now)
+        for i, (s, p) in enumerate(zip(series, points, strict=True))
+        if p
+    }
     if matrix and matrix[0]:
         specs["heatmap"] = charts.heatmap(f"{heat_metric} by column and run", *matrix)
     return render(
@@ -119,8 +152,9 @@ def monitor_page(
         metrics=level + per_column,
         per_column=per_column,
         columns=columns,
-        column=series_column,
-        points=points,
+        column=shown[1],
+        series=list(zip(series, points, strict=True)),
+        thresholds=thresholds,
         heat=heat_metric,
         matrix=matrix,
         alerts=alerts,
@@ -129,5 +163,4 @@ def monitor_page(
         duration_of=duration_of,
         specs=specs,
         charts=bool(specs),
-        threshold_lines=thresholds(rules, chosen, series_column) if chosen else [],
     )

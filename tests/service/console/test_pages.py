@@ -129,6 +129,11 @@ def test_monitor_page_draws_series_thresholds_alerts_heatmap_and_runs(
     ).json()["points"]
     assert [r["Value"] for r in table(column, "series-table")] == [num(p["value"]) for p in age]
     assert "selected>drift_score</option>" in column
+    # The rule's own series stays on the page beside the selected one, with its threshold.
+    assert [r["Value"] for r in table(column, "series-table-1")] == [
+        num(p["value"]) for p in series
+    ]
+    assert column.count('"y0": 0.3, "y1": 0.3') == 1
 
 
 def test_alerts_hooks_and_retrain_pages_list_what_the_api_lists(
