@@ -66,9 +66,7 @@ def test_report_shows_the_runs_methods_scores_and_verdicts(
         client.post("/v1/datasets/d/labels", json={"labels": later}).raise_for_status()
         report = client.get(f"/v1/runs/{run['id']}/report")
     assert report.status_code == 200, report.text
-    scored = {
-        m["column"]: m for m in run["metrics"] if m["name"] == "drift_score" and m["method"]
-    }
+    scored = {m["column"]: m for m in run["metrics"] if m["name"] == "drift_score" and m["method"]}
     assert set(scored) == {"age", "income", "city", "label"}
     title, rows = _evidently_rows(report.text)
     assert {r["column_name"] for r in rows} == set(scored)
