@@ -32,7 +32,7 @@ HEATMAP_RUNS = 30
 RUNS = 50
 HEAT_DEFAULTS = ("effect_size", "drift_score")
 RULE_CHARTS = 6
-Series = tuple[str | None, str | None]  # (metric, column)
+Series = tuple[str, str | None]  # (metric, column)
 Point = tuple[int, datetime, float | None]
 
 
@@ -72,7 +72,7 @@ def _choice(wanted: str | None, options: list[str], fallback: str | None) -> str
 
 
 def rule_series(
-    rules: list[dict[str, Any]], level: list[str], per_column: list[str], shown: Series
+    rules: list[dict[str, Any]], level: list[str], per_column: list[str], shown: Series | None
 ) -> list[Series]:
     """The other series the rules watch: dataset-level metrics and named columns (a rule on
     every column, or a list of them, is left to the selector), at most ``RULE_CHARTS``."""
@@ -120,10 +120,10 @@ def monitor_page(
         level, per_column = metric_names(session, monitor.id)
         chosen = _choice(metric, level + per_column, key_metric(monitor, level))
         columns = metric_columns(session, monitor.id, chosen) if chosen in per_column else []
-        shown = (chosen, _choice(column, columns, None) if columns else None)
-        series = [shown] if chosen else []
-        series += rule_series(rules, level, per_column, shown)
-        points = [recent_points(session, monitor.id, m, c, POINTS) for m, c in series if m]
+        shown_column = _choice(column, columns, None) if columns else None
+        series: list[Series] = [(chosen, shown_column)] if chosen else []
+        series += rule_series(rules, level, per_column, series[0] if series else None)
+        points = [recent_points(session, monitor.id, m, c, POINTS) for m, c in series]
         default_heat = next((h for h in HEAT_DEFAULTS if h in per_column), None)
         heat_metric = _choice(heat, per_column, default_heat)
         matrix = (
@@ -152,7 +152,7 @@ def monitor_page(
         metrics=level + per_column,
         per_column=per_column,
         columns=columns,
-        column=shown[1],
+        column=shown_column,
         series=list(zip(series, points, strict=True)),
         thresholds=thresholds,
         heat=heat_metric,
