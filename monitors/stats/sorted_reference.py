@@ -81,6 +81,13 @@ class SortedReference:
         return sorted_value_counts(self.values)
 
     @lazy
+    def distinct_midranks(self) -> tuple[FloatArray, FloatArray]:
+        """How often each distinct value occurs and its midrank count (values below + half
+        its ties), as floats (Anderson-Darling)."""
+        k = self.distinct[1]
+        return k.astype(np.float64), (np.cumsum(k) - k) + k / 2.0
+
+    @lazy
     def weighted_sq(self) -> LongArray:
         """``sum_{i < k} (i + 1)^2 (values[i + 1] - values[i])``, built on first use (energy
         distance)."""
@@ -214,6 +221,7 @@ def anderson_darling_a2(ref: SortedReference, cur: FloatArray) -> float:
     2.11402
     """
     u, k = ref.distinct
+    kf, midrank = ref.distinct_midranks
     n, m = ref.n, cur.size
     big_n = float(n + m)
     below = np.cumsum(k) - k  # reference values under each distinct reference value
@@ -226,13 +234,21 @@ def anderson_darling_a2(ref: SortedReference, cur: FloatArray) -> float:
     pos = u.searchsorted(v, "left")
     at = np.minimum(pos, u.size - 1)
     shared = u[at] == v
-    # Reference values absent from the window.
-    only_ref = np.ones(u.size, dtype=bool)
-    only_ref[at[shared]] = False
-    kr, rr, cr = k[only_ref].astype(np.float64), below[only_ref] + k[only_ref] / 2.0, c[only_ref]
-    b = rr + cr
-    num = (m * rr - n * cr) ** 2 * (1.0 / n + 1.0 / m)
-    total = float(np.sum(kr / big_n * num / (b * (big_n - b) - big_n * kr / 4.0)))
+    # Every reference value as if absent from the window (in place: these are as long as
+    # the reference's distinct values), then the ones the window holds set to 0.
+    den = midrank + c  # B
+    num = midrank * float(m)
+    c *= float(n)
+    num -= c  # m R - n c
+    num *= num
+    num *= kf
+    c = np.subtract(big_n, den, out=c)
+    den *= c
+    den -= kf * (big_n / 4.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num /= den
+    num[at[shared]] = 0.0
+    total = float(np.sum(num)) * (1.0 / n + 1.0 / m) / big_n
     # Window values (with the reference values equal to them).
     kv = np.where(shared, k[at], 0).astype(np.float64)
     ref_below = np.append(below, n)[pos].astype(np.float64)
