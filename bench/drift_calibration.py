@@ -11,7 +11,10 @@ through the normal quantile function), so a million rows per window cost no sort
 Prints the share of columns flagged per window size and column kind for both policies, and
 the share of runs (of ``RUN_COLUMNS`` columns) with any flagged column under ``bh``.
 
-    .venv/bin/python bench/drift_calibration.py [--columns 200] [--big-columns 40]
+    .venv/bin/python -m bench.drift_calibration [--columns 200] [--big-columns 40] [--runs 200]
+
+The worst null share per size and policy and the BH run rates go to
+``bench/results/drift_calibration.json`` (see ``bench.harness``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
+from bench.harness import Bench, Timing, cpu_seconds
 from dqm.monitors.drift.column import ColumnOutcome, apply_multiple_testing, measure_pair
 from dqm.monitors.drift.methods import CategoricalPair, NumericPair, Pair
 from dqm.monitors.drift.params import DriftParams
@@ -109,17 +113,25 @@ POLICIES = (
 )
 
 
-def _table(title: str, shift: float, columns: int, big_columns: int) -> None:
+POLICY_NAMES = ("evidently", "calibrated", "calibrated floor 0")
+
+
+def _table(title: str, shift: float, columns: int, big_columns: int) -> dict[int, list[float]]:
+    """Print the shares flagged per size and kind; return, per size, each policy's largest."""
     print(f"\n{title}: share of columns flagged, evidently / calibrated / calibrated floor 0")
     print(f"{'n per window':>14} | " + " | ".join(f"{k:>23}" for k in KINDS))
+    worst: dict[int, list[float]] = {}
     for n in SIZES:
         m = columns if n < 1_000_000 else big_columns
         cells = []
+        worst[n] = [0.0] * len(POLICIES)
         for i, kind in enumerate(KINDS):
             m_kind = m if kind != "numerical" or n < 1_000_000 else max(big_columns // 2, 10)
             shares = flagged_share(n, kind, m_kind, POLICIES, shift, seed=i * 7 + n % 97)
+            worst[n] = [max(w, s) for w, s in zip(worst[n], shares, strict=True)]
             cells.append(" / ".join(f"{s:6.1%}" for s in shares))
         print(f"{n:>14,} | " + " | ".join(cells))
+    return worst
 
 
 def main() -> None:
@@ -128,10 +140,16 @@ def main() -> None:
     parser.add_argument("--big-columns", type=int, default=40, help="columns per cell at 1M")
     parser.add_argument("--runs", type=int, default=200, help="runs for the BH family rate")
     args = parser.parse_args()
-    start = time.perf_counter()
-    _table("Null (no drift)", 0.0, args.columns, args.big_columns)
+    bench = Bench("drift_calibration", description=__doc__)
+    started = (time.perf_counter(), cpu_seconds())
+    null = _table("Null (no drift)", 0.0, args.columns, args.big_columns)
+    for n, shares in null.items():
+        for policy, share in zip(POLICY_NAMES, shares, strict=True):
+            name = f"null windows of {n:,} rows, policy {policy}: worst share of columns flagged"
+            bench.add(name, value=share, unit="", note="over numerical, 3/10/20 categories")
     for shift in (0.02, 0.05, 0.1):
-        _table(f"Power, shift {shift} sd", shift, args.columns // 4, args.big_columns // 4)
+        quarter, big_quarter = max(args.columns // 4, 1), max(args.big_columns // 4, 1)
+        _table(f"Power, shift {shift} sd", shift, quarter, big_quarter)
     print(f"\nNull runs of {RUN_COLUMNS} columns with any column flagged, multiple_testing=bh:")
     for n in SIZES[:2]:
         ev = any_flag_share(n, args.runs, DriftParams(multiple_testing="bh"), seed=1)
@@ -139,7 +157,12 @@ def main() -> None:
             n, args.runs, DriftParams(policy="calibrated", multiple_testing="bh"), 1
         )
         print(f"{n:>14,} | evidently {ev:6.1%} | calibrated {cal:6.1%}")
-    print(f"\n({time.perf_counter() - start:.0f} s)")
+        for policy, share in (("evidently", ev), ("calibrated", cal)):
+            name = f"null runs of {RUN_COLUMNS} columns x {n:,} rows, policy {policy}, bh"
+            bench.add(f"{name}: share of runs with a column flagged", value=share, unit="")
+    wall, cpu = time.perf_counter() - started[0], cpu_seconds() - started[1]
+    bench.add("the whole simulation", Timing(wall, cpu, [wall], [cpu]))
+    bench.save()
 
 
 if __name__ == "__main__":
