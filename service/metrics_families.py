@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -82,6 +83,7 @@ def _text(name: str, samples: Iterable[Sample]) -> tuple[str, str]:
     return f"{help_line}\n{type_line}\n", body
 
 
+@cache
 def header(name: str) -> str:
     """``# HELP`` and ``# TYPE`` of a family."""
     return _text(name, ())[0]

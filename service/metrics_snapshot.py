@@ -18,6 +18,7 @@ Only monitors whose runs changed are rendered again. See docs/metrics.md for the
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,6 +94,8 @@ class MetricsSnapshot:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: str | None = None
+        self._gone = False  # a monitor was deleted since the text was assembled
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -135,12 +138,16 @@ class MetricsSnapshot:
                     self._resync(session) if full else self._update(session)
             except Exception as exc:
                 unavailable = as_unavailable(exc)
-                if unavailable is None:
-                    log.exception("metrics snapshot: refresh failed")
+                if unavailable is None:  # a bug: logged once per kind, served as a 503
+                    if self._failure != repr(exc):
+                        log.exception("metrics snapshot: refresh failed")
+                    self._failure = repr(exc)
                     unavailable = UnavailableError(type(exc).__name__)
                 report_outage(unavailable)
                 self.error = unavailable
+                self.resynced_at = -math.inf  # a refresh cut short: read everything next
                 return
+            self._failure = None
             self.error = None
             self.refreshed_at = time.monotonic()
             if full:
@@ -196,10 +203,13 @@ class MetricsSnapshot:
         for monitor_id, run_id in newest.items():
             self.monitors[monitor_id].values = values.get(run_id, [])
         self._forget_old()
-        self.shared = fam.read_shared(session)
+        shared = fam.read_shared(session)
         for monitor_id in changed:
             self.monitors[monitor_id].render(self.max_features)
-        self._assemble()
+        if changed or shared.text != self.shared.text or self._gone:
+            self.shared, self._gone = shared, False
+            self._assemble()  # else the text stands: nothing in it changed
+        self.shared = shared
 
     def _since(self) -> datetime | None:
         """Where the next read of finished runs starts (None: no run had finished)."""
@@ -211,6 +221,7 @@ class MetricsSnapshot:
         """Follow created, deleted and renamed monitors; the ids to render again."""
         for gone in set(self.monitors) - set(names):
             del self.monitors[gone]
+            self._gone = True
         changed = set()
         for monitor_id, (dataset, name) in names.items():
             known = self.monitors.get(monitor_id)
