@@ -5,7 +5,7 @@ Run: ``.venv/bin/python -m bench.storage_per_run [--runs 300]``. Creates a drift
 data-quality monitor (the data-quality one flags rows, so runs have findings), executes
 ``--runs`` runs of each in-process, and prints the bytes the database grew by per run. Then it
 ages every run past the retention, lets retention fold them into hourly points and delete them,
-and prints what is left per run.
+and prints what is left per hourly point; results in ``bench/results/storage_per_run.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 
+from bench.harness import Bench, time_calls
 from dqm.service.app import create_app
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
@@ -123,18 +124,30 @@ def main() -> None:
     ctx = Context.create(settings)
     with TestClient(create_app(settings, ctx)) as client:
         setup(client, args.rows)
+    bench = Bench("storage_per_run", description=__doc__)
     before = database_bytes(engine)
-    run_all(ctx, args.runs)
+    timing = time_calls(lambda: run_all(ctx, args.runs), repeats=1)
     total_runs = 2 * args.runs
     grown = database_bytes(engine) - before
-    print(f"{engine.dialect.name}: {before:,} bytes before the runs; then {counts(ctx)}")
-    print(f"{total_runs} runs: {grown / total_runs:,.0f} bytes per run")
+    dialect = engine.dialect.name
+    print(f"{dialect}: {before:,} bytes before the runs; then {counts(ctx)}")
+    bench.add(
+        f"{total_runs} in-process runs (drift on 4 columns, data_quality), {dialect}",
+        timing,
+        value=grown / total_runs,
+        unit="bytes per run",
+    )
     age_everything(ctx, timedelta(days=8))
     while retention.purge(ctx, utcnow())["runs"]:
         pass
     kept = database_bytes(engine) - before
     print(f"after retention: {counts(ctx)}; {kept:,} bytes above the start")
-    print(f"{kept / max(1, rollups(ctx)):,.0f} bytes per hourly point of one series")
+    bench.add(
+        f"after retention, {dialect}: bytes per hourly point of one series",
+        value=kept / max(1, rollups(ctx)),
+        unit="bytes",
+    )
+    bench.save()
     ctx.engine.dispose()
     engine.dispose()
 
