@@ -13,12 +13,13 @@ import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dqm.monitors.drift.methods import MethodName
 from dqm.monitors.drift.monitor import TESTED_ROLES
 from dqm.monitors.drift.params import DriftParams
 from dqm.monitors.errors import InvalidInputError
@@ -105,8 +106,8 @@ def render_run_report(
             "a drift report needs a non-empty reference and current window",
             [{"reference_rows": reference.num_rows, "current_rows": current.num_rows}],
         )
-    by_name = {c.name: c for c in schema.columns}
-    shown = [c for c in columns if _evidently_method(c.method) is not None and c.name in by_name]
+    by_name = {c.name: c for c in schema.columns if c.type in ("numerical", "categorical")}
+    shown = [c for c in columns if c.method in RENDERABLE and c.name in by_name]
     left_out = [c for c in columns if c not in shown]
     specs = [by_name[c.name] for c in shown]
     lines = list(notes)
@@ -216,6 +217,10 @@ EVIDENTLY_METHOD: dict[str, str | None] = {
     "tvd": None,
     "fisher_exact": None,
 }
+
+
+# dqm's methods Evidently can draw; the policy's and the embedding methods are dqm's own.
+RENDERABLE = frozenset(m for m in get_args(MethodName) if EVIDENTLY_METHOD.get(m, m) is not None)
 
 
 def _evidently_method(name: str | None) -> str | None:

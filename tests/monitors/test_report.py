@@ -8,7 +8,7 @@ import pytest
 
 from dqm.monitors.drift.params import DriftParams
 from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.report import render_drift_report
+from dqm.monitors.report import RunColumn, render_drift_report, render_run_report
 from dqm.monitors.schema import ColumnSpec, Schema
 
 SCHEMA = Schema(
@@ -63,3 +63,21 @@ def test_report_maps_dqm_only_methods_to_what_evidently_can_render() -> None:
     html = render_drift_report(_table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA, params)
     assert "empirical_mmd" in html  # Evidently's name of dqm's mmd
     assert "weather_kind" in html  # rendered with Evidently's default method instead of failing
+
+
+def test_run_report_leaves_out_what_evidently_cannot_draw_and_says_so() -> None:
+    columns = [
+        RunColumn("temperature_c", "psi", 0.2),
+        RunColumn("weather_kind", "chi2_contingency", 0.05),  # the calibrated policy's test
+    ]
+    page = render_run_report(
+        _table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA, columns, 0.5, notes=["<b>run 7</b>"]
+    )
+    note = page[page.index('<div class="dqm-run-note"') :]
+    note = note[: note.index("</div>")]
+    assert "<b>run 7</b>" in note
+    assert "Not in this view: weather_kind (chi2_contingency)" in note
+    assert '"column_name": "temperature_c"' in page and '"stattest_name": "PSI"' in page
+    assert '"column_name": "weather_kind"' not in page
+    with pytest.raises(InvalidInputError):
+        render_run_report(_table(0, 300, 0.0), _table(1, 200, 3.0), SCHEMA, columns[1:], 0.5)
