@@ -70,7 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.metrics_scrape
 	$(BIN)/python -m bench.runs_listing
 	$(BIN)/python -m bench.storage_per_run
-	$(BIN)/python -m bench.drift_calibration
+	$(BIN)/python -m bench.drift_calibration --columns 100 --big-columns 20 --runs 100
 	$(BIN)/python -m bench.table
 
 clean:
