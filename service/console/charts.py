@@ -39,6 +39,43 @@ def sparkline(points: list[tuple[int, datetime, float | None]]) -> Spec:
     }
 
 
+def _line(name: str, points: list[tuple[int, datetime, float | None]]) -> Spec:
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": [iso(at) for _, at, _ in points],
+        "y": [v for _, _, v in points],
+        "customdata": [run for run, _, _ in points],
+        "hovertemplate": "run %{customdata}<br>%{x}<br>%{y}<extra>" + name + "</extra>",
+    }
+
+
+def _threshold(label: str, value: float) -> tuple[Spec, Spec]:
+    """A dashed horizontal line across the plot and its label at the right end."""
+    line = {"dash": "dash", "width": 1.5, "color": "#b3261e"}
+    shape = {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value, "y1": value}
+    note = {"xref": "paper", "x": 1, "y": value, "text": label, "showarrow": False}
+    note.update(xanchor="right", yanchor="bottom", font={"size": 10})
+    return {**shape, "line": line}, note
+
+
+def _period(start: datetime, end: datetime, severity: str) -> Spec:
+    """A shaded band over the time an alert was firing."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": iso(start),
+        "x1": iso(end),
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": ALERT_FILL.get(severity, "rgba(120,120,120,0.15)"),
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
 def series_chart(
     title: str,
     lines: dict[str, list[tuple[int, datetime, float | None]]],
@@ -46,67 +83,16 @@ def series_chart(
     periods: list[tuple[datetime, datetime, str]],
 ) -> Spec:
     """Metric lines over time, rule thresholds as dashed lines, alert periods as bands."""
-    data: list[Spec] = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": name,
-            "x": [iso(at) for _, at, _ in points],
-            "y": [v for _, _, v in points],
-            "customdata": [run for run, _, _ in points],
-            "hovertemplate": "run %{customdata}<br>%{x}<br>%{y}<extra>" + name + "</extra>",
-        }
-        for name, points in lines.items()
-    ]
-    shapes: list[Spec] = [
-        {
-            "type": "line",
-            "xref": "paper",
-            "x0": 0,
-            "x1": 1,
-            "y0": value,
-            "y1": value,
-            "line": {"dash": "dash", "width": 1.5, "color": "#b3261e"},
-        }
-        for _, value in thresholds
-    ]
-    shapes += [
-        {
-            "type": "rect",
-            "xref": "x",
-            "yref": "paper",
-            "x0": iso(start),
-            "x1": iso(end),
-            "y0": 0,
-            "y1": 1,
-            "fillcolor": ALERT_FILL.get(severity, "rgba(120,120,120,0.15)"),
-            "line": {"width": 0},
-            "layer": "below",
-        }
-        for start, end, severity in periods
-    ]
-    annotations = [
-        {
-            "xref": "paper",
-            "x": 1,
-            "y": value,
-            "text": label,
-            "showarrow": False,
-            "xanchor": "right",
-            "yanchor": "bottom",
-            "font": {"size": 10},
-        }
-        for label, value in thresholds
-    ]
+    marks = [_threshold(label, value) for label, value in thresholds]
     layout = {
         "title": {"text": title, "font": {"size": 14}},
-        "shapes": shapes,
-        "annotations": annotations,
+        "shapes": [shape for shape, _ in marks] + [_period(*p) for p in periods],
+        "annotations": [note for _, note in marks],
         "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.2},
         "height": 340,
     }
-    return {"data": data, "layout": layout}
+    return {"data": [_line(name, points) for name, points in lines.items()], "layout": layout}
 
 
 def heatmap(title: str, columns: list[str], runs: list[int], z: list[list[float | None]]) -> Spec:

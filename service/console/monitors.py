@@ -8,12 +8,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from dqm.service.alerting.summary import monitor_alerts
 from dqm.service.clock import utcnow
 from dqm.service.console import charts
 from dqm.service.console.web import ReaderDep, ctx_of, page_router, render
-from dqm.service.db.models import Alert
+from dqm.service.db.models import Alert, Monitor
 from dqm.service.runs.monitors import get_monitor_of_dataset
 from dqm.service.runs.summary import (
     column_matrix,
@@ -104,6 +105,35 @@ def _chart(
     )
 
 
+def _history(
+    session: Session, monitor: Monitor, metric: str | None, column: str | None
+) -> dict[str, Any]:
+    """The series to draw: the selected one (else the key metric), then the rules' own."""
+    level, per_column = metric_names(session, monitor.id)
+    chosen = _choice(metric, level + per_column, key_metric(monitor, level))
+    columns = metric_columns(session, monitor.id, chosen) if chosen in per_column else []
+    shown_column = _choice(column, columns, None) if columns else None
+    series: list[Series] = [(chosen, shown_column)] if chosen else []
+    rules = monitor.rules.get("items", [])
+    series += rule_series(rules, level, per_column, series[0] if series else None)
+    points = [recent_points(session, monitor.id, m, c, POINTS) for m, c in series]
+    return {
+        "metric": chosen,
+        "metrics": level + per_column,
+        "per_column": per_column,
+        "columns": columns,
+        "column": shown_column,
+        "series": list(zip(series, points, strict=True)),
+    }
+
+
+def _heatmap(session: Session, monitor_id: int, heat: str | None, per_column: list[str]) -> Any:
+    default = next((h for h in HEAT_DEFAULTS if h in per_column), None)
+    chosen = _choice(heat, per_column, default)
+    matrix = column_matrix(session, monitor_id, chosen, HEATMAP_RUNS) if chosen else None
+    return chosen, matrix
+
+
 @router.get("/monitors/{name}")
 def monitor_page(
     request: Request,
@@ -116,24 +146,14 @@ def monitor_page(
     now = utcnow()
     with ctx_of(request).sessions() as session:
         monitor, dataset = get_monitor_of_dataset(session, name)
-        rules = monitor.rules.get("items", [])
-        level, per_column = metric_names(session, monitor.id)
-        chosen = _choice(metric, level + per_column, key_metric(monitor, level))
-        columns = metric_columns(session, monitor.id, chosen) if chosen in per_column else []
-        shown_column = _choice(column, columns, None) if columns else None
-        series: list[Series] = [(chosen, shown_column)] if chosen else []
-        series += rule_series(rules, level, per_column, series[0] if series else None)
-        points = [recent_points(session, monitor.id, m, c, POINTS) for m, c in series]
-        default_heat = next((h for h in HEAT_DEFAULTS if h in per_column), None)
-        heat_metric = _choice(heat, per_column, default_heat)
-        matrix = (
-            column_matrix(session, monitor.id, heat_metric, HEATMAP_RUNS) if heat_metric else None
-        )
+        history = _history(session, monitor, metric, column)
+        heat_metric, matrix = _heatmap(session, monitor.id, heat, history["per_column"])
         alerts = monitor_alerts(session, monitor.id, 100)
         runs = recent_runs(session, monitor.id, RUNS)
+    rules = monitor.rules.get("items", [])
     specs = {
         f"series-{i}": _chart(rules, alerts, s, p, now)
-        for i, (s, p) in enumerate(zip(series, points, strict=True))
+        for i, (s, p) in enumerate(history["series"])
         if p
     }
     if matrix and matrix[0]:
@@ -145,15 +165,10 @@ def monitor_page(
         title=f"Monitor {monitor.name}",
         nav="overview",
         breadcrumbs=[("Overview", ()), (dataset, ("datasets", dataset)), (monitor.name, None)],
+        **history,
         monitor=monitor,
         dataset=dataset,
         rules=rules,
-        metric=chosen,
-        metrics=level + per_column,
-        per_column=per_column,
-        columns=columns,
-        column=shown_column,
-        series=list(zip(series, points, strict=True)),
         thresholds=thresholds,
         heat=heat_metric,
         matrix=matrix,
