@@ -83,6 +83,7 @@ def test_report_shows_the_runs_methods_scores_and_verdicts(
     assert f'href="../../../runs/{run["id"]}"' in report.text
 
 
+@pytest.mark.slow
 def test_other_kinds_are_sent_to_their_run_page(settings: Settings) -> None:
     with running_server(settings) as client:
         _setup(client)
