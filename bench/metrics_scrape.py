@@ -16,8 +16,9 @@ background is mostly the runs), runs finished meanwhile, cores and processes; an
 time p50 / p99 of the handler's own work (process families + the snapshot's text) measured in
 this process with ``time.thread_time`` against the same database. Target: 100 ms.
 
-Run: ``.venv/bin/python -m bench.metrics_scrape [--monitors 100] [--features 50]
-[--scrapes 200] [--every 5] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]``.
+Run: ``.venv/bin/python -m bench.metrics_scrape [--monitors 100] [--features 49] [--rows 1000]
+[--scrapes 200] [--every 5s] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]``
+(``--features`` feature columns plus the target).
 """
 
 from __future__ import annotations
