@@ -131,6 +131,13 @@ def _versions(peers: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _command() -> str:
+    """How this bench was started: ``python -m bench.x ARGS`` when run as a module."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    head = ["-m", spec.name] if spec is not None else sys.argv[:1]
+    return " ".join(["python", *head, *sys.argv[1:]])
+
+
 def _blas_threads() -> int | None:
     try:
         from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
@@ -204,7 +211,7 @@ class Bench:
             "description": self.description,
             "started": self.started.isoformat(timespec="seconds"),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "command": _command(),
             "cores": os.cpu_count(),
             "affinity": len(os.sched_getaffinity(0)),
             "blas_threads": _blas_threads(),
@@ -228,7 +235,7 @@ def format_row(row: dict[str, Any]) -> str:
     if row.get("value") is not None:
         value = row["value"]
         parts.append(f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}")
-        parts.append(row["unit"])
+        parts.extend([row["unit"]] if row["unit"] else [])
     if "peer" in row:
         peer = row["peer"]
         parts.append(f"{peer['name']} wall {seconds(peer['wall_s'])} CPU {seconds(peer['cpu_s'])}")

@@ -33,7 +33,9 @@ def cells(bench: str, row: dict[str, Any]) -> str:
         sign = "≥" if row["at_least"] else "≤"
         unit = {"wall": " s", "cpu": " s CPU", "value": f" {row['unit']}"}.get(row["target_of"])
         target = f"{sign} {number(row['target'])}{unit or '×'}"
-    value = f" = {number(row['value'])} {row['unit']}" if row.get("value") is not None else ""
+    value = (
+        f" = {number(row['value'])} {row['unit']}".rstrip() if row.get("value") is not None else ""
+    )
     fields = [
         f"`{bench}`",
         row["name"] + value + (f" ({row['note']})" if row.get("note") else ""),
