@@ -164,4 +164,4 @@ def open_queue_sizes(session: Session) -> dict[int, int]:
         .where(Finding.reason.in_(QUEUED_REASONS), ~relabeled)
         .group_by(Finding.dataset_id)
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())

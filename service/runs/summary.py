@@ -81,7 +81,7 @@ def _last_runs(session: Session) -> dict[int, Run]:
 
 def _last_succeeded(session: Session) -> dict[int, int]:
     query = select(Run.monitor_id, func.max(Run.id)).where(Run.status == "succeeded")
-    return dict(session.execute(query.group_by(Run.monitor_id)).tuples().all())
+    return dict(session.execute(query.group_by(Run.monitor_id)).all())
 
 
 def _alert_counts(session: Session) -> dict[tuple[int, str], int]:
