@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray, IntArray
-from dqm.monitors.labels.matrix import Ranked, ranked
+from dqm.monitors.labels.matrix import Ranked, per_class, ranked
 
 METRICS = ("precision", "recall", "f1", "roc_auc")
 # NannyML's SAMPLING_ERROR_RANGE: bands are the estimate ± 3 standard errors.
@@ -113,11 +113,13 @@ def multiclass_estimates(
 ) -> dict[str, float]:
     """Macro (unweighted one-vs-rest mean) estimates over the ``K`` probability columns
     (``ranks[k]``: ``ranked(raw[:, k])`` when the caller has it)."""
-    per_class = [
-        binary_estimates(predicted == k, calibrated[:, k], raw[:, k], ranks[k] if ranks else None)
-        for k in range(calibrated.shape[1])
-    ]
-    return {name: float(np.mean([c[name] for c in per_class])) for name in METRICS}
+    classes = per_class(
+        lambda k: binary_estimates(
+            predicted == k, calibrated[:, k], raw[:, k], ranks[k] if ranks else None
+        ),
+        range(calibrated.shape[1]),
+    )
+    return {name: float(np.mean([c[name] for c in classes])) for name in METRICS}
 
 
 @dataclass(frozen=True)

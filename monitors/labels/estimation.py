@@ -28,7 +28,7 @@ from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray, numeric_values
 from dqm.monitors.labels import cbpe
 from dqm.monitors.labels.dle import LossModels, fit_loss_models
-from dqm.monitors.labels.matrix import Ranked, ranked, take_rows
+from dqm.monitors.labels.matrix import Ranked, per_class, ranked, take_rows
 from dqm.monitors.labels.performance import apply_calibration, fit_calibration
 from dqm.monitors.learners.isotonic import IsotonicFit
 from dqm.monitors.profile import ReferenceProfile
@@ -100,8 +100,8 @@ def cbpe_metrics(
     # Each column's descending order serves its calibration and its expected ROC AUC.
     classes = (1,) if raw.shape[1] == 2 else range(raw.shape[1])
     ranks: list[Ranked | None] = [None] * raw.shape[1]
-    for k in classes:
-        ranks[k] = ranked(raw[:, k])
+    for k, rank in zip(classes, per_class(lambda k: ranked(raw[:, k]), classes), strict=True):
+        ranks[k] = rank
     calibrated = apply_calibration(reference.maps, raw, ranks)
     estimates = cbpe.window_estimates(reference.components, calibrated, raw, pred, ranks)
     accuracy = float(calibrated[np.arange(pred.size), pred].mean())

@@ -13,8 +13,9 @@ summation of a contiguous row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,18 @@ import numpy.typing as npt
 from dqm.monitors.columns import FloatArray, IntArray
 
 _UNROLL, _BLOCK = 8, 128  # numpy's pairwise summation: 8 partial sums, blocks of 128
+# numpy releases the GIL while it sorts, searches, gathers and interpolates, so the classes of a
+# window are worked on in parallel threads (as the drift monitor's columns are).
+MAX_THREADS = 4
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def per_class(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fn(x) for x in items]``, computed in parallel threads, in order (a pool per call:
+    nothing outlives it, so a forked worker process inherits no pool without threads)."""
+    with ThreadPoolExecutor(max_workers=MAX_THREADS) as pool:
+        return list(pool.map(fn, items))
 
 
 def column_matrix(columns: Sequence[FloatArray]) -> FloatArray:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray
-from dqm.monitors.labels.matrix import Ranked, row_sums
+from dqm.monitors.labels.matrix import Ranked, per_class, row_sums
 from dqm.monitors.learners.isotonic import IsotonicFit, isotonic_fit
 from dqm.monitors.learners.roc_auc import binary_roc_auc
 
@@ -76,7 +76,7 @@ def roc_auc(
 
     if probs.shape[1] == 2:
         return binary_roc_auc(y_true == 1, scores(1))
-    aucs = [binary_roc_auc(y_true == k, scores(k)) for k in range(probs.shape[1])]
+    aucs = per_class(lambda k: binary_roc_auc(y_true == k, scores(k)), range(probs.shape[1]))
     defined = [a for a in aucs if not np.isnan(a)]
     return float(np.mean(defined)) if defined else float("nan")
 
@@ -120,8 +120,11 @@ def apply_calibration(
         _predict(maps[0], probs[:, 1], ranks[1] if ranks else None, p1)
         return np.column_stack([1.0 - p1, p1])
     cal = np.empty(probs.shape, order="F")
-    for c in range(k):
+
+    def calibrate(c: int) -> None:
         _predict(maps[c], probs[:, c], ranks[c] if ranks else None, cal[:, c])
+
+    per_class(calibrate, range(k))
     total = row_sums(cal)
     positive = total > 0
     cal /= np.where(positive, total, 1.0)[:, None]
