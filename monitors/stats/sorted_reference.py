@@ -77,8 +77,13 @@ class SortedReference:
 
     @lazy
     def distinct(self) -> tuple[FloatArray, IntArray]:
-        """The distinct values and how often each occurs."""
-        return sorted_value_counts(self.values)
+        """The distinct values and how often each occurs. Without ties: the values themselves
+        and a broadcast 1 (kept with the reference, so no copy of either)."""
+        v = self.values
+        if v.size and not bool(np.any(v[1:] == v[:-1])):
+            ones: IntArray = np.broadcast_to(np.ones(1, dtype=np.int64), v.shape)
+            return v, ones
+        return sorted_value_counts(v)
 
     @lazy
     def distinct_midranks(self) -> tuple[FloatArray, FloatArray]:
