@@ -42,6 +42,7 @@ class Logger:
         max_queue: int = 100_000,
         logger_id: str | None = None,
         max_backoff: float = 5.0,
+        exit_timeout: float = 10.0,
     ) -> None:
         if flush_rows < 1 or flush_seconds <= 0 or max_queue < 1:
             raise ValueError("flush_rows, flush_seconds and max_queue must be positive")
@@ -52,6 +53,7 @@ class Logger:
         self.max_queue = max_queue
         self.logger_id = logger_id or f"log-{uuid.uuid4().hex[:16]}"
         self.max_backoff = max_backoff
+        self.exit_timeout = exit_timeout  # how long the exit hook waits for the rest to go
         self.dropped = 0  # rows refused because the queue was full
         self.failed = 0  # rows of batches the server refused for good (4xx)
         self.sent_rows = 0
@@ -66,7 +68,7 @@ class Logger:
         self._closing = False
         self._thread = threading.Thread(target=self._run, name=f"dqm-{self.logger_id}", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
+        atexit.register(self._at_exit)
 
     @property
     def pending(self) -> int:
@@ -122,12 +124,16 @@ class Logger:
 
     def close(self, timeout: float | None = 30.0) -> bool:
         """Flush, stop taking rows, stop the thread. True when nothing was left unsent."""
-        atexit.unregister(self.close)
+        atexit.unregister(self._at_exit)
         done = self.flush(timeout)
         self._closing = True
         self._wake.set()
         self._thread.join(timeout=1.0)
         return done
+
+    def _at_exit(self) -> None:
+        if not self.close(self.exit_timeout):
+            log.warning("dqm logger: %d rows left unsent at exit", self.pending)
 
     def __enter__(self) -> Logger:
         return self

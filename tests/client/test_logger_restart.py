@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_100k_rows_from_8_threads_across_a_restart_arrive_exactly_once(
                 time.sleep(0.02)  # a request rate, not a wait for a condition
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(THREADS)]
+    wall, cpu = time.monotonic(), time.process_time()
     try:
         for thread in threads:
             thread.start()
@@ -93,6 +95,7 @@ def test_100k_rows_from_8_threads_across_a_restart_arrive_exactly_once(
         for thread in threads:
             thread.join(timeout=120)
         assert logger.flush(timeout=120), "rows were left unsent"
+        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
         ids, per_batch = _stored_ids(settings)
     finally:
         logger.close(timeout=5)
@@ -113,6 +116,8 @@ def test_100k_rows_from_8_threads_across_a_restart_arrive_exactly_once(
     print(
         f"\nlog(): {len(calls)} calls from {THREADS} threads, p50 {p50 / 1000:.1f} µs, "
         f"p99 {p99 / 1000:.1f} µs, max {worst / 1000:.0f} µs; outage {outage:.1f} s, "
-        f"{logger.sent_batches} batches, {logger.retries} failed sends retried"
+        f"{logger.sent_batches} batches, {logger.retries} failed sends retried; logging to "
+        f"flushed: {wall:.1f} s wall, {cpu:.1f} s CPU (this process), {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}"
     )
     assert p99 < 50_000, f"log() p99 {p99 / 1000:.1f} µs"
