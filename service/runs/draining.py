@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import update
 
@@ -51,8 +52,8 @@ def release(ctx: Context, run_id: int, *, attempt_counts: bool = False) -> bool:
 class RunExecutor:
     """Claims due runs for one executor and waits for each, until told to stop."""
 
-    def __init__(self, executor: pool.Executor) -> None:
-        self.executor = executor
+    def __init__(self, executor: pool.Executor, siblings: Callable[[], list[str]] = list) -> None:
+        self.executor, self.siblings = executor, siblings
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._abandoned = threading.Event()
@@ -66,7 +67,7 @@ class RunExecutor:
             ctx = self.executor.ready()
             if ctx is None:
                 return
-            run_id = runner.claim(ctx, utcnow())
+            run_id = runner.claim(ctx, utcnow(), spare=self.siblings())
             if run_id is None:
                 return
             self._execute(ctx, run_id)
@@ -117,7 +118,13 @@ class RunPool:
     """The executors of a replica, stopped together within one grace period."""
 
     def __init__(self, ctx: Context) -> None:
-        self.executors = [RunExecutor(e) for e in pool.executors(ctx)]
+        backends = pool.executors(ctx)
+        self.executors = [RunExecutor(e, self._alive) for e in backends]
+        self._backends = backends
+
+    def _alive(self) -> list[str]:
+        """The worker ids of this replica's live worker processes."""
+        return [w for b in self._backends if (w := b.alive_id()) is not None]
 
     def stop(self, grace: float) -> None:
         """Stop claiming everywhere, then give the runs in progress ``grace`` seconds in all."""

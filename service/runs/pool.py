@@ -61,6 +61,9 @@ class Executor(Protocol):
     def close(self) -> None:
         """Free what the executor holds (ends its worker process)."""
 
+    def alive_id(self) -> str | None:
+        """The worker id of its worker process while that process is alive."""
+
 
 class InThread:
     """Executes each run in a daemon thread of this process (``DQM_WORKER_PROCESSES=0``).
@@ -99,6 +102,9 @@ class InThread:
 
     def close(self) -> None:
         pass
+
+    def alive_id(self) -> None:
+        return None  # a thread of this process: nothing else claims while it holds a run
 
 
 class InProcess:
@@ -173,6 +179,14 @@ class InProcess:
             if conn is not None:
                 conn.close()
         self._process = self._tasks = self._lifeline = self._context = None
+
+    def alive_id(self) -> str | None:
+        process, context = self._process, self._context  # another thread may be closing it
+        try:
+            alive = process is not None and process.is_alive()
+        except ValueError:  # closed meanwhile
+            alive = False
+        return context.worker_id if alive and context is not None else None
 
     @property
     def pid(self) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,13 +53,21 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim(ctx: Context, now: datetime, run_id: int | None = None) -> int | None:
-    """Take the oldest claimable run (or ``run_id``); returns its id if this worker got it."""
+def claim(
+    ctx: Context, now: datetime, run_id: int | None = None, spare: Collection[str] = ()
+) -> int | None:
+    """Take the oldest claimable run (or ``run_id``); returns its id if this worker got it.
+
+    A run whose lease owner is in ``spare`` is not taken over when its lease expires: a
+    replica passes its worker processes that it knows are alive (a lease renewal late on a
+    loaded machine must not make a sibling execute the run a second time)."""
     lease_until = now + timedelta(seconds=ctx.settings.run_lease_seconds)
     with transaction(ctx.sessions) as session:
         query = select(Run.id, Run.attempts).where(_claimable(now))
         if run_id is not None:
             query = query.where(Run.id == run_id)
+        if spare:
+            query = query.where(or_(Run.lease_owner.is_(None), Run.lease_owner.not_in(spare)))
         query = query.order_by(Run.scheduled_for, Run.id).limit(1)
         if is_postgres(session):
             query = query.with_for_update(skip_locked=True)

@@ -97,6 +97,20 @@ def test_a_dead_workers_run_is_finished_by_another_after_its_lease(api_only: Set
     assert metrics and metrics > 0
 
 
+def test_an_expired_lease_of_a_live_sibling_is_spared(api_only: Settings) -> None:
+    """A replica's worker processes do not take over each other's runs when a lease renewal is
+    late: the replica knows which of them are alive. A dead sibling's run is taken over."""
+    with running_server(api_only) as client:
+        _create(client)
+        run_id = client.post("/v1/monitors/m/run").json()["run_id"]
+    sibling, other = make_context(api_only, "r.0.11"), make_context(api_only, "r.1.12")
+    assert runner.claim(sibling, utcnow()) == run_id
+    with transaction(other.sessions) as session:
+        session.execute(update(Run).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert runner.claim(other, utcnow(), spare=[sibling.worker_id]) is None
+    assert runner.claim(other, utcnow(), spare=["r.0.99"]) == run_id  # that sibling is gone
+
+
 def test_a_run_abandoned_three_times_fails(api_only: Settings) -> None:
     with running_server(api_only) as client:
         _create(client)
