@@ -81,7 +81,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         capped_by_route=[datasets.upload_reference, datasets.ingest_batch],
     )
     # The console's pages at / (their own sign-in); its prefix middleware wraps every route.
-    install_console(app, settings.root_path)
+    install_console(app, settings.root_path or "")
     return app
 
 

@@ -159,8 +159,8 @@ class Settings(BaseSettings):
         description="How long a console sign-in lasts (it ends sooner with sign-out or when "
         "its key is revoked).",
     )
-    root_path: str = Field(
-        default="",
+    root_path: str | None = Field(
+        default=None,
         pattern=r"^(/[A-Za-z0-9._~-]+)*$",
         description="Path prefix the service is reached under behind an ingress (e.g. /dqm); "
         "an X-Forwarded-Prefix header overrides it per request.",

@@ -21,6 +21,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+import tests.service.console.test_console_auth as console_auth
+import tests.service.console.test_prefix as console_prefix
 import tests.service.ingest.test_reconciler as reconciler_tests
 import tests.service.ingest.test_upload_limits as upload_limits
 import tests.service.runs.test_report_sampling as report_sampling
@@ -86,6 +88,8 @@ ENVIRONMENT = {
     "DQM_MAX_UPLOAD_DECODED_BYTES": ("65536", "max_upload_decoded_bytes"),
     "DQM_REPORT_MAX_ROWS": ("2000", "report_max_rows"),
     "DQM_METRICS_MAX_FEATURES": ("3", "metrics_max_features"),
+    "DQM_ROOT_PATH": ("/team/dqm", "root_path"),
+    "DQM_CONSOLE_SESSION_SECONDS": ("600", "console_session_seconds"),
     "DQM_WORKER_PROCESSES": ("3", "worker_processes"),
     "DQM_RUN_LEASE_SECONDS": ("12.5", "run_lease_seconds"),
     "DQM_ORPHAN_GRACE_SECONDS": ("7200", "orphan_grace_seconds"),
@@ -123,6 +127,8 @@ def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
         "DQM_MAX_UPLOAD_DECODED_BYTES": 65536,
         "DQM_REPORT_MAX_ROWS": 2000,
         "DQM_METRICS_MAX_FEATURES": 3,
+        "DQM_ROOT_PATH": "/team/dqm",
+        "DQM_CONSOLE_SESSION_SECONDS": 600,
         "DQM_WORKER_PROCESSES": 3,
         "DQM_RUN_LEASE_SECONDS": 12.5,
         "DQM_ORPHAN_GRACE_SECONDS": 7200,
@@ -361,6 +367,10 @@ BEHAVIOUR = {
     "retention_history_days": retention_tests.test_each_kind_goes_after_its_own_age,
     "retention_interval_seconds": retention_tests.test_the_worker_runs_retention,
     "retention_batch_size": retention_tests.test_old_runs_become_hourly_points_in_batches,
+    "root_path": console_prefix.test_dqm_root_path_serves_both_stripped_and_prefixed_paths,
+    "console_session_seconds": (
+        console_auth.test_sign_in_sets_an_http_only_strict_cookie_and_returns_to_a_local_page
+    ),
 }
 
 
