@@ -53,6 +53,18 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+def _not_stale(now: datetime) -> Any:
+    """Not a queued scheduled run whose monitor is due again: the scheduler is about to
+    coalesce it into the newer run, so starting it would only add a run older than one
+    interval (the misfire policy: stale runs are skipped, never executed late)."""
+    return or_(
+        Run.status != "queued",
+        Run.trigger != "schedule",
+        Monitor.next_run_at.is_(None),
+        Monitor.next_run_at > now,
+    )
+
+
 def claim(
     ctx: Context, now: datetime, run_id: int | None = None, spare: Collection[str] = ()
 ) -> int | None:
@@ -66,11 +78,13 @@ def claim(
         query = select(Run.id, Run.attempts).where(_claimable(now))
         if run_id is not None:
             query = query.where(Run.id == run_id)
+        else:
+            query = query.join(Monitor, Monitor.id == Run.monitor_id).where(_not_stale(now))
         if spare:
             query = query.where(or_(Run.lease_owner.is_(None), Run.lease_owner.not_in(spare)))
         query = query.order_by(Run.scheduled_for, Run.id).limit(1)
         if is_postgres(session):
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=Run)
         row = session.execute(query).first()
         if row is None:
             return None

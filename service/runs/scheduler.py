@@ -10,7 +10,9 @@ replicas ticking at once share the monitors instead of repeating each other's wo
 Misfires never pile up. Fire times missed while no scheduler ran are coalesced into one run
 (APScheduler's ``coalesce``) and counted. A scheduled run still queued when the next one of its
 monitor is queued is not executed: it becomes ``skipped`` ("skipped: coalesced into <time>"),
-so a monitor slower than its schedule has at most one run waiting.
+so a monitor slower than its schedule has at most one run waiting; workers leave such a run
+alone once its monitor is due again (``runner.claim``), so no run starts more than one interval
+late.
 """
 
 from __future__ import annotations

@@ -97,6 +97,25 @@ def test_a_monitor_slower_than_its_schedule_keeps_one_run_queued(settings: Setti
     assert _skipped("superseded") - before == 9
 
 
+def test_a_queued_run_older_than_one_interval_is_not_started(settings: Settings) -> None:
+    """Once its monitor is due again, a run still queued is left for the scheduler to coalesce
+    into the new one: a worker that frees up starts the fresh run, never one interval late."""
+    with running_server(settings.model_copy(update={"role": "api"})) as client:
+        _monitor(client, 100)
+    ctx = make_context(settings, "w")
+    with ctx.sessions() as session:
+        due = session.scalars(select(Monitor.next_run_at)).one()
+    assert due is not None
+    assert scheduler.schedule_due_runs(ctx, due) == 1
+    assert runner.claim(ctx, due + timedelta(seconds=1)) is None  # due again at + 1 s: stale
+    assert scheduler.schedule_due_runs(ctx, due + timedelta(seconds=1)) == 1
+    fresh = runner.claim(ctx, due + timedelta(seconds=1.2))
+    with ctx.sessions() as session:
+        runs = {r.id: r for r in session.scalars(select(Run))}
+    assert fresh is not None and runs[fresh].scheduled_for == due + timedelta(seconds=1)
+    assert sorted(r.status for r in runs.values()) == ["running", "skipped"]
+
+
 def test_fire_times_missed_while_no_scheduler_ran_are_counted(settings: Settings) -> None:
     with running_server(settings.model_copy(update={"role": "api"})) as client:
         _monitor(client, 100)
