@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -136,3 +137,24 @@ def test_a_window_beyond_the_reference_costs_the_gap() -> None:
     # F_ref jumps to 1 at 0, F_cur at 10: the CDFs differ by 1 over [0, 10).
     assert wasserstein(SortedReference.of(np.zeros(4)), np.array([10.0])) == 10.0
     assert ks_statistic(SortedReference.of(np.zeros(4)), np.array([10.0])) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_two_level_search_equals_numpy_searchsorted(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(257, 20_000))
+    tied = rng.integers(0, int(rng.integers(1, 300)), n) * 1.0
+    values = np.sort(tied if seed % 2 else rng.normal(size=n))
+    keys = np.concatenate(
+        [
+            rng.choice(values, 300),
+            rng.normal(size=300) * 3,
+            values[:3],
+            values[-3:],
+            [-1e300, 1e300],
+        ]
+    )
+    ref = SortedReference.of(values)
+    sides: tuple[Literal["left", "right"], ...] = ("left", "right")
+    for side in sides:
+        assert ref.search(keys, side).tolist() == values.searchsorted(keys, side).tolist()
