@@ -59,7 +59,9 @@ format: $(STAMP)
 
 ## Benchmarks (under 15 minutes on 2 cores), then README's performance table from their results
 ## (bench/results/*.json). Evidently's 1M x 25 time is the stored one unless EVIDENTLY_1M=1
-## (several minutes more).
+## (several minutes more). The scheduler bench measures SCHEDULER_MINUTES per phase (5 for the
+## issue's figures: about 25 minutes), on PostgreSQL at DQM_BENCH_POSTGRES_URL when it answers.
+SCHEDULER_MINUTES ?= 1
 bench: $(STAMP)
 	$(BIN)/python -m bench.drift_vs_evidently --shapes 100k_25 1m_25 100k_100 $(if $(EVIDENTLY_1M),--with-evidently-1m) --memory
 	$(BIN)/python -m bench.drift_window_cost
@@ -71,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.metrics_scrape
 	$(BIN)/python -m bench.runs_listing
 	$(BIN)/python -m bench.storage_per_run
+	$(BIN)/python -m bench.scheduler --minutes $(SCHEDULER_MINUTES)
 	$(BIN)/python -m bench.drift_calibration --columns 100 --big-columns 20 --runs 100
 	$(BIN)/python -m bench.table
 
