@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from dqm_client import Client
 from tests.cli.conftest import Cli
@@ -49,6 +50,7 @@ def _setup(client: Client, hook_url: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_listings_run_and_relabel_export(dqm: Cli, client: Client, tmp_path: Path) -> None:
     with running_receiver() as receiver:
         _setup(client, receiver.url)

@@ -25,6 +25,7 @@ def plain(n: int, seed: int, prefix: str, shift: float = 0.0) -> list[dict[str, 
     return [{k: r[k] for k in ("id", "x", "segment")} for r in rows(n, seed, prefix, shift=shift)]
 
 
+@pytest.mark.slow
 def test_async_client_pushes_runs_and_pages(server: httpx.Client) -> None:
     async def scenario() -> None:
         async with AsyncClient(str(server.base_url), page_size=1) as client:
@@ -55,7 +56,6 @@ def test_async_client_pushes_runs_and_pages(server: httpx.Client) -> None:
             score = run.metric("drift_score", "x")
             assert run.status == "succeeded" and score is not None and (score.value or 1) < 1e-6
             assert [r.id async for r in client.runs("drift")] == [run.id]
-            assert "<html" in (await client.run_report(run.id)).lower()
             [alert] = [a async for a in client.alerts(state="firing")]
             assert alert.column == "x"
             with pytest.raises(NotFound):
