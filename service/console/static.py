@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 from fastapi import Request
@@ -19,7 +20,11 @@ ASSETS = {
     "favicon.svg": "image/svg+xml",
 }
 # Plotly's browser bundle ships inside the Python package Evidently already installs.
-PLOTLY_JS = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+# Found without importing plotly (find_spec reads no module of a top-level package).
+_PLOTLY = find_spec("plotly")
+if _PLOTLY is None or _PLOTLY.origin is None:
+    raise RuntimeError("the plotly package (installed with evidently) is missing")
+PLOTLY_JS = Path(_PLOTLY.origin).parent / "package_data" / "plotly.min.js"
 CACHE = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 
