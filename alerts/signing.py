@@ -68,6 +68,20 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+def fingerprint(secret: str) -> str:
+    """A non-secret identifier of a secret: the first 12 hex digits of SHA-256 of its key, so
+    two copies can be compared (``whsec_`` prefix and base64 padding do not matter).
+
+    >>> fingerprint("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    'f74e1720b761'
+    >>> fingerprint("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    'f74e1720b761'
+    >>> len(fingerprint(generate_secret()))
+    12
+    """
+    return hashlib.sha256(secret_key(secret)).hexdigest()[:12]
+
+
 def _signature(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     return hmac.new(key, signed, hashlib.sha256).digest()

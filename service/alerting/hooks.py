@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dqm.alerts.addresses import literal_address
 from dqm.alerts.allowlist import validate_hook_url
-from dqm.alerts.signing import generate_secret
+from dqm.alerts.signing import fingerprint, generate_secret
 from dqm.monitors.errors import ConflictError, InvalidInputError, NotFoundError
 from dqm.service.alerting.relay import allowlist_of
 from dqm.service.clock import utcnow
@@ -27,15 +27,17 @@ def get_hook(session: Session, name: str) -> Hook:
     return hook
 
 
-def create_hook(ctx: Context, name: str, url: str, events: list[str]) -> tuple[Hook, str]:
-    """Register a hook; returns it and its secret (shown to the caller once).
+def create_hook(
+    ctx: Context, name: str, url: str, events: list[str], secret: str | None = None
+) -> tuple[Hook, str]:
+    """Register a hook; returns it and its secret (generated unless given; shown once).
 
     A host that is a literal IP address is checked against the allowlist here; a host name is
     checked when each delivery resolves it (what it resolves to now says nothing about then).
     """
     validate_hook_url(url)
     _refuse_disallowed_literal(ctx, url)
-    secret = generate_secret()
+    secret = secret or generate_secret()
     try:
         with transaction(ctx.sessions) as session:
             hook = Hook(
@@ -69,6 +71,30 @@ def rotate_secret(ctx: Context, name: str) -> tuple[Hook, str]:
         hook = get_hook(session, name)
         hook.secrets = {"items": [secret, *hook.secrets["items"][:1]]}
     return hook, secret
+
+
+def update_hook(
+    ctx: Context, name: str, url: str | None, events: list[str] | None, secret: str | None
+) -> Hook:
+    """Replace the given fields. A new secret signs first and the previous one keeps signing
+    until the next change (as :func:`rotate_secret`); the same secret again changes nothing."""
+    if url is not None:
+        validate_hook_url(url)
+        _refuse_disallowed_literal(ctx, url)
+    with transaction(ctx.sessions) as session:
+        hook = get_hook(session, name)
+        if url is not None:
+            hook.url = url
+        if events is not None:
+            hook.events = {"items": events}
+        if secret is not None and secret_fingerprint(hook) != fingerprint(secret):
+            hook.secrets = {"items": [secret, *hook.secrets["items"][:1]]}
+    return hook
+
+
+def secret_fingerprint(hook: Hook) -> str:
+    """The fingerprint of the secret that signs first (:func:`dqm.alerts.signing.fingerprint`)."""
+    return fingerprint(hook.secrets["items"][0])
 
 
 def enable_hook(ctx: Context, name: str) -> Hook:

@@ -14,6 +14,7 @@ from dqm.service.api.schemas import (
     HookCreate,
     HookOut,
     HookPage,
+    HookPatch,
 )
 from dqm.service.db.models import Delivery, DeliveryAttempt, Hook
 
@@ -29,6 +30,7 @@ def hook_out(h: Hook, secret: str | None = None) -> HookOut:
         disabled_reason=h.disabled_reason,
         created_at=h.created_at,
         secret=secret,
+        secret_fingerprint=svc.secret_fingerprint(h),
     )
 
 
@@ -58,8 +60,9 @@ def delivery_out(d: Delivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
 
 @router.post("/v1/hooks", status_code=status.HTTP_201_CREATED)
 def create_hook(body: HookCreate, ctx: CtxDep) -> HookOut:
-    hook, secret = svc.create_hook(ctx, body.name, body.url, list(body.events))
-    return hook_out(hook, secret)
+    hook, secret = svc.create_hook(ctx, body.name, body.url, list(body.events), body.secret)
+    # A secret the caller chose is not echoed back: they have it.
+    return hook_out(hook, None if body.secret else secret)
 
 
 @router.get("/v1/hooks")
@@ -71,6 +74,13 @@ def list_hooks(session: SessionDep, page: PageDep) -> HookPage:
 @router.get("/v1/hooks/{name}")
 def get_hook(name: str, session: SessionDep) -> HookOut:
     return hook_out(svc.get_hook(session, name))
+
+
+@router.patch("/v1/hooks/{name}")
+def update_hook(name: str, body: HookPatch, ctx: CtxDep) -> HookOut:
+    """Change a hook's URL, events or secret (the secret is never echoed back)."""
+    events: list[str] | None = list(body.events) if body.events is not None else None
+    return hook_out(svc.update_hook(ctx, name, body.url, events, body.secret))
 
 
 @router.delete("/v1/hooks/{name}", status_code=status.HTTP_204_NO_CONTENT)
