@@ -188,11 +188,11 @@ class CategoricalPair:
     ) -> CategoricalPair:
         return cls(Counts(*binning.align_counts(ref_keys, ref_counts, cur_keys, cur_counts)))
 
-    @property
+    @lazy
     def n_ref(self) -> int:
         return int(self.counts.ref.sum())
 
-    @property
+    @lazy
     def n_cur(self) -> int:
         return int(self.counts.cur.sum())
 
@@ -237,7 +237,13 @@ def _wasserstein(pair: Pair) -> float:
     return distances.wasserstein_norm(pair.ref, pair.cur, pair.ref_std)
 
 
+# Above this many categories, Jensen-Shannon sums logarithms over the window's categories only.
+SPARSE_MIN_KEYS = 1000
+
+
 def _jensenshannon(pair: Pair) -> float:
+    if isinstance(pair, CategoricalPair) and pair.n_unique() > SPARSE_MIN_KEYS:
+        return distances.jensenshannon_counts(pair.counts.ref, pair.counts.cur)
     return distances.jensenshannon(*_percents(pair, fill=False))
 
 

@@ -19,6 +19,7 @@ from evidently.presets import DataDriftPreset
 
 from dqm.monitors.drift.methods import METHODS
 from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
+from dqm.monitors.profile import ReferenceProfile
 from dqm.monitors.schema import ColumnSpec, Schema
 
 DISPLAY_TO_NAME = {m.display_name: m.name for m in METHODS.values()} | {n: n for n in METHODS}
@@ -213,3 +214,23 @@ def test_fisher_exact_score_matches_evidently_on_a_binary_column() -> None:
     want = stattest(ref_s, cur_s, ColumnType.Categorical, None)
     assert got.value == pytest.approx(float(want.drift_score), rel=1e-9)
     assert got.drifted == want.drifted
+
+
+def test_many_categories_match_evidently_with_a_cached_profile() -> None:
+    # 3000 levels: Jensen-Shannon over the window's categories only (unseen ones included),
+    # and the window's categories found by hash in the cached reference counts.
+    levels = [f"level_{i:05d}" for i in range(3000)]
+    columns: Columns = {
+        "many": ("categorical", lambda r, n, c: list(r.choice(levels[: 2800 + 200 * c], n))),
+        "many_same": ("categorical", lambda r, n, c: list(r.choice(levels, n))),
+    }
+    ref, cur = _tables(11, 20_000, 3_000, columns)
+    schema = _schema(columns)
+    expected = _evidently(ref, cur, schema)
+    for source in (ref, ReferenceProfile(ref, schema).warm()):
+        result = DriftMonitor().run(source, cur, schema, DriftParams())
+        for name, want in expected["columns"].items():
+            got = result.metric("drift_score", name)
+            assert (got.method, got.drifted) == (want["method"], want["drifted"]), name
+            assert got.value is not None
+            assert math.isclose(got.value, want["score"], rel_tol=1e-9), name

@@ -114,3 +114,19 @@ def test_energy_distance_matches_scipy(seed: int, ties: bool) -> None:
     a, b = samples_with_ties(seed, 700, 450, ties)
     want = sps.energy_distance(a, b)
     assert distances.energy_distance_sorted(a, b) == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_jensenshannon_over_the_window_keys_equals_scipy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 3000))
+    ref = rng.integers(0, 5, k) * rng.integers(0, 2, k)  # many empty keys
+    ref[rng.integers(0, k)] += 1  # at least one reference value
+    cur = np.zeros(k, dtype=np.int64)
+    if seed % 3 == 0:
+        cur = ref * 2  # the same distribution: distance 0
+    else:
+        cur[rng.integers(0, k, int(rng.integers(1, 50)))] += 1  # incl. keys unseen in ref
+    want = float(distance.jensenshannon(ref / ref.sum(), cur / cur.sum()))
+    got = distances.jensenshannon_counts(ref, cur)
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
