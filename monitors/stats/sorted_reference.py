@@ -91,7 +91,7 @@ class SortedReference:
     def warm(self) -> SortedReference:
         """Build what the default and rank-based methods read (not ``weighted_sq``, which
         only the energy distance reads); returns self."""
-        _ = self.weighted, self.tie_term
+        _ = self.weighted, self.tie_term, self.coarse
         return self
 
     @lazy
