@@ -79,8 +79,13 @@ class RunExecutor:
                 return
             self._current = (ctx, run_id)
             self._idle.clear()
-            self.executor.start(run_id)
         try:
+            try:
+                self.executor.start(run_id)
+            except OSError:  # its worker process died since ``ready``
+                log.warning("run %s not started: its worker process is gone", run_id)
+                release(ctx, run_id)
+                return
             while not self.executor.wait(POLL_SECONDS):
                 if self._abandoned.is_set():
                     return
