@@ -19,7 +19,9 @@ creation for ``--minutes``: over the scheduled runs due in that window, the star
 per second; runs skipped (``dqm_runs_skipped_total`` from every replica's ``/metrics``, by
 reason) and failed; the runs still queued at the end and their wait; the peak RSS of the
 server process trees (serving processes, forkserver, worker processes; sampled every 0.5 s
-from /proc); wall and CPU time of the trees (from /proc), cores and processes.
+from /proc), also as PSS (pages the worker processes share with the forkserver counted once);
+wall and CPU time of the trees (from /proc: PostgreSQL's own CPU is not included), cores and
+processes.
 
 Scenarios:
 
@@ -96,6 +98,7 @@ class Result:
     seconds: float
     cpu: float
     peak_rss: int
+    peak_pss: int
     processes: int
     notes: list[str] = field(default_factory=list)
 
@@ -163,29 +166,39 @@ def tree_cpu(pids: list[int]) -> float:
     return total
 
 
-def tree_rss(pids: list[int]) -> tuple[int, int]:
-    """(resident bytes, processes) of the trees."""
-    rss = count = 0
+def tree_rss(pids: list[int]) -> tuple[int, int, int]:
+    """(resident bytes, proportional bytes, processes) of the trees. The worker processes share
+    the forkserver's pages copy-on-write: the RSS sum counts them once per process, PSS splits
+    them among the sharers (from /proc/<pid>/smaps_rollup)."""
+    rss = pss = count = 0
     for root in pids:
         for pid in tree(root):
             fields = _proc_stat(pid)
-            if fields is not None:
-                rss, count = rss + int(fields[21]) * _PAGE, count + 1
-    return rss, count
+            if fields is None:
+                continue
+            rss, count = rss + int(fields[21]) * _PAGE, count + 1
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue
+            found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
+            pss += int(found.group(1)) * 1024 if found else 0
+    return rss, pss, count
 
 
 class Sampler:
-    """Peak RSS and most processes of the server trees, every 0.5 s in a thread."""
+    """Peak RSS and PSS and most processes of the server trees, every 0.5 s in a thread."""
 
     def __init__(self, pids: list[int]) -> None:
-        self.pids, self.peak, self.processes = pids, 0, 0
+        self.pids, self.peak, self.peak_pss, self.processes = pids, 0, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            rss, count = tree_rss(self.pids)
-            self.peak, self.processes = max(self.peak, rss), max(self.processes, count)
+            rss, pss, count = tree_rss(self.pids)
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
+            self.processes = max(self.processes, count)
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -404,6 +417,7 @@ def run_phase(scenario: Scenario, args: argparse.Namespace, folder: Path, replic
         seconds=seconds,
         cpu=cpu,
         peak_rss=sampler.peak,
+        peak_pss=sampler.peak_pss,
         processes=sampler.processes,
         notes=[f"{found['skipped_in_db']} due runs skipped in the database"],
     )
@@ -453,7 +467,7 @@ def report(bench: Bench, scenario: Scenario, result: Result, label: str) -> None
         f"{name}: peak RSS",
         value=result.peak_rss / 2**20,
         unit="MiB",
-        note=f"{result.processes} processes",
+        note=f"sum over {result.processes} processes; PSS {result.peak_pss / 2**20:.0f} MiB",
     )
 
 
