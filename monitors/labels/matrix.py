@@ -77,7 +77,9 @@ def _pairwise(columns: Sequence[FloatArray]) -> FloatArray:
             total += column
         return total
     if n <= _BLOCK:
-        partial = [columns[j].copy() for j in range(_UNROLL)]
+        # The partial sums start as the first 8 items; copied only if more are added in place.
+        more = n >= 2 * _UNROLL
+        partial = [columns[j].copy() if more else columns[j] for j in range(_UNROLL)]
         i = _UNROLL
         while i < n - n % _UNROLL:
             for j in range(_UNROLL):
