@@ -122,7 +122,11 @@ def render_run_report(
     options = {
         "columns": [s.name for s in specs],
         "drift_share": drift_share,
-        "per_column_method": {c.name: _evidently_method(c.method) for c in shown},
+        "per_column_method": {
+            c.name: _evidently_method(c.method)
+            for c in shown
+            if not _default_category_test(c, by_name[c.name])
+        },
         "per_column_threshold": {c.name: c.threshold for c in shown},
     }
     ref_sample = sample_rows(reference, max_rows, seed)
@@ -135,6 +139,13 @@ def render_run_report(
             + " Its scores are computed on the samples, so they can differ from the run's."
         )
     return _with_note(page, _note_box(lines)) if lines else page
+
+
+def _default_category_test(column: RunColumn, spec: ColumnSpec) -> bool:
+    """Whether the run tested a numerical column with chi-square or z: Evidently's default for
+    at most 5 distinct values, which it refuses when asked for by name, so the report leaves
+    the choice to its default (the same test: dqm reproduces that choice)."""
+    return spec.type == "numerical" and column.method in ("chisquare", "z")
 
 
 def sample_rows(table: pa.Table, max_rows: int | None, seed: int) -> pa.Table:

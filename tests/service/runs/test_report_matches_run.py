@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from evidently.legacy.calculations.stattests.registry import _registered_stat_tests
 from evidently.legacy.core import ColumnType
@@ -99,3 +100,46 @@ def test_other_kinds_are_sent_to_their_run_page(settings: Settings) -> None:
         )
         assert prefixed.headers["location"] == f"/team/dqm/runs/{run['id']}"
         assert client.get(report.headers["location"]).status_code == 200
+
+
+@pytest.mark.slow
+def test_a_numerical_column_with_few_values_keeps_evidentlys_default_test(
+    settings: Settings,
+) -> None:
+    """Up to 5 distinct values, a numerical column gets chi-square or z by default, which
+    Evidently refuses when asked for by name: the report lets Evidently's default choose it,
+    and shows the run's score."""
+    schema = {
+        "columns": [{"name": "rooms", "type": "numerical"}, {"name": "x", "type": "numerical"}]
+    }
+    rng = np.random.default_rng(4)
+    reference = [
+        {"rooms": int(r), "x": float(x)}
+        for r, x in zip(rng.choice([1, 2, 3], 500), rng.normal(size=500), strict=True)
+    ]
+    batch = [
+        {"rooms": int(r), "x": float(x)}
+        for r, x in zip(
+            rng.choice([1, 2, 3], 300, p=[0.6, 0.3, 0.1]), rng.normal(size=300), strict=True
+        )
+    ]
+    with running_server(settings) as client:
+        client.post("/v1/datasets", json={"name": "h", "schema": schema}).raise_for_status()
+        client.put("/v1/datasets/h/reference", json=reference).raise_for_status()
+        client.post("/v1/datasets/h/batches", json=batch).raise_for_status()
+        monitor = {"name": "m", "dataset": "h", "kind": "drift", "schedule": {"every": "1h"}}
+        client.post("/v1/monitors", json=monitor).raise_for_status()
+        run = client.post("/v1/monitors/m/run?wait=true").json()
+        report = client.get(f"/v1/runs/{run['id']}/report")
+    assert report.status_code == 200, report.text
+    scored = {m["column"]: m for m in run["metrics"] if m["name"] == "drift_score" and m["method"]}
+    assert scored["rooms"]["method"] == "chisquare" and scored["x"]["method"] == "ks"
+    _, rows = _evidently_rows(report.text)
+    assert {r["column_name"] for r in rows} == {"rooms", "x"}
+    for row in rows:
+        mine = scored[row["column_name"]]
+        # Evidently registers chi-square for categories only, and applies it to "num" anyway.
+        tests = _registered_stat_tests[mine["method"]].values()
+        assert row["stattest_name"] in {t.display_name for t in tests}, row
+        assert row["drift_score"] == pytest.approx(round(mine["value"], 6), abs=1.5e-6), row
+        assert (row["data_drift"] == "Detected") == mine["drifted"], row
