@@ -41,7 +41,11 @@ def bucket_settings(
     for name, value in s3.environment.items():
         monkeypatch.setenv(name, value)
     bucket = s3.create_bucket()
-    return settings.model_copy(update={"data_dir": f"s3://{bucket}/dqm"}), bucket
+    # Runs in this process: run processes fork from a forkserver that keeps the environment
+    # of its start, maybe before these variables were set (a real process has them from its
+    # start: the two-replica test runs its runs in worker processes).
+    update = {"data_dir": f"s3://{bucket}/dqm", "worker_processes": 0}
+    return settings.model_copy(update=update), bucket
 
 
 def create_dataset(client: httpx.Client, name: str = "d") -> None:
