@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
@@ -66,11 +67,14 @@ def _retyped(old: Schema, new: Schema) -> list[ColumnSpec]:
 
 def _check_batches(ctx: Context, batches: list[tuple[str, str]], retyped: list[ColumnSpec]) -> None:
     """Every stored batch's retyped columns cast to their new types (422 naming the batch)."""
-    part = Schema(columns=retyped)
     for key, path in batches:
-        table = ctx.storage.read_table(path, columns=[c.name for c in retyped])
+        stored = pq.read_schema(ctx.storage.path(path), filesystem=ctx.storage.filesystem).names
+        present = [c for c in retyped if c.name in stored]  # a column added after the batch
+        if not present:
+            continue
+        table = ctx.storage.read_table(path, columns=[c.name for c in present])
         try:
-            ingest.validate(table, part)
+            ingest.validate(table, Schema(columns=present))
         except InvalidInputError as exc:
             raise InvalidInputError(
                 f"batch {key!r} does not cast to the new types: {exc.message}",
@@ -105,7 +109,7 @@ def patch_schema(ctx: Context, name: str, columns: list[ColumnSpec]) -> Dataset:
             )
         )
         query = select(Batch.batch_key, Batch.path).where(Batch.dataset_id == dataset.id)
-        batches = [(key, path) for key, path in session.execute(query)]
+        batches = [(key, path) for key, path in session.execute(query) if path is not None]
         dataset_id = dataset.id
     new = merged(old, columns)
     added = [c.name for c in new.columns if old is None or c.name not in old.names]

@@ -4,6 +4,7 @@ the input, the answer is never a 5xx."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -58,4 +59,4 @@ def test_no_generated_request_makes_the_server_fail(settings: Settings, tmp_path
             cwd=tmp_path,
         )
     assert done.returncode == 0, done.stdout[-4000:]
-    assert "0 generated" not in done.stdout
+    assert not re.search(r"\b0 generated", done.stdout)  # 2430 generated is fine

@@ -103,6 +103,14 @@ def test_a_changed_type_casts_the_reference_and_old_batches(
     assert [float(a) for a in ages] == frame(50, 2)["age"]
 
 
+def test_a_column_added_then_retyped_is_checked_only_where_stored(client: httpx.Client) -> None:
+    added = client.patch("/v1/datasets/d", json={"columns": [{"name": "0", "type": "numerical"}]})
+    assert added.status_code == 200, added.text
+    retyped = client.patch("/v1/datasets/d", json={"columns": [{"name": "0", "type": "datetime"}]})
+    assert retyped.status_code == 200, retyped.text  # the old batch has no column "0"
+    assert columns(client)["0"]["type"] == "datetime" and versions(client) == [3, 2, 1]
+
+
 def test_bad_patches(client: httpx.Client) -> None:
     two_ids = [{"name": "city", "type": "categorical", "role": "id"}]
     assert client.patch("/v1/datasets/d", json={"columns": two_ids}).status_code == 422
