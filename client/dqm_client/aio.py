@@ -221,9 +221,15 @@ class AsyncClient:
         listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
         return self._iter(listing, limit)
 
-    async def create_hook(self, name: str, url: str, events: list[str]) -> Hook:
-        """A webhook endpoint; ``Hook.secret`` is shown this once."""
-        return await self._do(ops.create_hook(name, url, events))
+    async def create_hook(
+        self, name: str, url: str, events: list[str], secret: str | None = None
+    ) -> Hook:
+        """A webhook endpoint signing with ``secret``; generated (and shown once) without."""
+        return await self._do(ops.create_hook(name, url, events, secret))
+
+    async def update_hook(self, name: str, changes: Mapping[str, Any]) -> Hook:
+        """Replace the given fields: ``url``, ``events``, ``secret``."""
+        return await self._do(ops.update_hook(name, changes))
 
     async def hook(self, name: str) -> Hook:
         return await self._do(ops.get_hook(name))

@@ -240,9 +240,16 @@ class Client:
         listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
         return self._iter(listing, limit)
 
-    def create_hook(self, name: str, url: str, events: list[str]) -> Hook:
-        """A webhook endpoint; ``Hook.secret`` is shown this once."""
-        return self._do(ops.create_hook(name, url, events))
+    def create_hook(
+        self, name: str, url: str, events: list[str], secret: str | None = None
+    ) -> Hook:
+        """A webhook endpoint signing with ``secret`` (``whsec_...``); without one the server
+        generates it and ``Hook.secret`` shows it this once."""
+        return self._do(ops.create_hook(name, url, events, secret))
+
+    def update_hook(self, name: str, changes: Mapping[str, Any]) -> Hook:
+        """Replace the given fields: ``url``, ``events``, ``secret``."""
+        return self._do(ops.update_hook(name, changes))
 
     def hook(self, name: str) -> Hook:
         return self._do(ops.get_hook(name))

@@ -174,9 +174,15 @@ def series(name: str, metric: str, column: str | None, limit: int | None) -> Op[
 
 
 # hooks, deliveries, retrain requests
-def create_hook(name: str, url: str, events: list[str]) -> Op[Hook]:
-    body = {"name": name, "url": url, "events": events}
+def create_hook(name: str, url: str, events: list[str], secret: str | None = None) -> Op[Hook]:
+    body: dict[str, Any] = {"name": name, "url": url, "events": events}
+    if secret is not None:
+        body["secret"] = secret
     return Op(Call("POST", "/v1/hooks", json=body, idempotent=False), _of(Hook))
+
+
+def update_hook(name: str, changes: Mapping[str, Any]) -> Op[Hook]:
+    return Op(Call("PATCH", f"/v1/hooks/{seg(name)}", json=dict(changes)), _of(Hook))
 
 
 def get_hook(name: str) -> Op[Hook]:

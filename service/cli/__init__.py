@@ -3,7 +3,8 @@
 Server side: ``serve``, ``migrate``, ``keys``, ``demo`` (``server.py``). Talking to a server
 (``--url`` / ``DQM_URL``, ``--api-key`` / ``DQM_API_KEY``) through ``dqm_client``: ``push``,
 ``reference``, ``labels`` (``data.py``), ``datasets``, ``monitors``, ``runs``, ``alerts``, ``hooks``
-(``listings.py``), ``run`` (``runs.py``), ``relabel export`` (``relabel.py``). A command group
+(``listings.py``), ``run`` (``runs.py``), ``relabel export`` (``relabel.py``), ``apply``
+(``apply.py``, monitors as config). A command group
 is a module with ``register(app)``, added to ``GROUPS``.
 """
 
@@ -16,9 +17,9 @@ import click
 import typer
 
 from dqm.service import example_data
-from dqm.service.cli import data, listings, relabel, runs, server
+from dqm.service.cli import apply, data, listings, relabel, runs, server
 
-GROUPS = (server, data, listings, runs, relabel, example_data)
+GROUPS = (server, data, listings, runs, relabel, apply, example_data)
 
 app = typer.Typer(
     name="dqm",

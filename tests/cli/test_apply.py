@@ -1,0 +1,214 @@
+"""``dqm apply`` against a real server: create, change, prune; ``--dry-run`` changes nothing;
+hook secrets come from the environment and a rotated one is seen through its fingerprint;
+invalid files are refused before any change."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from pathlib import Path
+
+import pytest
+
+from dqm_client import Client
+from tests.cli.conftest import Cli
+
+DATASETS = """\
+datasets:
+  - name: churn
+    schema:
+      columns:
+        - {name: id, type: categorical, role: id}
+        - {name: age, type: numerical}
+        - {name: plan, type: categorical}
+        - {name: churned, type: categorical, role: target}
+"""
+
+HOOKS_AND_MONITORS = """\
+hooks:
+  - name: trainer
+    url: https://ml.example.com/dqm
+    events: [alert.firing, retrain.requested]
+    secret_env: H9_TRAINER_SECRET
+monitors:
+  - name: churn-drift
+    dataset: churn
+    kind: drift
+    schedule: {every: 10m}
+    rules:
+      - {metric: share_drifted_columns, op: ">=", value: 0.3, severity: critical}
+    actions:
+      - {on: firing, hook: trainer, event: retrain.requested, cooldown: 1d}
+"""
+
+SECOND_MONITOR = """\
+  - name: churn-age
+    dataset: churn
+    kind: drift
+    schedule: {every: 1h}
+    rules:
+      - {metric: drift_score, column: age, op: ">", value: 0.2}
+"""
+
+
+def _secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _fingerprint(secret: str) -> str:
+    return hashlib.sha256(base64.b64decode(secret.removeprefix("whsec_"))).hexdigest()[:12]
+
+
+def _write(folder: Path, datasets: str, rest: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "datasets.yaml").write_text(datasets)
+    (folder / "monitors.yml").write_text(rest)
+    (folder / "notes.txt").write_text("not read: only *.yaml and *.yml")
+    return folder
+
+
+@pytest.mark.slow
+def test_apply_change_and_prune_round_trip(
+    dqm: Cli, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _secret()
+    monkeypatch.setenv("H9_TRAINER_SECRET", first)
+    conf = _write(tmp_path / "conf", DATASETS, HOOKS_AND_MONITORS)
+
+    planned = dqm("apply", "-f", str(conf), "--dry-run", "--exit-code")
+    assert planned.code == 2, planned
+    for line in ("+ create datasets/churn", "+ create hooks/trainer (secret from",
+                 "+ create monitors/churn-drift", "3 change(s) to apply (dry run"):  # fmt: skip
+        assert line in planned.out, planned.out
+    assert first not in planned.out + planned.err
+    assert list(client.datasets()) == [] and list(client.hooks()) == []
+
+    done = dqm("apply", "-f", str(conf))
+    assert done.code == 0, done
+    assert "3 change(s) applied: 3 to create." in done.out, done.out
+    schema = client.dataset("churn").schema or {}
+    assert [c["name"] for c in schema["columns"]] == ["id", "age", "plan", "churned"]
+    hook = client.hook("trainer")
+    assert (hook.url, hook.events) == (
+        "https://ml.example.com/dqm",
+        ["alert.firing", "retrain.requested"],
+    )
+    assert hook.secret_fingerprint == _fingerprint(first)
+    monitor = client.monitor("churn-drift")
+    assert monitor.rules[0]["value"] == 0.3 and monitor.actions[0]["cooldown"] == "1d"
+
+    for args in (
+        ("apply", "-f", str(conf)),
+        ("apply", "-f", str(conf), "--dry-run", "--exit-code"),
+    ):
+        again = dqm(*args)
+        assert again.code == 0, again
+        assert "No changes: the server matches the files." in again.out, again.out
+    assert client.monitor("churn-drift").created_at == monitor.created_at
+
+    # a threshold, a hook URL, a new monitor, an added column, a rotated secret
+    second = _secret()
+    monkeypatch.setenv("H9_TRAINER_SECRET", second)
+    changed = (HOOKS_AND_MONITORS.replace("value: 0.3", "value: 0.25")
+               .replace("ml.example.com/dqm", "ml.example.com/v2") + SECOND_MONITOR)  # fmt: skip
+    _write(conf, DATASETS + "        - {name: income, type: numerical}\n", changed)
+    planned = dqm("apply", "-f", str(conf), "--dry-run")
+    assert planned.code == 0, planned
+    out = planned.out
+    assert "~ update datasets/churn" in out and "schema.columns.income: null ->" in out, out
+    assert "~ update hooks/trainer" in out
+    assert 'url: "https://ml.example.com/dqm" -> "https://ml.example.com/v2"' in out, out
+    fingerprints = f'secret_fingerprint: "{_fingerprint(first)}" -> "{_fingerprint(second)}"'
+    assert fingerprints in out, out
+    assert "~ update monitors/churn-drift" in out and "rules[0].value: 0.3 -> 0.25" in out, out
+    assert "rules[0].name" in out  # the derived rule name follows the threshold
+    assert "+ create monitors/churn-age" in out
+    assert "4 change(s) to apply (dry run: nothing changed): 1 to create, 3 to update." in out
+    assert second not in out + planned.err
+    assert client.hook("trainer").secret_fingerprint == _fingerprint(first)
+
+    done = dqm("apply", "-f", str(conf))
+    assert done.code == 0 and "4 change(s) applied" in done.out, done
+    assert client.monitor("churn-drift").rules[0]["value"] == 0.25
+    assert client.monitor("churn-drift").created_at == monitor.created_at  # patched, not replaced
+    assert client.hook("trainer").url == "https://ml.example.com/v2"
+    assert client.hook("trainer").secret_fingerprint == _fingerprint(second)
+    assert "income" in [c["name"] for c in (client.dataset("churn").schema or {})["columns"]]
+    assert client.monitor("churn-age").schedule == {"every": "1h"}
+
+    # a monitor and the hook leave the files: kept without --prune, deleted with it
+    _write(conf, DATASETS + "        - {name: income, type: numerical}\n",
+           "monitors:\n" + SECOND_MONITOR)  # fmt: skip
+    kept = dqm("apply", "-f", str(conf))
+    assert kept.code == 0, kept
+    assert "kept monitors/churn-drift: not in the files (--prune deletes it)" in kept.out
+    assert "kept hooks/trainer" in kept.out and "No changes" in kept.out, kept.out
+    assert {m.name for m in client.monitors()} == {"churn-drift", "churn-age"}
+
+    pruned = dqm("apply", "-f", str(conf), "--prune")
+    assert pruned.code == 0, pruned
+    assert "- delete monitors/churn-drift" in pruned.out and "- delete hooks/trainer" in pruned.out
+    assert pruned.out.index("delete monitors/churn-drift") < pruned.out.index("delete hooks/")
+    assert {m.name for m in client.monitors()} == {"churn-age"}
+    assert list(client.hooks()) == [] and client.dataset("churn").name == "churn"
+
+    (conf / "datasets.yaml").write_text("datasets: []\n")
+    (conf / "monitors.yml").write_text("{}\n")
+    data = dqm("apply", "-f", str(conf), "--prune", "--prune-datasets")
+    assert data.code == 0 and "- delete datasets/churn" in data.out, data
+    assert list(client.datasets()) == []
+
+
+def test_invalid_files_and_missing_secrets_change_nothing(
+    dqm: Cli, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("H9_TRAINER_SECRET", raising=False)
+    bad = tmp_path / "bad.yaml"
+    colour = HOOKS_AND_MONITORS.replace("    kind: drift\n", "    kind: drift\n    colour: red\n")
+    twice = (
+        "  - name: churn-drift\n    dataset: churn\n    kind: drift\n    schedule: {every: 1h}\n"
+    )
+    bad.write_text(DATASETS + colour + twice)
+    refused = dqm("apply", "-f", str(bad))
+    assert refused.code == 1, refused
+    assert "invalid apply files, nothing changed" in refused.err
+    assert f"{bad}:18: monitors[0].colour: Extra inputs are not permitted" in refused.err
+    assert f"{bad}:24: monitors[1]: duplicate monitor 'churn-drift' (first: {bad}:15)" in (
+        refused.err.replace("\n", "")
+    ), refused.err
+
+    good = tmp_path / "good.yaml"
+    good.write_text(DATASETS + HOOKS_AND_MONITORS)
+    no_secret = dqm("apply", "-f", str(good))
+    assert no_secret.code == 1, no_secret
+    assert f"{good}:13: hooks[0].secret_env: environment variable H9_TRAINER_SECRET is not set" in (
+        no_secret.err
+    ), no_secret.err
+    monkeypatch.setenv("H9_TRAINER_SECRET", "whsec_dG9vIHNob3J0")
+    short = dqm("apply", "-f", str(good))
+    assert short.code == 1 and "H9_TRAINER_SECRET is not a webhook secret" in short.err, short
+    assert "dG9vIHNob3J0" not in short.err + short.out
+
+    monkeypatch.setenv("H9_TRAINER_SECRET", _secret())
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_text(HOOKS_AND_MONITORS.replace("hook: trainer", "hook: pager"))
+    unknown = dqm("apply", "-f", str(elsewhere))
+    assert unknown.code == 1, unknown
+    err = " ".join(unknown.err.split())
+    assert "the files do not fit the server, nothing changed" in err
+    assert "monitors[0].dataset: no dataset 'churn' in the files or on the server" in err, err
+    assert "monitors[0].actions[0].hook: no hook 'pager' in the files or on the server" in err
+
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(
+        DATASETS + HOOKS_AND_MONITORS.replace("share_drifted_columns", "share_drifted_column")
+    )
+    wrong = dqm("apply", "-f", str(typo))
+    assert wrong.code == 1, wrong
+    assert (
+        "monitors[0].rules[0].metric: drift monitors report no metric 'share_drifted_column'"
+        in (" ".join(wrong.err.split()))
+    ), wrong.err
+    assert list(client.datasets()) == [] and list(client.hooks()) == []
+    assert list(client.monitors()) == []
