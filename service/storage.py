@@ -36,6 +36,7 @@ from dqm.service.outages import DataFolderUnavailableError
 COMPRESSION = "zstd"
 TEMPORARY_SUFFIX = ".tmp"
 PROBE_PREFIX = ".dqm-probe-"  # the files ``check_writable`` writes (and deletes)
+PROFILE_SUFFIX = ".dqmp"
 
 
 def dataset_prefix(dataset_id: int) -> str:
@@ -62,6 +63,15 @@ def new_batch_path(dataset_id: int) -> str:
     True
     """
     return f"{dataset_prefix(dataset_id)}/batches/{uuid.uuid4().hex}.parquet"
+
+
+def new_profile_path(dataset_id: int) -> str:
+    """A fresh path for one batch's profile (the binary ``dqm_client.profiles.codec``).
+
+    >>> new_profile_path(3).startswith("datasets/3/profiles/")
+    True
+    """
+    return f"{dataset_prefix(dataset_id)}/profiles/{uuid.uuid4().hex}{PROFILE_SUFFIX}"
 
 
 def _positive(value: int, name: str) -> int:
@@ -169,6 +179,36 @@ class Storage:
         except OSError as exc:
             raise DataFolderUnavailableError(f"cannot read {relpath!r}: {exc}") from exc
 
+    def write_bytes(self, relpath: str, data: bytes) -> int:
+        """Write ``data`` at ``relpath`` (replacing it), the same way as ``write_table``."""
+        final = self.path(relpath)
+        folder, name = posixpath.split(final)
+        if self.is_object_store:
+            with _data_folder(f"write {relpath!r}"):
+                self._put(final, data)
+            return len(data)
+        temporary = f"{folder}/.{name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        with _data_folder(f"write {relpath!r}"):
+            self.filesystem.create_dir(folder, recursive=True)
+            try:
+                self._put(temporary, data)
+                self.filesystem.move(temporary, final)
+            except BaseException:
+                self._discard(temporary)
+                raise
+        return len(data)
+
+    def read_bytes(self, relpath: str) -> bytes:
+        """The content of one file."""
+        full = self.path(relpath)
+        try:
+            with self.filesystem.open_input_stream(full) as stream:
+                return bytes(stream.read())
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no stored file at {relpath!r}", [{"path": relpath}]) from exc
+        except OSError as exc:
+            raise DataFolderUnavailableError(f"cannot read {relpath!r}: {exc}") from exc
+
     def read_tables(self, relpaths: Iterable[str], columns: list[str] | None = None) -> pa.Table:
         """Read several files into one table, in order; null-only columns take the others' type."""
         tables = [self.read_table(p, columns) for p in relpaths]
@@ -217,6 +257,10 @@ class Storage:
         for info in infos:
             if info.type == pafs.FileType.File:
                 yield StoredFile(info.path[start:], int(info.size or 0), info.mtime)
+
+    def _put(self, full: str, data: bytes) -> None:
+        with self.filesystem.open_output_stream(full) as out:
+            out.write(data)
 
     def _discard(self, full: str) -> None:
         """Best-effort removal of a temporary file; the reconciler removes what remains."""

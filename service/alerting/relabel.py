@@ -97,13 +97,15 @@ def _row_data(
     for item in items.values():
         if item.batch_id is not None:
             by_batch[item.batch_id].append(item.row_id)
-    paths = dict(
-        session.execute(
+    paths = {
+        key: path
+        for key, path in session.execute(
             select(Batch.batch_key, Batch.path).where(
                 Batch.dataset_id == dataset_id, Batch.batch_key.in_(list(by_batch))
             )
-        ).all()
-    )
+        )
+        if path is not None  # a batch sent as a profile has no rows
+    }
     probs = [c for c in schema.columns if c.role == "prediction_probability"]
     for key, ids in by_batch.items():
         if key not in paths:

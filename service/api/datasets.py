@@ -25,7 +25,7 @@ from dqm.service.api.schemas import (
 )
 from dqm.service.db.models import Batch, Dataset
 from dqm.service.ingest import datasets as svc
-from dqm.service.ingest import labels, schema_change
+from dqm.service.ingest import labels, profiles, schema_change
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 # A batch key (query ``batch_id`` or header ``Idempotency-Key``): letters, digits, _ . : -
@@ -55,7 +55,9 @@ def dataset_out(d: Dataset) -> DatasetOut:
 
 
 def batch_out(b: Batch) -> BatchOut:
-    return BatchOut(batch_id=b.batch_key, rows=b.rows, received_at=b.received_at, bytes=b.bytes)
+    return BatchOut(
+        batch_id=b.batch_key, rows=b.rows, received_at=b.received_at, bytes=b.bytes, kind=b.kind
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
@@ -151,6 +153,57 @@ async def ingest_batch(
     else:
         response.status_code = status.HTTP_200_OK
     return batch_out(done.batch)
+
+
+PROFILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in profiles.PROFILE_MEDIA_TYPES
+        },
+    }
+}
+
+
+@router.post(
+    "/{name}/profiles",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=PROFILE_BODY,
+    responses={200: {"description": "replay of an earlier upload with the same key"}},
+)
+async def ingest_profile(
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    batch_id: Annotated[str | None, Query(max_length=200, pattern=BATCH_KEY)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, pattern=BATCH_KEY)] = None,
+) -> BatchOut:
+    """A batch sent as a profile (``dqm_client.profiles.codec``, docs/profiles.md) instead of
+    rows: checked against the dataset's schema, idempotent by key like a row batch."""
+    try:
+        body = await read_body(request, ctx.settings.max_body_bytes)
+        content_type = request.headers.get("content-type")
+        done = await run_in_threadpool(
+            profiles.ingest_profile, ctx, name, body, content_type, batch_id or idempotency_key
+        )
+    except DqmError as exc:
+        await run_in_threadpool(metrics.count_rejection, ctx.sessions, name, exc)
+        raise
+    if done.created:
+        metrics.INGESTED_BATCHES.labels(name).inc()
+        metrics.INGESTED_ROWS.labels(name).inc(done.batch.rows)
+        metrics.INGESTED_BYTES.labels(name).inc(len(body))
+    else:
+        response.status_code = status.HTTP_200_OK
+    return batch_out(done.batch)
+
+
+@router.get("/{name}/batches/{batch_id}/profile")
+async def get_batch_profile(name: str, batch_id: str, ctx: CtxDep) -> dict[str, Any]:
+    """The JSON view of a batch's stored profile (counts, moments, quantiles, categories)."""
+    return await run_in_threadpool(profiles.batch_profile_view, ctx, name, batch_id)
 
 
 @router.get("/{name}/batches")

@@ -74,8 +74,14 @@ class Batch(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(BigInteger)
     bytes: Mapped[int] = mapped_column(BigInteger)
-    path: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str | None] = mapped_column(String(500))  # None: the batch came as a profile
+    profile_path: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime]
+
+    @property
+    def kind(self) -> str:
+        """``rows`` (a Parquet file, and usually its profile) or ``profile`` (numbers only)."""
+        return "rows" if self.path is not None else "profile"
 
 
 class Label(Base):

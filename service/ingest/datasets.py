@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from dqm.monitors.errors import ConflictError, NotFoundError
 from dqm.monitors.schema import Schema
+from dqm.monitors.sketches.table import profile_table
 from dqm.service.alerting.retrain import record_new_reference
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
@@ -31,7 +32,13 @@ from dqm.service.ingest import validate as ingest
 from dqm.service.ingest.limits import DecodeLimits
 from dqm.service.outages import DataFolderUnavailableError, is_database_outage
 from dqm.service.paging import Key, Keyset, Paged, PageRequest
-from dqm.service.storage import dataset_prefix, new_batch_path, new_reference_path
+from dqm.service.storage import (
+    dataset_prefix,
+    new_batch_path,
+    new_profile_path,
+    new_reference_path,
+)
+from dqm_client.profiles import codec
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +108,8 @@ def delete_dataset(ctx: Context, name: str) -> None:
         )
 
 
-def _discard(ctx: Context, path: str, failure: Exception) -> None:
-    """Remove the file of an upload whose transaction failed with ``failure``.
+def discard_files(ctx: Context, paths: str | list[str], failure: Exception) -> None:
+    """Remove the files of an upload whose transaction failed with ``failure``.
 
     When the database went away the commit may still have happened (a connection lost during
     COMMIT), so the file stays: the reconciler removes it only if no row references it.
@@ -110,8 +117,9 @@ def _discard(ctx: Context, path: str, failure: Exception) -> None:
     """
     if is_database_outage(failure):
         return
-    with contextlib.suppress(DataFolderUnavailableError):
-        ctx.storage.delete(path)
+    for path in [paths] if isinstance(paths, str) else paths:
+        with contextlib.suppress(DataFolderUnavailableError):
+            ctx.storage.delete(path)
 
 
 def upload_reference(
@@ -160,7 +168,7 @@ def upload_reference(
             dataset.current_reference_version = ref.version
             record_new_reference(session, dataset_id, ref.version)
     except Exception as exc:
-        _discard(ctx, path, exc)
+        discard_files(ctx, path, exc)
         raise
     return ref, schema
 
@@ -194,13 +202,13 @@ class Ingested:
     created: bool
 
 
-def _existing_batch(session: Session, dataset_id: int, key: str) -> Batch | None:
+def existing_batch(session: Session, dataset_id: int, key: str) -> Batch | None:
     return session.scalar(
         select(Batch).where(Batch.dataset_id == dataset_id, Batch.batch_key == key)
     )
 
 
-def _replay(batch: Batch, digest: str) -> Ingested:
+def replay(batch: Batch, digest: str) -> Ingested:
     if batch.content_hash != digest:
         raise ConflictError(
             f"batch {batch.batch_key!r} was already received with other content",
@@ -212,43 +220,58 @@ def _replay(batch: Batch, digest: str) -> Ingested:
 def ingest_batch(
     ctx: Context, name: str, body: bytes, content_type: str | None, batch_key: str | None
 ) -> Ingested:
-    """Validate and store a production batch; idempotent by ``batch_key``."""
+    """Validate and store a production batch with its profile; idempotent by ``batch_key``."""
     digest = ingest.content_hash(body, content_type or "")
     key = batch_key or f"b-{uuid.uuid4().hex}"
     with ctx.sessions() as session:
         dataset = get_dataset(session, name)
         schema = schema_of(dataset)
-        existing = _existing_batch(session, dataset.id, key) if batch_key else None
+        existing = existing_batch(session, dataset.id, key) if batch_key else None
         if existing is not None:
-            return _replay(existing, digest)
+            return replay(existing, digest)
     table = ingest.decode(body, content_type, upload_limits(ctx))
     target = schema.role_column("target")
     table = ingest.validate(table, schema, allow_missing=[target.name] if target else [])
-    path = new_batch_path(dataset.id)
-    size = ctx.storage.write_table(path, table)
+    profile = codec.encode(profile_table(table, schema))
+    path, profile_path = new_batch_path(dataset.id), new_profile_path(dataset.id)
+    written: list[str] = []
+    try:
+        size = ctx.storage.write_table(path, table)
+        written.append(path)
+        ctx.storage.write_bytes(profile_path, profile)
+        written.append(profile_path)
+    except Exception as exc:
+        discard_files(ctx, written, exc)
+        raise
+    stored = Batch(
+        dataset_id=dataset.id,
+        batch_key=key,
+        content_hash=digest,
+        rows=table.num_rows,
+        bytes=size,
+        path=path,
+        profile_path=profile_path,
+    )
+    return commit_batch(ctx, stored, written)
+
+
+def commit_batch(ctx: Context, batch: Batch, written: list[str]) -> Ingested:
+    """Commit the row of a batch whose files (``written``) are stored; a concurrent upload
+    with the same key that committed first makes this one a replay (or a 409)."""
+    batch.received_at = utcnow()
     try:
         with transaction(ctx.sessions) as session:
-            batch = Batch(
-                dataset_id=dataset.id,
-                batch_key=key,
-                content_hash=digest,
-                rows=table.num_rows,
-                bytes=size,
-                path=path,
-                received_at=utcnow(),
-            )
             session.add(batch)
         return Ingested(batch, created=True)
     except IntegrityError as exc:
-        # A concurrent request with the same key committed first: answer as a replay.
-        _discard(ctx, path, exc)
+        discard_files(ctx, written, exc)
         with ctx.sessions() as session:
-            existing = _existing_batch(session, dataset.id, key)
+            existing = existing_batch(session, batch.dataset_id, batch.batch_key)
         if existing is None:
             raise
-        return _replay(existing, digest)
+        return replay(existing, batch.content_hash)
     except Exception as exc:
-        _discard(ctx, path, exc)
+        discard_files(ctx, written, exc)
         raise
 
 

@@ -94,6 +94,8 @@ def known_row_ids(ctx: Context, session: Session, dataset: Dataset, id_column: s
     paths = list(session.scalars(select(Batch.path).where(Batch.dataset_id == dataset.id)))
     ids: set[str] = set()
     for path in paths:
+        if path is None:  # a batch sent as a profile: no row ids
+            continue
         column = ctx.storage.read_table(path, columns=[id_column]).column(id_column)
         ids.update(v for v in pc.cast(column, pa.string()).to_pylist() if v is not None)
     return ids

@@ -13,6 +13,8 @@ keeps its file. Files the service does not recognise are left alone.
 True
 >>> orphan_kind("datasets/3/batches/a.parquet", {3}, set())
 'unreferenced'
+>>> orphan_kind("datasets/3/profiles/a.dqmp", {3}, set())
+'unreferenced'
 >>> orphan_kind("datasets/4/reports/run-1.html", {3}, set())
 'unreferenced'
 >>> orphan_kind("notes.txt", set(), set()) is None
@@ -36,11 +38,11 @@ from dqm.service import metrics
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.db.models import Batch, Dataset, ReferenceVersion
-from dqm.service.storage import PROBE_PREFIX, TEMPORARY_SUFFIX
+from dqm.service.storage import PROBE_PREFIX, PROFILE_SUFFIX, TEMPORARY_SUFFIX
 
 log = logging.getLogger(__name__)
 
-DATA_FOLDERS = ("references", "batches")  # the files rows point to
+DATA_FOLDERS = {"references": ".parquet", "batches": ".parquet", "profiles": PROFILE_SUFFIX}
 CHUNK = 500  # paths per IN (...) query
 
 
@@ -98,7 +100,8 @@ def _dataset_id(relpath: str) -> int | None:
 
 def _is_data_file(relpath: str) -> bool:
     parts = relpath.split("/")
-    return len(parts) == 4 and parts[2] in DATA_FOLDERS and parts[3].endswith(".parquet")
+    suffix = DATA_FOLDERS.get(parts[2]) if len(parts) == 4 else None
+    return suffix is not None and parts[3].endswith(suffix)
 
 
 def _existing_datasets(session: Session, ids: Iterable[int | None]) -> set[int]:
@@ -113,6 +116,9 @@ def _referenced(session: Session, paths: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for chunk in _chunks(paths):
         found.update(session.scalars(select(Batch.path).where(Batch.path.in_(chunk))))
+        found.update(
+            session.scalars(select(Batch.profile_path).where(Batch.profile_path.in_(chunk)))
+        )
         found.update(
             session.scalars(select(ReferenceVersion.path).where(ReferenceVersion.path.in_(chunk)))
         )

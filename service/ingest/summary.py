@@ -108,6 +108,8 @@ def label_coverage(
         return {}
     out: dict[str, Coverage] = {}
     for batch in batches:
+        if batch.path is None:  # a batch sent as a profile: no rows to join labels to
+            continue
         try:
             table = storage.read_table(batch.path, columns=[id_col.name, target.name])
         except (pa.ArrowInvalid, KeyError):  # a batch sent without its target column

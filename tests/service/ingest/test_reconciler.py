@@ -105,7 +105,7 @@ def test_old_orphans_go_fresh_and_referenced_files_stay(ctx: Context) -> None:
     assert reconciler.reconcile(ctx) == Counter(unreferenced=3, temporary=2)
 
     assert files_under(root) == referenced | set(kept)
-    assert ctx.storage.read_table(batch.path).num_rows == 20
+    assert batch.path is not None and ctx.storage.read_table(batch.path).num_rows == 20
     for kind in ("unreferenced", "temporary"):
         sizes = [size for k, size in old_orphans.values() if k == kind]
         assert removed_total("files", kind) - before[("files", kind)] == len(sizes)
@@ -159,9 +159,11 @@ def test_an_ingest_the_database_lost_leaves_no_file_after_reconcile(settings: Se
                 svc.list_batches(session, svc.get_dataset(session, "d"), PageRequest(10)).items
                 == []
             )
+        profiles = batches.parent / "profiles"  # the batch's profile, written beside it
+        assert len(files_under(profiles)) == 1
         later = utcnow() + timedelta(seconds=ctx.settings.orphan_grace_seconds + 1)
-        assert reconciler.reconcile(ctx, now=later) == Counter(unreferenced=1)
-        assert files_under(batches) == set()
+        assert reconciler.reconcile(ctx, now=later) == Counter(unreferenced=2)
+        assert files_under(batches) == set() and files_under(profiles) == set()
     finally:
         ctx.engine.dispose()
 
