@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         description="How often /metrics' snapshot reads everything again (deleted runs).",
     )
     profile_cache_size: int = Field(default=8, ge=1)
+    rows_window_max_rows: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="A drift monitor with data 'auto' reads its window's rows up to this many; "
+        "beyond (or when a batch came as a profile) it merges the batches' profiles.",
+    )
 
     # Access control (see docs/security.md).
     bootstrap_admin_key: SecretStr | None = Field(

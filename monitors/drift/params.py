@@ -140,6 +140,16 @@ class DriftParams(BaseModel):
         "columns weigh 1. Default: every column weighs 1, as in Evidently.",
         examples=[{"age": 2.0, "zip_code": 0.5}],
     )
+    data: Literal["rows", "profiles", "auto"] = Field(
+        default="rows",
+        description="What the window is read as. `rows` (default): the batches' rows, exact "
+        "and Evidently-identical (batches sent as profiles are left out). `profiles`: the "
+        "merge of the batches' profiles (every batch has one), each score within its stated "
+        "`bound` (docs/profiles.md); methods and columns that need rows are skipped. `auto`: "
+        "rows when every batch of the window has rows and they number at most "
+        "DQM_ROWS_WINDOW_MAX_ROWS, else profiles. The run's window says which was used.",
+        examples=["auto"],
+    )
     domain_classifier: bool = Field(
         default=False,
         description="Also report `domain_classifier_auc`: the out-of-fold ROC AUC of a "

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from dqm.alerts.rules import SeriesKey
 from dqm.monitors.base import MonitorResult, as_profile
+from dqm.monitors.drift.on_profiles import measure_profiles
+from dqm.monitors.drift.params import DriftParams
 from dqm.monitors.errors import DqmError
 from dqm.monitors.kinds import monitor_class, parse_params
 from dqm.monitors.schema import Schema
@@ -40,7 +42,8 @@ from dqm.service.runs.baselines import (
     needs_reference_baseline,
     reference_values,
 )
-from dqm.service.runs.windows import Window, load_window
+from dqm.service.runs.profile_windows import data_choice, profile_window
+from dqm.service.runs.windows import Window, window_batches, window_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -171,8 +174,20 @@ def _load(ctx: Context, run_id: int) -> Loaded:
         dataset = session.get_one(Dataset, monitor.dataset_id)
         schema = schema_of(dataset)
         reference = current_reference(session, dataset)
-        window = load_window(ctx, session, dataset.id, schema, monitor.window, run.scheduled_for)
+        window = _window(ctx, session, monitor, schema, run.scheduled_for)
         return Loaded(run, monitor, dataset, schema, reference.version, reference.path, window)
+
+
+def _window(
+    ctx: Context, session: Session, monitor: Monitor, schema: Schema, at: datetime
+) -> Window | None:
+    """The window's rows, or the merge of its batches' profiles (the drift param ``data``)."""
+    batches = window_batches(session, monitor.dataset_id, monitor.window, at)
+    limit = ctx.settings.rows_window_max_rows
+    if batches and data_choice(monitor.kind, monitor.params, batches, limit) == "profiles":
+        return profile_window(ctx, schema, batches)
+    with_rows = [b for b in batches if b.path is not None]  # batches sent as profiles have none
+    return window_of(ctx, session, monitor.dataset_id, schema, with_rows) if with_rows else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,11 @@ def _compute(ctx: Context, loaded: Loaded) -> Computed:
         ctx.profiles.put(loaded.reference_path, profile)
     params = parse_params(loaded.monitor.kind, loaded.monitor.params)
     monitor = monitor_class(loaded.monitor.kind)()
-    result = monitor.run(profile, loaded.window.table, loaded.schema, params)
+    if loaded.window.profile is not None:
+        assert isinstance(params, DriftParams)  # only drift monitors read profiles
+        result = measure_profiles(profile, loaded.window.profile, loaded.schema, params)
+    else:
+        result = monitor.run(profile, loaded.window.table, loaded.schema, params)
     reference: dict[SeriesKey, list[float]] = {}
     if needs_reference_baseline(monitor_rules(loaded.monitor)):
         reference = reference_values(
@@ -200,6 +219,9 @@ def _compute(ctx: Context, loaded: Loaded) -> Computed:
             loaded.reference_version,
             lambda: chunk_values(monitor, profile, loaded.schema, params, CHUNKS),
         )
+    if loaded.window.profile is not None:  # no rows to summarize
+        record = {"params": dict(loaded.monitor.params or {}), "distributions": None}
+        return Computed(result, reference, record)
     run_record = records.build(
         loaded.monitor.kind,
         loaded.monitor.params,

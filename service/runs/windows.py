@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dqm.monitors.errors import InvalidInputError
 from dqm.monitors.schema import Schema
 from dqm.service.context import Context
 from dqm.service.db.models import Batch
@@ -20,6 +21,7 @@ from dqm.service.durations import duration_seconds
 from dqm.service.ingest.labels import labels_for
 from dqm.service.ingest.schema_change import conform
 from dqm.service.storage import Storage
+from dqm_client.profiles import BatchProfile
 
 LABEL_DELAY_COLUMN = "__label_delay_seconds"
 
@@ -31,13 +33,16 @@ class Window:
     row_batch_keys: pa.Array  # the batch id of each row of ``table`` (dictionary-encoded)
     start: datetime
     end: datetime
+    # A window read as the merge of its batches' profiles (``table`` is then empty).
+    profile: BatchProfile | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
             "batch_ids": self.batch_keys,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "rows": self.table.num_rows,
+            "rows": self.profile.rows if self.profile is not None else self.table.num_rows,
+            "data": "rows" if self.profile is None else "profiles",
         }
 
 
@@ -98,8 +103,9 @@ def load_window(
     spec: dict[str, Any],
     at: datetime,
 ) -> Window | None:
-    """The window's rows with their batch ids, or None when no batch falls in it."""
-    batches = window_batches(session, dataset_id, spec, at)
+    """The window's rows with their batch ids, or None when no batch with rows falls in it
+    (batches sent as profiles have none: see ``dqm.service.runs.profile_windows``)."""
+    batches = [b for b in window_batches(session, dataset_id, spec, at) if b.path is not None]
     if not batches:
         return None
     return window_of(ctx, session, dataset_id, schema, batches)
@@ -116,7 +122,7 @@ def window_of(
     """The rows of ``batches`` (oldest first) with late labels joined: all of them, or those
     received by ``labels_until`` (a past run's window, as that run saw it)."""
     # batches stored before a schema change: added columns null, changed types cast
-    tables = [conform(read_batch(ctx.storage, b.path), schema) for b in batches]
+    tables = [conform(read_batch(ctx.storage, _rows_path(b)), schema) for b in batches]
     table = pa.concat_tables(tables, promote_options="permissive")
     # Each row's batch as a small integer, each batch's id and time once: no object per row.
     which = pa.array(np.repeat(np.arange(len(batches), dtype=np.int32), [len(t) for t in tables]))
@@ -134,6 +140,15 @@ def window_of(
         start=batches[0].received_at,
         end=batches[-1].received_at,
     )
+
+
+def _rows_path(batch: Batch) -> str:
+    if batch.path is None:
+        raise InvalidInputError(
+            f"batch {batch.batch_key!r} was sent as a profile: it has no rows",
+            [{"batch_id": batch.batch_key}],
+        )
+    return batch.path
 
 
 def read_batch(storage: Storage, path: str) -> pa.Table:

@@ -25,6 +25,7 @@ import tests.service.console.test_console_auth as console_auth
 import tests.service.console.test_prefix as console_prefix
 import tests.service.ingest.test_reconciler as reconciler_tests
 import tests.service.ingest.test_upload_limits as upload_limits
+import tests.service.profiles.test_drift_on_profiles as drift_on_profiles
 import tests.service.runs.test_report_sampling as report_sampling
 import tests.service.runs.test_retention as retention_tests
 import tests.service.runs.test_roles_and_leases as roles_and_leases
@@ -88,6 +89,7 @@ ENVIRONMENT = {
     "DQM_MAX_UPLOAD_DECODED_BYTES": ("65536", "max_upload_decoded_bytes"),
     "DQM_REPORT_MAX_ROWS": ("2000", "report_max_rows"),
     "DQM_METRICS_MAX_FEATURES": ("3", "metrics_max_features"),
+    "DQM_ROWS_WINDOW_MAX_ROWS": ("1000", "rows_window_max_rows"),
     "DQM_ROOT_PATH": ("/team/dqm", "root_path"),
     "DQM_CONSOLE_SESSION_SECONDS": ("600", "console_session_seconds"),
     "DQM_WORKER_PROCESSES": ("3", "worker_processes"),
@@ -127,6 +129,7 @@ def test_each_variable_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
         "DQM_MAX_UPLOAD_DECODED_BYTES": 65536,
         "DQM_REPORT_MAX_ROWS": 2000,
         "DQM_METRICS_MAX_FEATURES": 3,
+        "DQM_ROWS_WINDOW_MAX_ROWS": 1000,
         "DQM_ROOT_PATH": "/team/dqm",
         "DQM_CONSOLE_SESSION_SECONDS": 600,
         "DQM_WORKER_PROCESSES": 3,
@@ -356,6 +359,7 @@ BEHAVIOUR = {
     "max_upload_decoded_bytes": upload_limits.test_the_limits_are_settings,
     "report_max_rows": report_sampling.test_a_window_past_the_limit_is_sampled_and_the_page_says_so,
     "metrics_max_features": test_metrics_max_features_caps_per_column_series,
+    "rows_window_max_rows": drift_on_profiles.test_auto_reads_rows_up_to_the_limit_then_profiles,
     "worker_processes": worker_pool.test_runs_execute_in_parallel_each_exactly_once,
     "run_lease_seconds": roles_and_leases.test_an_abandoned_run_is_taken_again_after_the_lease,
     "orphan_grace_seconds": reconciler_tests.test_old_orphans_go_fresh_and_referenced_files_stay,
