@@ -169,6 +169,17 @@ class Client:
             ops.push_batch(dataset, body, kind, batch_id or ops.new_batch_id(), progress)
         )
 
+    def push_profile(self, dataset: str, profile: Any, batch_id: str | None = None) -> Batch:
+        """Send a batch as a profile instead of rows: a ``dqm_client.profiles.BatchProfile``
+        (e.g. from ``dqm_client.spark.profile_dataframe(df, client.dataset(name).schema)``)
+        or its encoded bytes. Idempotent by ``batch_id`` like ``push_batch``; the server checks
+        it against the dataset's schema (422 naming the column)."""
+        if not isinstance(profile, bytes | bytearray):
+            from dqm_client.profiles import codec  # the optional extra dqm-client[profiles]
+
+            profile = codec.encode(profile)
+        return self._do(ops.push_profile(dataset, bytes(profile), batch_id or ops.new_batch_id()))
+
     def batches(self, dataset: str, *, limit: int | None = None) -> Iterator[Batch]:
         path = f"/v1/datasets/{ops.seg(dataset)}/batches"
         return self._iter(ops.listing(path, Batch, self._page(limit)), limit)

@@ -88,6 +88,7 @@ class Batch:
     rows: int
     received_at: datetime
     bytes: int | None = None
+    kind: str = "rows"  # "profile": sent as a profile (push_profile), without rows
     # Set by push_batch: False when the server already had this batch id with this content.
     created: bool | None = None
     raw: dict[str, Any] = _raw()

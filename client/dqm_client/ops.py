@@ -131,6 +131,13 @@ def push_batch(
     return Op(call, _batch)
 
 
+def push_profile(name: str, body: bytes, batch_id: str) -> Op[Batch]:
+    """A batch sent as a profile (``dqm_client.profiles.codec``), idempotent like ``push_batch``."""
+    headers = {"content-type": "application/vnd.dqm.profile"}
+    path = f"/v1/datasets/{seg(name)}/profiles"
+    return Op(Call("POST", path, {"batch_id": batch_id}, None, body, headers, True), _batch)
+
+
 def push_labels(name: str, body: bytes, content_type: str) -> Op[LabelsResult]:
     # Labels are keyed by row id, the newest upload winning: sending them twice is harmless.
     headers = {"content-type": content_type}
