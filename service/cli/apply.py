@@ -12,7 +12,7 @@ import typer
 
 from dqm.service.cli.apply_file import ApplyFileError, load
 from dqm.service.cli.apply_plan import Change, Plan, current, plan, secrets
-from dqm.service.cli.remote import ApiKey, Url, connected, console, fail
+from dqm.service.cli.remote import ApiKey, Url, connected, console
 
 if TYPE_CHECKING:
     from dqm_client import Client
@@ -43,6 +43,15 @@ def show(p: Plan, applied: bool) -> None:
         verb = "applied" if applied else "to apply (dry run: nothing changed)"
         summary = ", ".join(f"{n} to {a}" for a, n in counts.items() if n)
         out.print(f"{len(p.changes)} change(s) {verb}: {summary}.")
+
+
+def _refuse(title: str, problems: list[str]) -> typer.Exit:
+    """``error: title`` and one unwrapped ``file:line: path: message`` line per problem."""
+    err = console(stderr=True)
+    err.print(f"[bold red]error:[/] {title}", markup=True, highlight=False)
+    for line in problems:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
 
 
 def _execute(client: Client, c: Change) -> None:
@@ -95,13 +104,13 @@ def apply(
         declared = load(files)
         secret_values = secrets(declared, os.environ)
     except ApplyFileError as exc:
-        raise fail("invalid apply files, nothing changed:\n" + "\n".join(exc.problems)) from None
+        raise _refuse("invalid apply files, nothing changed:", exc.problems) from None
     with connected(url, api_key) as client:
         try:
             p = plan(declared, current(client), secret_values, prune, prune_datasets)
         except ApplyFileError as exc:
-            raise fail("the files do not fit the server, nothing changed:\n"
-                       + "\n".join(exc.problems)) from None  # fmt: skip
+            title = "the files do not fit the server, nothing changed:"
+            raise _refuse(title, exc.problems) from None
         if not dry_run:
             for i, change in enumerate(p.changes):
                 try:

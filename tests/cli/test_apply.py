@@ -212,3 +212,17 @@ def test_invalid_files_and_missing_secrets_change_nothing(
     ), wrong.err
     assert list(client.datasets()) == [] and list(client.hooks()) == []
     assert list(client.monitors()) == []
+
+
+def test_the_documented_example_applies_once(
+    dqm: Cli, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = Path(__file__).parents[2] / "examples" / "dqm.yaml"
+    secret = _secret()
+    monkeypatch.setenv("DQM_TRAINER_SECRET", secret)
+    done = dqm("apply", "-f", str(example))
+    assert done.code == 0 and "3 change(s) applied: 3 to create." in done.out, done
+    assert client.hook("trainer").secret_fingerprint == _fingerprint(secret)
+    assert [m.name for m in client.monitors()] == ["churn-drift"]
+    again = dqm("apply", "-f", str(example), "--dry-run", "--exit-code")
+    assert again.code == 0 and "No changes" in again.out, again
