@@ -8,7 +8,14 @@ import hashlib
 import secrets
 from typing import Any
 
+import standardwebhooks
+from sqlalchemy import select
+
+import dqm.service.alerting.relay as relay
+from dqm.service.db.models import Hook
 from dqm.service.settings import Settings
+from tests.service.helpers import add_delivery, make_context
+from tests.support.receiver import Received, running_receiver
 from tests.support.server import running_server
 
 
@@ -84,3 +91,40 @@ def test_patch_changes_url_events_and_secret_and_validates(settings: Settings) -
         by_server = client.post("/v1/hooks/ops/rotate-secret").json()
         assert by_server["secret_fingerprint"] == _fingerprint(by_server["secret"])
         assert by_server["secret_fingerprint"] != _fingerprint(second)
+
+
+def _signs(secret: str, received: Received) -> bool:
+    # Oracle: the standardwebhooks reference library, not dqm's own verify().
+    try:
+        standardwebhooks.Webhook(secret).verify(received.body, received.headers)
+    except standardwebhooks.WebhookVerificationError:
+        return False
+    return True
+
+
+def test_deliveries_are_signed_with_the_chosen_and_patched_secrets(settings: Settings) -> None:
+    first, second, third = _secret(), _secret(), _secret()
+    with running_receiver() as receiver:
+        with running_server(settings) as client:
+            body = {**HOOK, "url": receiver.url, "secret": first}
+            assert client.post("/v1/hooks", json=body).status_code == 201
+        ctx = make_context(settings, "w1")
+        with ctx.sessions() as session:
+            hook_id = session.scalars(select(Hook.id).where(Hook.name == "ops")).one()
+
+        def deliver() -> Received:
+            add_delivery(ctx, hook_id)
+            with relay.make_client(ctx) as http:
+                assert relay.relay_once(ctx, http) == 1
+            return receiver.received[-1]
+
+        got = deliver()
+        assert _signs(first, got) and not _signs(second, got)
+        with running_server(settings) as client:
+            assert client.patch("/v1/hooks/ops", json={"secret": second}).status_code == 200
+        got = deliver()  # the new secret signs, the previous one still does (a rotation)
+        assert _signs(second, got) and _signs(first, got) and not _signs(third, got)
+        with running_server(settings) as client:
+            assert client.patch("/v1/hooks/ops", json={"secret": third}).status_code == 200
+        got = deliver()
+        assert _signs(third, got) and _signs(second, got) and not _signs(first, got)
