@@ -4,6 +4,8 @@ change and whatever the label values."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, generate_latest
 
 import dqm.service.metrics as metrics
@@ -24,7 +26,7 @@ def test_every_change_shows_and_the_text_is_prometheus_clients_own() -> None:
     before = rendered.render()
     assert before == generate_latest(registry)
     assert rendered.render() is not before and rendered.render() == before  # nothing changed
-    changes = [
+    changes: list[Callable[[str, int], object]] = [
         lambda v, i: counter.labels(v, "ok").inc(i + 0.5),
         lambda v, i: counter.labels(dataset=v, outcome="failed"),  # a new series at 0
         lambda v, i: histogram.labels(v).observe(i * 0.37),
