@@ -7,18 +7,15 @@ exports the same rows with their data, for a labeling tool (the next page's curs
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dqm.monitors.errors import InvalidInputError
 from dqm.service import paging
+from dqm.service.alerting import relabel_export
 from dqm.service.alerting.relabel import QueueItem, build_queue
 from dqm.service.api.deps import CtxDep, SessionDep
 from dqm.service.api.schemas import Page
@@ -27,15 +24,6 @@ from dqm.service.ingest.datasets import get_dataset
 
 router = APIRouter(tags=["relabel"])
 SCOPE = "relabel-queue"
-QUEUE_COLUMNS = [
-    "row_id",
-    "batch_id",
-    "priority",
-    "reasons",
-    "label_issue",
-    "coverage",
-    "uncertainty",
-]
 
 
 class RelabelItem(BaseModel):
@@ -55,35 +43,14 @@ class RelabelPage(Page[RelabelItem]):
     pass
 
 
-def _flat(item: QueueItem, data_columns: list[str]) -> dict[str, Any]:
-    base = {
-        "row_id": item.row_id,
-        "batch_id": item.batch_id,
-        "priority": item.priority,
-        "reasons": "+".join(item.reasons),
-        "label_issue": item.label_issue,
-        "coverage": item.coverage,
-        "uncertainty": item.uncertainty,
-    }
-    row = item.row or {}
-    return {**base, **{f"data.{c}": row.get(c) for c in data_columns}}
-
-
 def _export(
     items: list[QueueItem], data_columns: list[str], fmt: str, headers: dict[str, str]
 ) -> Response:
-    rows = [_flat(i, data_columns) for i in items]
-    names = QUEUE_COLUMNS + [f"data.{c}" for c in data_columns]
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv", headers=headers)
-    table = pa.Table.from_pylist(rows) if rows else pa.table({n: pa.array([]) for n in names})
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return Response(sink.getvalue(), media_type="application/vnd.apache.parquet", headers=headers)
+        body = relabel_export.to_csv(items, data_columns)
+        return Response(body, media_type="text/csv", headers=headers)
+    data = relabel_export.to_parquet(items, data_columns)
+    return Response(data, media_type="application/vnd.apache.parquet", headers=headers)
 
 
 @router.get("/v1/datasets/{name}/relabel-queue", response_model=RelabelPage)
