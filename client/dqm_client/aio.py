@@ -104,7 +104,7 @@ class AsyncClient:
         return await self._do(ops.get_dataset(name))
 
     def datasets(self, *, limit: int | None = None) -> AsyncIterator[Dataset]:
-        return self._iter(ops.listing("/v1/datasets", Dataset, self._page(limit)), limit)
+        return self._iter(ops.datasets(self._page(limit)), limit)
 
     async def update_dataset(self, name: str, changes: Mapping[str, Any]) -> Dataset:
         """``PATCH /v1/datasets/{name}`` with ``changes`` (roles, added columns, ...)."""
@@ -128,8 +128,7 @@ class AsyncClient:
         return await self._do(ops.put_reference(dataset, body, kind, progress))
 
     def references(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Reference]:
-        path = f"/v1/datasets/{ops.seg(dataset)}/references"
-        return self._iter(ops.listing(path, Reference, self._page(limit)), limit)
+        return self._iter(ops.references(dataset, self._page(limit)), limit)
 
     async def push_batch(
         self,
@@ -151,8 +150,7 @@ class AsyncClient:
         )
 
     def batches(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Batch]:
-        path = f"/v1/datasets/{ops.seg(dataset)}/batches"
-        return self._iter(ops.listing(path, Batch, self._page(limit)), limit)
+        return self._iter(ops.batches(dataset, self._page(limit)), limit)
 
     async def push_labels(
         self, dataset: str, labels: Any, *, content_type: str | None = None
@@ -171,7 +169,7 @@ class AsyncClient:
         return await self._do(ops.get_monitor(name))
 
     def monitors(self, *, limit: int | None = None) -> AsyncIterator[Monitor]:
-        return self._iter(ops.listing("/v1/monitors", Monitor, self._page(limit)), limit)
+        return self._iter(ops.monitors(self._page(limit)), limit)
 
     async def update_monitor(self, name: str, changes: Mapping[str, Any]) -> Monitor:
         return await self._do(ops.update_monitor(name, changes))
@@ -202,8 +200,7 @@ class AsyncClient:
         return await self.wait_for_run(await self.run_now(monitor), timeout=timeout)
 
     def runs(self, monitor: str, *, limit: int | None = None) -> AsyncIterator[Run]:
-        path = f"/v1/monitors/{ops.seg(monitor)}/runs"
-        return self._iter(ops.listing(path, Run, self._page(limit)), limit)
+        return self._iter(ops.runs(monitor, self._page(limit)), limit)
 
     async def run_report(self, run_id: int) -> str:
         """The run's HTML report."""
@@ -218,8 +215,7 @@ class AsyncClient:
     def alerts(
         self, *, state: str | None = None, monitor: str | None = None, limit: int | None = None
     ) -> AsyncIterator[Alert]:
-        listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
-        return self._iter(listing, limit)
+        return self._iter(ops.alerts(self._page(limit), state, monitor), limit)
 
     async def create_hook(
         self, name: str, url: str, events: list[str], secret: str | None = None
@@ -235,7 +231,7 @@ class AsyncClient:
         return await self._do(ops.get_hook(name))
 
     def hooks(self, *, limit: int | None = None) -> AsyncIterator[Hook]:
-        return self._iter(ops.listing("/v1/hooks", Hook, self._page(limit)), limit)
+        return self._iter(ops.hooks(self._page(limit)), limit)
 
     async def delete_hook(self, name: str) -> None:
         await self._do(ops.delete_hook(name))
@@ -247,8 +243,7 @@ class AsyncClient:
         return await self._do(ops.hook_action(name, "enable"))
 
     def deliveries(self, hook: str, *, limit: int | None = None) -> AsyncIterator[Delivery]:
-        path = f"/v1/hooks/{ops.seg(hook)}/deliveries"
-        return self._iter(ops.listing(path, Delivery, self._page(limit)), limit)
+        return self._iter(ops.deliveries(hook, self._page(limit)), limit)
 
     async def redeliver(self, delivery_id: int) -> Delivery:
         return await self._do(ops.redeliver(delivery_id))
@@ -256,10 +251,7 @@ class AsyncClient:
     def retrain_requests(
         self, *, dataset: str | None = None, status: str | None = None, limit: int | None = None
     ) -> AsyncIterator[RetrainRequest]:
-        path = "/v1/retrain-requests"
-        page = self._page(limit)
-        listing = ops.listing(path, RetrainRequest, page, dataset=dataset, status=status)
-        return self._iter(listing, limit)
+        return self._iter(ops.retrain_requests(self._page(limit), dataset, status), limit)
 
     async def acknowledge_retrain_request(self, request_id: str) -> RetrainRequest:
         return await self._do(ops.acknowledge(request_id))
@@ -269,9 +261,7 @@ class AsyncClient:
         self, dataset: str, *, limit: int | None = None, slice_column: str | None = None
     ) -> AsyncIterator[RelabelItem]:
         """Rows proposed for relabeling, best first."""
-        path = f"/v1/datasets/{ops.seg(dataset)}/relabel-queue"
-        listing = ops.listing(path, RelabelItem, self._page(limit), slice_column=slice_column)
-        return self._iter(listing, limit)
+        return self._iter(ops.relabel_queue(dataset, self._page(limit), slice_column), limit)
 
     async def export_relabel_queue(
         self,

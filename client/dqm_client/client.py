@@ -123,7 +123,7 @@ class Client:
         return self._do(ops.get_dataset(name))
 
     def datasets(self, *, limit: int | None = None) -> Iterator[Dataset]:
-        return self._iter(ops.listing("/v1/datasets", Dataset, self._page(limit)), limit)
+        return self._iter(ops.datasets(self._page(limit)), limit)
 
     def update_dataset(self, name: str, changes: Mapping[str, Any]) -> Dataset:
         """``PATCH /v1/datasets/{name}`` with ``changes`` (roles, added columns, ...)."""
@@ -147,8 +147,7 @@ class Client:
         return self._do(ops.put_reference(dataset, body, kind, progress))
 
     def references(self, dataset: str, *, limit: int | None = None) -> Iterator[Reference]:
-        path = f"/v1/datasets/{ops.seg(dataset)}/references"
-        return self._iter(ops.listing(path, Reference, self._page(limit)), limit)
+        return self._iter(ops.references(dataset, self._page(limit)), limit)
 
     def push_batch(
         self,
@@ -174,15 +173,11 @@ class Client:
         (e.g. from ``dqm_client.spark.profile_dataframe(df, client.dataset(name).schema)``)
         or its encoded bytes. Idempotent by ``batch_id`` like ``push_batch``; the server checks
         it against the dataset's schema (422 naming the column)."""
-        if not isinstance(profile, bytes | bytearray):
-            from dqm_client.profiles import codec  # the optional extra dqm-client[profiles]
-
-            profile = codec.encode(profile)
-        return self._do(ops.push_profile(dataset, bytes(profile), batch_id or ops.new_batch_id()))
+        body = bytes(profile)  # a BatchProfile encodes itself (the extra dqm-client[profiles])
+        return self._do(ops.push_profile(dataset, body, batch_id or ops.new_batch_id()))
 
     def batches(self, dataset: str, *, limit: int | None = None) -> Iterator[Batch]:
-        path = f"/v1/datasets/{ops.seg(dataset)}/batches"
-        return self._iter(ops.listing(path, Batch, self._page(limit)), limit)
+        return self._iter(ops.batches(dataset, self._page(limit)), limit)
 
     def push_labels(
         self, dataset: str, labels: Any, *, content_type: str | None = None
@@ -201,7 +196,7 @@ class Client:
         return self._do(ops.get_monitor(name))
 
     def monitors(self, *, limit: int | None = None) -> Iterator[Monitor]:
-        return self._iter(ops.listing("/v1/monitors", Monitor, self._page(limit)), limit)
+        return self._iter(ops.monitors(self._page(limit)), limit)
 
     def update_monitor(self, name: str, changes: Mapping[str, Any]) -> Monitor:
         return self._do(ops.update_monitor(name, changes))
@@ -232,8 +227,7 @@ class Client:
         return self.wait_for_run(self.run_now(monitor), timeout=timeout)
 
     def runs(self, monitor: str, *, limit: int | None = None) -> Iterator[Run]:
-        path = f"/v1/monitors/{ops.seg(monitor)}/runs"
-        return self._iter(ops.listing(path, Run, self._page(limit)), limit)
+        return self._iter(ops.runs(monitor, self._page(limit)), limit)
 
     def run_report(self, run_id: int) -> str:
         """The run's HTML report."""
@@ -248,8 +242,7 @@ class Client:
     def alerts(
         self, *, state: str | None = None, monitor: str | None = None, limit: int | None = None
     ) -> Iterator[Alert]:
-        listing = ops.listing("/v1/alerts", Alert, self._page(limit), state=state, monitor=monitor)
-        return self._iter(listing, limit)
+        return self._iter(ops.alerts(self._page(limit), state, monitor), limit)
 
     def create_hook(
         self, name: str, url: str, events: list[str], secret: str | None = None
@@ -266,7 +259,7 @@ class Client:
         return self._do(ops.get_hook(name))
 
     def hooks(self, *, limit: int | None = None) -> Iterator[Hook]:
-        return self._iter(ops.listing("/v1/hooks", Hook, self._page(limit)), limit)
+        return self._iter(ops.hooks(self._page(limit)), limit)
 
     def delete_hook(self, name: str) -> None:
         self._do(ops.delete_hook(name))
@@ -278,8 +271,7 @@ class Client:
         return self._do(ops.hook_action(name, "enable"))
 
     def deliveries(self, hook: str, *, limit: int | None = None) -> Iterator[Delivery]:
-        path = f"/v1/hooks/{ops.seg(hook)}/deliveries"
-        return self._iter(ops.listing(path, Delivery, self._page(limit)), limit)
+        return self._iter(ops.deliveries(hook, self._page(limit)), limit)
 
     def redeliver(self, delivery_id: int) -> Delivery:
         return self._do(ops.redeliver(delivery_id))
@@ -287,10 +279,7 @@ class Client:
     def retrain_requests(
         self, *, dataset: str | None = None, status: str | None = None, limit: int | None = None
     ) -> Iterator[RetrainRequest]:
-        path = "/v1/retrain-requests"
-        page = self._page(limit)
-        listing = ops.listing(path, RetrainRequest, page, dataset=dataset, status=status)
-        return self._iter(listing, limit)
+        return self._iter(ops.retrain_requests(self._page(limit), dataset, status), limit)
 
     def acknowledge_retrain_request(self, request_id: str) -> RetrainRequest:
         return self._do(ops.acknowledge(request_id))
@@ -300,9 +289,7 @@ class Client:
         self, dataset: str, *, limit: int | None = None, slice_column: str | None = None
     ) -> Iterator[RelabelItem]:
         """Rows proposed for relabeling, best first."""
-        path = f"/v1/datasets/{ops.seg(dataset)}/relabel-queue"
-        listing = ops.listing(path, RelabelItem, self._page(limit), slice_column=slice_column)
-        return self._iter(listing, limit)
+        return self._iter(ops.relabel_queue(dataset, self._page(limit), slice_column), limit)
 
     def export_relabel_queue(
         self,

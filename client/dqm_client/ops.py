@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from dqm_client.models import (
+    Alert,
     Batch,
     Dataset,
     Delivery,
@@ -21,6 +22,7 @@ from dqm_client.models import (
     LabelsResult,
     Monitor,
     Reference,
+    RelabelItem,
     RetrainRequest,
     Run,
     Series,
@@ -221,3 +223,52 @@ def relabel_export(name: str, fmt: str, limit: int, slice_column: str | None) ->
     params = _params(format=fmt, limit=limit, slice_column=slice_column)
     call = Call("GET", f"/v1/datasets/{seg(name)}/relabel-queue", params)
     return Op(call, lambda r: r.content)
+
+
+# listings: the first page's request of each list endpoint
+def _under(kind: str, name: str, sub: str) -> str:
+    return f"/v1/{kind}/{seg(name)}/{sub}"
+
+
+def datasets(page_size: int) -> Listing[Dataset]:
+    return listing("/v1/datasets", Dataset, page_size)
+
+
+def references(name: str, page_size: int) -> Listing[Reference]:
+    return listing(_under("datasets", name, "references"), Reference, page_size)
+
+
+def batches(name: str, page_size: int) -> Listing[Batch]:
+    return listing(_under("datasets", name, "batches"), Batch, page_size)
+
+
+def monitors(page_size: int) -> Listing[Monitor]:
+    return listing("/v1/monitors", Monitor, page_size)
+
+
+def runs(name: str, page_size: int) -> Listing[Run]:
+    return listing(_under("monitors", name, "runs"), Run, page_size)
+
+
+def alerts(page_size: int, state: str | None, monitor: str | None) -> Listing[Alert]:
+    return listing("/v1/alerts", Alert, page_size, state=state, monitor=monitor)
+
+
+def hooks(page_size: int) -> Listing[Hook]:
+    return listing("/v1/hooks", Hook, page_size)
+
+
+def deliveries(name: str, page_size: int) -> Listing[Delivery]:
+    return listing(_under("hooks", name, "deliveries"), Delivery, page_size)
+
+
+def retrain_requests(
+    page_size: int, dataset: str | None, status: str | None
+) -> Listing[RetrainRequest]:
+    path = "/v1/retrain-requests"
+    return listing(path, RetrainRequest, page_size, dataset=dataset, status=status)
+
+
+def relabel_queue(name: str, page_size: int, slice_column: str | None) -> Listing[RelabelItem]:
+    path = _under("datasets", name, "relabel-queue")
+    return listing(path, RelabelItem, page_size, slice_column=slice_column)
