@@ -8,8 +8,8 @@ column, ``share_drifted_columns``, ``number_drifted_columns``, ``dataset_drift``
 ``target_drift``, plus the run counters, histograms and alerts.
 
 Idle: ``--scrapes`` sequential scrapes. Busy: every monitor is then scheduled every
-``--every`` seconds, so the server's worker executes runs throughout while the same number of
-scrapes is timed. Printed per phase: scrape wall time p50 / p99 (client side, over loopback),
+``--every`` seconds, so the server's worker executes runs throughout while scrapes are timed
+for ``--busy-seconds`` (30). Printed per phase: scrape wall time p50 / p99 (client side, over loopback),
 the server's CPU per scrape (its processes' CPU over the phase / scrapes, from /proc, and the
 same above the CPU it uses in 5 s without requests, measured just before: in the busy phase that
 background is mostly the runs), runs finished meanwhile, cores and processes; and the CPU
@@ -17,7 +17,7 @@ time p50 / p99 of the handler's own work (process families + the snapshot's text
 this process with ``time.thread_time`` against the same database. Target: 100 ms.
 
 Run: ``.venv/bin/python -m bench.metrics_scrape [--monitors 100] [--features 49] [--rows 1000]
-[--scrapes 200] [--every 5s] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]``
+[--scrapes 200] [--every 5s] [--busy-seconds 30] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]``
 (``--features`` feature columns plus the target).
 """
 
@@ -110,13 +110,16 @@ def background_cpu(seconds: float = 5.0) -> float:
     return (server_cpu() - before) / seconds
 
 
-def phase(bench: Bench, name: str, client: httpx.Client, scrapes: int) -> None:
-    """Time ``scrapes`` sequential scrapes; rows with wall p50/p99 and server CPU."""
+def phase(
+    bench: Bench, name: str, client: httpx.Client, scrapes: int, seconds: float = 0.0
+) -> None:
+    """Time sequential scrapes, at least ``scrapes`` and for ``seconds``; rows with wall
+    p50/p99 and server CPU."""
     background = background_cpu()
     runs_before, cpu_before = runs_finished(client), server_cpu()
     walls, sizes = [], []
     started = time.perf_counter()
-    for _ in range(scrapes):
+    while len(walls) < scrapes or time.perf_counter() - started < seconds:
         t = time.perf_counter()
         response = client.get("/metrics")
         walls.append(time.perf_counter() - t)
@@ -124,6 +127,7 @@ def phase(bench: Bench, name: str, client: httpx.Client, scrapes: int) -> None:
         sizes.append(len(response.content))
     elapsed = time.perf_counter() - started
     cpu = server_cpu() - cpu_before
+    scrapes = len(walls)
     per_scrape = max(0.0, cpu - background * elapsed) / scrapes
     runs = runs_finished(client) - runs_before
     samples = sum(1 for line in response.text.splitlines() if line and line[0] != "#")
@@ -183,6 +187,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000, help="reference and batch rows")
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--every", default="5s", help="schedule of every monitor when busy")
+    parser.add_argument("--busy-seconds", type=float, default=30.0, help="scrape this long")
     parser.add_argument("--postgres", help="URL of an EMPTY PostgreSQL database")
     args = parser.parse_args()
     backend = "postgresql" if args.postgres else "sqlite"
@@ -213,7 +218,7 @@ def main() -> None:
             client.patch(f"/v1/monitors/m{i:03d}", json=patch).raise_for_status()
         time.sleep(duration_seconds(args.every))  # the scheduled runs are under way
         busy = f"{label}, runs executing (each monitor every {args.every})"
-        phase(bench, busy, client, args.scrapes)
+        phase(bench, busy, client, args.scrapes, args.busy_seconds)
         for i in range(args.monitors):
             client.patch(f"/v1/monitors/m{i:03d}", json={"enabled": False}).raise_for_status()
     handler_cpu(bench, url, args.monitors, args.scrapes)
