@@ -8,17 +8,19 @@ column, ``share_drifted_columns``, ``number_drifted_columns``, ``dataset_drift``
 ``target_drift``, plus the run counters, histograms and alerts.
 
 Idle: ``--scrapes`` sequential scrapes. Busy: every monitor is then scheduled every
-``--every`` seconds, so the server's worker executes runs throughout while scrapes are timed
-for ``--busy-seconds`` (30). Printed per phase: scrape wall time p50 / p99 (client side, over loopback),
-the server's CPU per scrape (its processes' CPU over the phase / scrapes, from /proc, and the
-same above the CPU it uses in 5 s without requests, measured just before: in the busy phase that
-background is mostly the runs), runs finished meanwhile, cores and processes; and the CPU
+``--every`` seconds, so the server's worker executes runs throughout while scrapes are timed for
+``--busy-seconds`` (30). Printed per phase: scrape wall time p50 / p99 (client side, over
+loopback), the server's CPU per scrape (its processes' CPU over the phase / scrapes, from
+/proc, and the same above the CPU it uses in 5 s without requests, measured just before: in the
+busy phase that background is mostly the runs), runs finished meanwhile, cores and processes;
+and the CPU
 time p50 / p99 of the handler's own work (process families + the snapshot's text) measured in
 this process with ``time.thread_time`` against the same database. Target: 100 ms.
 
 Run: ``.venv/bin/python -m bench.metrics_scrape [--monitors 100] [--features 49] [--rows 1000]
-[--scrapes 200] [--every 5s] [--busy-seconds 30] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]``
-(``--features`` feature columns plus the target).
+[--scrapes 200] [--every 5s] [--busy-seconds 30]
+[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB]`` (``--features`` feature
+columns plus the target).
 """
 
 from __future__ import annotations
