@@ -13,9 +13,8 @@ Idle: ``--scrapes`` sequential scrapes. Busy: every monitor is then scheduled ev
 loopback), the server's CPU per scrape (its processes' CPU over the phase / scrapes, from
 /proc, and the same above the CPU it uses in 5 s without requests, measured just before: in the
 busy phase that background is mostly the runs), runs finished meanwhile, cores and processes;
-and the CPU
-time p50 / p99 of the handler's own work (process families + the snapshot's text) measured in
-this process with ``time.thread_time`` against the same database. Target: 100 ms.
+and the CPU time p50 / p99 of the handler's own work (process families + the snapshot's text),
+measured in this process with ``time.thread_time`` against the same database. Target: 100 ms.
 
 Run: ``.venv/bin/python -m bench.metrics_scrape [--monitors 100] [--features 49] [--rows 1000]
 [--scrapes 200] [--every 5s] [--busy-seconds 30]
