@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import dqm.service.cli.apply_file as apply_file
 from dqm_client import Client
 from tests.cli.conftest import Cli
 
@@ -68,7 +69,6 @@ def _write(folder: Path, datasets: str, rest: str) -> Path:
     return folder
 
 
-@pytest.mark.slow
 def test_apply_change_and_prune_round_trip(
     dqm: Cli, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,3 +226,16 @@ def test_the_documented_example_applies_once(
     assert [m.name for m in client.monitors()] == ["churn-drift"]
     again = dqm("apply", "-f", str(example), "--dry-run", "--exit-code")
     assert again.code == 0 and "No changes" in again.out, again
+
+
+def test_a_folder_laid_out_as_a_mounted_config_map_yields_its_yaml_files(tmp_path: Path) -> None:
+    # kubelet's layout: the files in a timestamped folder, ..data -> it, each name -> ..data/name
+    stamped = tmp_path / "..2026_11_29_22_00_00.123456789"
+    stamped.mkdir()
+    (stamped / "b.yml").write_text("hooks: []\n")
+    (stamped / "a.yaml").write_text(DATASETS)
+    (tmp_path / "..data").symlink_to(stamped.name)
+    for name in ("a.yaml", "b.yml"):
+        (tmp_path / name).symlink_to(f"..data/{name}")
+    assert [p.name for p in apply_file.files_of([tmp_path])] == ["a.yaml", "b.yml"]
+    assert list(apply_file.load([tmp_path]).datasets) == ["churn"]
