@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
@@ -45,6 +46,16 @@ def base_options(
     if key:
         merged["authorization"] = f"Bearer {key}"
     return url.rstrip("/"), merged
+
+
+def _encode_profile(profile: Any) -> bytes:
+    """The codec's bytes of a ``BatchProfile``. The core client does not import the optional
+    extra ``dqm_client.profiles``: whoever holds a profile has loaded it already."""
+    extra = sys.modules.get("dqm_client.profiles")
+    if extra is None or not isinstance(profile, extra.BatchProfile):
+        raise TypeError("push_profile takes a dqm_client.profiles.BatchProfile or its bytes")
+    body: bytes = extra.encode(profile)
+    return body
 
 
 class Client:
@@ -173,7 +184,7 @@ class Client:
         (e.g. from ``dqm_client.spark.profile_dataframe(df, client.dataset(name).schema)``)
         or its encoded bytes. Idempotent by ``batch_id`` like ``push_batch``; the server checks
         it against the dataset's schema (422 naming the column)."""
-        body = bytes(profile)  # a BatchProfile encodes itself (the extra dqm-client[profiles])
+        body = profile if isinstance(profile, bytes) else _encode_profile(profile)
         return self._do(ops.push_profile(dataset, body, batch_id or ops.new_batch_id()))
 
     def batches(self, dataset: str, *, limit: int | None = None) -> Iterator[Batch]:

@@ -28,3 +28,5 @@ def test_push_profile_sends_a_batch_as_numbers(client: Client) -> None:
         client.push_profile("d", wrong)
     assert refused.value.status == 422
     assert refused.value.details == [{"column": "age", "expected": "numerical"}]
+    with pytest.raises(TypeError):
+        client.push_profile("d", {"rows": 1})  # neither a BatchProfile nor bytes
