@@ -112,11 +112,15 @@ def test_apply_change_and_prune_round_trip(
     monkeypatch.setenv("H9_TRAINER_SECRET", second)
     changed = (HOOKS_AND_MONITORS.replace("value: 0.3", "value: 0.25")
                .replace("ml.example.com/dqm", "ml.example.com/v2") + SECOND_MONITOR)  # fmt: skip
-    _write(conf, DATASETS + "        - {name: income, type: numerical}\n", changed)
+    datasets = DATASETS.replace(
+        "{name: plan, type: categorical}", "{name: plan, type: categorical, role: prediction}"
+    )
+    _write(conf, datasets + "        - {name: income, type: numerical}\n", changed)
     planned = dqm("apply", "-f", str(conf), "--dry-run")
     assert planned.code == 0, planned
     out = planned.out
     assert "~ update datasets/churn" in out and "schema.columns.income: null ->" in out, out
+    assert '"role": "feature"' in out and '"role": "prediction"' in out, out  # plan's role
     assert "~ update hooks/trainer" in out
     assert 'url: "https://ml.example.com/dqm" -> "https://ml.example.com/v2"' in out, out
     fingerprints = f'secret_fingerprint: "{_fingerprint(first)}" -> "{_fingerprint(second)}"'
@@ -134,11 +138,12 @@ def test_apply_change_and_prune_round_trip(
     assert client.monitor("churn-drift").created_at == monitor.created_at  # patched, not replaced
     assert client.hook("trainer").url == "https://ml.example.com/v2"
     assert client.hook("trainer").secret_fingerprint == _fingerprint(second)
-    assert "income" in [c["name"] for c in (client.dataset("churn").schema or {})["columns"]]
+    columns = {c["name"]: c for c in (client.dataset("churn").schema or {})["columns"]}
+    assert columns["income"]["type"] == "numerical" and columns["plan"]["role"] == "prediction"
     assert client.monitor("churn-age").schedule == {"every": "1h"}
 
     # a monitor and the hook leave the files: kept without --prune, deleted with it
-    _write(conf, DATASETS + "        - {name: income, type: numerical}\n",
+    _write(conf, datasets + "        - {name: income, type: numerical}\n",
            "monitors:\n" + SECOND_MONITOR)  # fmt: skip
     kept = dqm("apply", "-f", str(conf))
     assert kept.code == 0, kept
