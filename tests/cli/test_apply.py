@@ -244,3 +244,18 @@ def test_a_folder_laid_out_as_a_mounted_config_map_yields_its_yaml_files(tmp_pat
         (tmp_path / name).symlink_to(f"..data/{name}")
     assert [p.name for p in apply_file.files_of([tmp_path])] == ["a.yaml", "b.yml"]
     assert list(apply_file.load([tmp_path]).datasets) == ["churn"]
+
+
+def test_a_call_the_server_refuses_stops_the_apply_saying_what_was_done(
+    dqm: Cli, client: Client, tmp_path: Path
+) -> None:
+    refused = tmp_path / "metadata.yaml"
+    hook = (
+        "hooks:\n  - {name: sneaky, url: 'http://169.254.169.254/latest', events: [alert.firing]}\n"
+    )
+    refused.write_text(DATASETS + hook)
+    done = dqm("apply", "-f", str(refused))
+    assert done.code == 1, done
+    assert "+ create datasets/churn" in done.out and "1 change(s) applied" in done.out, done
+    assert "failed at create hooks/sneaky" in done.err and "169.254.169.254" in done.err, done
+    assert [d.name for d in client.datasets()] == ["churn"] and list(client.hooks()) == []
