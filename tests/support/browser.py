@@ -132,18 +132,21 @@ def page(browser: Browser) -> Iterator[Page]:
         pytest.fail("\n".join(guard.problems()))
 
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's violations on the current page (all rules of its default run), each as
-    ``{"id", "impact", "help", "targets"}``; an empty list means the checks passed."""
+def axe_violations(page: Page, disable: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """axe-core's violations on the current page (all rules of its default run but the rule ids
+    in ``disable``), each as ``{"id", "impact", "help", "targets"}``; an empty list means the
+    checks passed."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
     found: list[dict[str, Any]] = page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {resultTypes: ["violations"]});
+        """async (disable) => {
+            const rules = Object.fromEntries(disable.map(id => [id, {enabled: false}]));
+            const result = await axe.run(document, {resultTypes: ["violations"], rules});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 targets: v.nodes.map(n => n.target.join(" ")).slice(0, 5),
             }));
-        }"""
+        }""",
+        list(disable),
     )
     return found
