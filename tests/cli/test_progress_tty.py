@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from dqm_client import Client
-from tests.client.data import rows
+from tests.support.pets import rows
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -13,7 +13,7 @@ import pytest
 
 from dqm_client import Client
 from tests.cli.conftest import Cli
-from tests.client.data import SCHEMA, rows
+from tests.support.pets import SCHEMA, rows
 from tests.support.receiver import running_receiver
 
 

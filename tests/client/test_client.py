@@ -26,7 +26,7 @@ from dqm_client import (
     Retry,
     Unauthorized,
 )
-from tests.client.data import SCHEMA, rows
+from tests.support.pets import SCHEMA, rows
 from tests.support.receiver import running_receiver
 from tests.support.server import free_port, running_server
 

@@ -17,46 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 from sqlalchemy import text
 
 from dqm.service.db.migrate import upgrade
 from dqm.service.db.session import make_engine
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, records
-
-PETS_SCHEMA = {
-    "columns": [
-        {"name": "id", "type": "categorical", "role": "id"},
-        {"name": "x", "type": "numerical"},
-        {"name": "segment", "type": "categorical"},
-        {"name": "label", "type": "categorical", "role": "target"},
-        {"name": "p_cat", "type": "numerical", "role": "prediction_probability", "class": "cat"},
-        {"name": "p_dog", "type": "numerical", "role": "prediction_probability", "class": "dog"},
-    ]
-}
-
-
-def pets(n: int, seed: int, prefix: str, flipped: int = 0) -> list[dict[str, Any]]:
-    """Rows whose labels agree with confident predictions, except the first ``flipped``."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        p_cat = float(rng.choice([0.97, 0.9, 0.1, 0.03]))
-        label = "cat" if p_cat > 0.5 else "dog"
-        if i < flipped:
-            label = "dog" if label == "cat" else "cat"
-        out.append(
-            {
-                "id": f"{prefix}{i}",
-                "x": float(rng.normal()),
-                "segment": "a" if i % 4 else "b",
-                "label": label,
-                "p_cat": p_cat,
-                "p_dog": round(1 - p_cat, 10),
-            }
-        )
-    return out
+from tests.support.pets import SCHEMA as PETS_SCHEMA
+from tests.support.pets import rows as pets
 
 
 def module_settings(folder: Path) -> Settings:

@@ -1,4 +1,5 @@
-"""Rows for the client tests: a numeric feature that drifts on demand, a label, probabilities."""
+"""Pets: rows with an id, a numeric feature that drifts on demand, a segment, a cat/dog label
+and class probabilities, for label-quality, relabel-queue, drift, client and CLI tests."""
 
 from __future__ import annotations
 
