@@ -23,13 +23,11 @@ from dqm.service.alerting.summary import (
 )
 from dqm.service.console.web import (
     ReaderDep,
+    action_form,
     base_path,
     ctx_of,
     page_router,
-    read_form,
-    reader,
     render,
-    require,
     url_builder,
 )
 
@@ -98,9 +96,7 @@ def _hook_of(request: Request, delivery_id: int) -> str | None:
 @router.post("/deliveries/{delivery_id}/redeliver")
 async def redeliver(request: Request, delivery_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
     """Queue a delivery again, as ``POST /v1/deliveries/{id}/redeliver`` (admin scope)."""
-    viewer = await run_in_threadpool(reader, request)
-    await read_form(request, viewer)
-    require(viewer, "admin")
+    await action_form(request, "admin")
     ctx = ctx_of(request)
     hook = await run_in_threadpool(_hook_of, request, delivery_id)
     if hook is None:

@@ -17,13 +17,11 @@ from dqm.service.alerting.relabel import QueueItem, build_queue
 from dqm.service.alerting.summary import open_queue_sizes
 from dqm.service.console.web import (
     ReaderDep,
+    action_form,
     base_path,
     ctx_of,
     page_router,
-    read_form,
-    reader,
     render,
-    require,
     url_builder,
 )
 from dqm.service.context import Context
@@ -138,9 +136,7 @@ def _label_value(schema: Schema, raw: str) -> Any:
 @router.post("/relabel/{name}/labels")
 async def submit_label(request: Request, name: str) -> Response:
     """Store one corrected label through the labels ingest function (ingest scope)."""
-    viewer = await run_in_threadpool(reader, request)
-    fields = await read_form(request, viewer)
-    require(viewer, "ingest")
+    fields = await action_form(request, "ingest")
     ctx = ctx_of(request)
     schema = await run_in_threadpool(_schema, ctx, name)
     row_id = fields.get("row_id", "").strip()

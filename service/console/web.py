@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -176,6 +177,15 @@ async def read_form(request: Request, viewer: Viewer | None) -> dict[str, str]:
             raise ForbiddenError("the form's CSRF token is missing or stale: reload the page")
     if not form:
         raise InvalidInputError("a console form must be application/x-www-form-urlencoded")
+    return fields
+
+
+async def action_form(request: Request, scope: Scope) -> dict[str, str]:
+    """A console action's form fields: posted by a signed-in reader (CSRF-checked by
+    ``read_form``) whose key holds ``scope``."""
+    viewer = await run_in_threadpool(reader, request)
+    fields = await read_form(request, viewer)
+    require(viewer, scope)
     return fields
 
 
