@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 
 from dqm_client import encoding, ops
-from dqm_client.client import base_options
+from dqm_client.client import base_options, encode_profile
 from dqm_client.encoding import TableFormat
 from dqm_client.models import (
     Alert,
@@ -148,6 +148,11 @@ class AsyncClient:
         return await self._do(
             ops.push_batch(dataset, body, kind, batch_id or ops.new_batch_id(), progress)
         )
+
+    async def push_profile(self, dataset: str, profile: Any, batch_id: str | None = None) -> Batch:
+        """``Client.push_profile``: a batch sent as a ``BatchProfile`` (or its bytes)."""
+        body = profile if isinstance(profile, bytes) else encode_profile(profile)
+        return await self._do(ops.push_profile(dataset, body, batch_id or ops.new_batch_id()))
 
     def batches(self, dataset: str, *, limit: int | None = None) -> AsyncIterator[Batch]:
         return self._iter(ops.batches(dataset, self._page(limit)), limit)

@@ -48,7 +48,7 @@ def base_options(
     return url.rstrip("/"), merged
 
 
-def _encode_profile(profile: Any) -> bytes:
+def encode_profile(profile: Any) -> bytes:
     """The codec's bytes of a ``BatchProfile``. The core client does not import the optional
     extra ``dqm_client.profiles``: whoever holds a profile has loaded it already."""
     extra = sys.modules.get("dqm_client.profiles")
@@ -184,7 +184,7 @@ class Client:
         (e.g. from ``dqm_client.spark.profile_dataframe(df, client.dataset(name).schema)``)
         or its encoded bytes. Idempotent by ``batch_id`` like ``push_batch``; the server checks
         it against the dataset's schema (422 naming the column)."""
-        body = profile if isinstance(profile, bytes) else _encode_profile(profile)
+        body = profile if isinstance(profile, bytes) else encode_profile(profile)
         return self._do(ops.push_profile(dataset, body, batch_id or ops.new_batch_id()))
 
     def batches(self, dataset: str, *, limit: int | None = None) -> Iterator[Batch]:

@@ -3,10 +3,12 @@ Client.dataset returns it, idempotent by batch id, 422 on a profile the schema r
 
 from __future__ import annotations
 
+import asyncio
+
 import pyarrow as pa
 import pytest
 
-from dqm_client import Client
+from dqm_client import AsyncClient, Batch, Client
 from dqm_client.errors import ApiError
 from dqm_client.profiles import codec, profile_arrow, profiled_types
 from tests.service.data import SCHEMA, frame, records
@@ -30,3 +32,15 @@ def test_push_profile_sends_a_batch_as_numbers(client: Client) -> None:
     assert refused.value.details == [{"column": "age", "expected": "numerical"}]
     with pytest.raises(TypeError):
         client.push_profile("d", {"rows": 1})  # neither a BatchProfile nor bytes
+
+
+def test_the_async_client_pushes_a_profile(client: Client) -> None:
+    client.create_dataset("d", schema=SCHEMA)
+    profile = profile_arrow(pa.table(frame(50, 3)), profiled_types(SCHEMA))
+
+    async def push() -> Batch:
+        async with AsyncClient(client.url) as aio:
+            return await aio.push_profile("d", profile, batch_id="a")
+
+    sent = asyncio.run(push())
+    assert (sent.batch_id, sent.rows, sent.kind, sent.created) == ("a", 50, "profile", True)
