@@ -11,18 +11,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from dqm.service.db.migrate import upgrade
-from dqm.service.db.session import make_engine
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA, drift_monitor, frame, records
+from tests.support.database import migrated_database, settings_for
 from tests.support.pets import SCHEMA as PETS_SCHEMA
 from tests.support.pets import rows as pets
 
@@ -30,23 +27,7 @@ from tests.support.pets import rows as pets
 def module_settings(folder: Path) -> Settings:
     """Settings on a fresh migrated database, as the ``settings`` fixture makes, for a
     module-scoped server (PostgreSQL when DQM_TEST_DATABASE_URL names one)."""
-    url = os.environ.get("DQM_TEST_DATABASE_URL") or f"sqlite:///{folder / 'dqm.db'}"
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
-    return Settings(
-        database_url=url,
-        data_dir=str(folder / "data"),
-        scheduler_tick_seconds=0.2,
-        runner_poll_seconds=0.2,
-        relay_poll_seconds=0.2,
-        webhook_timeout_seconds=5,
-        webhook_allowlist="127.0.0.1/32",
-    )
+    return settings_for(migrated_database(folder), folder)
 
 
 @dataclass
