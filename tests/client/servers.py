@@ -7,17 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 
-from dqm.service.app import create_app
 from dqm.service.settings import Settings
 from tests.support.server import free_port
 
@@ -67,24 +61,3 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-@contextmanager
-def serving_app(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
-    """``running_server`` that also yields the application (its context holds the engine)."""
-    port = free_port()
-    settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("dqm test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)

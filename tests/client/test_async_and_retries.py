@@ -15,9 +15,9 @@ import pytest
 
 from dqm.service.settings import Settings
 from dqm_client import AsyncClient, Client, NotFound, Retry, Unavailable
-from tests.client.servers import serving_app
 from tests.support.outage import DatabaseCut, invalid_sqlite_url
 from tests.support.pets import SCHEMA, rows
+from tests.support.server import serving_app
 
 
 def plain(n: int, seed: int, prefix: str, shift: float = 0.0) -> list[dict[str, object]]:
