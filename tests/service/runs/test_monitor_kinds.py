@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from dqm.service.settings import Settings
-from tests.service.alerting.test_relabel_queue import SCHEMA, rows
 from tests.service.scrape import scrape_until
+from tests.support.pets import SCHEMA, rows
 from tests.support.server import running_server
 
 
