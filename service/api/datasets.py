@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -200,9 +200,18 @@ async def ingest_profile(
     return batch_out(done.batch)
 
 
-@router.get("/{name}/batches/{batch_id}/profile")
-async def get_batch_profile(name: str, batch_id: str, ctx: CtxDep) -> dict[str, Any]:
-    """The JSON view of a batch's stored profile (counts, moments, quantiles, categories)."""
+@router.get(
+    "/{name}/batches/{batch_id}/profile",
+    responses={200: {"content": {profiles.PROFILE_MEDIA_TYPE: {}}}},
+)
+async def get_batch_profile(
+    name: str, batch_id: str, ctx: CtxDep, format: Literal["json", "binary"] = "json"
+) -> Any:
+    """A batch's stored profile: its JSON view (counts, moments, quantiles, categories) or,
+    with ``format=binary``, the codec's bytes (``dqm_client.profiles.codec.decode``)."""
+    if format == "binary":
+        body = await run_in_threadpool(profiles.stored_profile_bytes, ctx, name, batch_id)
+        return Response(body, media_type=profiles.PROFILE_MEDIA_TYPE)
     return await run_in_threadpool(profiles.batch_profile_view, ctx, name, batch_id)
 
 

@@ -79,6 +79,11 @@ def read_stored_profile(ctx: Context, batch: Batch) -> BatchProfile | None:
 
 def batch_profile_view(ctx: Context, name: str, batch_key: str) -> dict[str, Any]:
     """The JSON view of a batch's profile (404 when the batch or its profile is missing)."""
+    return codec.json_view(codec.decode(stored_profile_bytes(ctx, name, batch_key)))
+
+
+def stored_profile_bytes(ctx: Context, name: str, batch_key: str) -> bytes:
+    """A batch's stored profile in the binary codec (404 when the batch or profile is missing)."""
     with ctx.sessions() as session:
         dataset = get_dataset(session, name)
         batch = existing_batch(session, dataset.id, batch_key)
@@ -86,10 +91,9 @@ def batch_profile_view(ctx: Context, name: str, batch_key: str) -> dict[str, Any
         raise NotFoundError(
             f"batch {batch_key!r} does not exist", [{"dataset": name, "batch_id": batch_key}]
         )
-    profile = read_stored_profile(ctx, batch)
-    if profile is None:
+    if batch.profile_path is None:
         raise NotFoundError(
             f"batch {batch_key!r} has no stored profile (received before profiles existed)",
             [{"dataset": name, "batch_id": batch_key}],
         )
-    return codec.json_view(profile)
+    return ctx.storage.read_bytes(batch.profile_path)

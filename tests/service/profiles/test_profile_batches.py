@@ -63,6 +63,11 @@ def test_a_profile_batch_is_stored_idempotently_and_listed(settings: Settings) -
         view = client.get("/v1/datasets/d/batches/p1/profile")
         assert view.status_code == 200, view.text
         assert view.json() == codec.json_view(codec.decode(body))
+        raw = client.get("/v1/datasets/d/batches/p1/profile?format=binary")
+        assert raw.headers["content-type"] == "application/vnd.dqm.profile"
+        assert raw.content == body
+        missing = client.get("/v1/datasets/d/batches/nope/profile")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     root = Path(settings.data_dir)
     assert len(_files(root, "profiles")) == 2  # the profile batch and the row batch's profile
     assert len(_files(root, "batches")) == 1
