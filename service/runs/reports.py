@@ -65,6 +65,12 @@ def run_report(ctx: Context, run_id: int) -> str | None:
             return bytes(stream.read()).decode("utf-8")
     if plan.reference_path is None or len(plan.batches) < len(plan.batch_ids):
         raise ConflictError(f"the data of run {run_id} is no longer stored", [{"run_id": run_id}])
+    profiled = [b.batch_key for b in plan.batches if b.path is None]
+    if profiled:
+        raise ConflictError(
+            f"run {run_id} read batches sent as profiles: there are no rows to draw a report from",
+            [{"run_id": run_id, "batch_ids": profiled}],
+        )
     page = _render(ctx, plan)
     full = ctx.storage.path(cached)
     ctx.storage.filesystem.create_dir(full.rsplit("/", 1)[0], recursive=True)

@@ -163,7 +163,10 @@ def test_a_profile_only_window_skips_what_needs_rows(settings: Settings) -> None
         _monitor(client, "needs-rows", 1, data="profiles", per_column_method={"moved": "ed"})
         on_rows = client.post("/v1/monitors/rows/run?wait=true").json()
         run = _run(client, "needs-rows")
+        report = client.get(f"/v1/runs/{run['id']}/report")
     assert on_rows["status"] == "skipped"  # a rows monitor has no rows in this window
+    assert report.status_code == 409, report.text  # no rows to draw
+    assert report.json()["error"]["details"] == [{"run_id": run["id"], "batch_ids": ["p"]}]
     scores = _scores(run)
     assert scores["moved"]["status"] == "skipped: needs rows"
     assert scores["note"]["status"] == "skipped: text columns are not tested"
