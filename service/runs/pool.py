@@ -36,6 +36,18 @@ from dqm.service.settings import Settings
 log = logging.getLogger(__name__)
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload([__name__])
+
+
+def warm_up() -> None:
+    """Start the forkserver (and its imports) in the background, so that the first worker
+    process forks from a ready server instead of waiting for it after start-up."""
+    import multiprocessing.forkserver
+
+    threading.Thread(
+        target=multiprocessing.forkserver.ensure_running, name="dqm-forkserver", daemon=True
+    ).start()
+
+
 _LIVE: weakref.WeakSet[InProcess] = weakref.WeakSet()
 
 

@@ -25,7 +25,7 @@ from dqm.service.clock import utcnow
 from dqm.service.context import Context
 from dqm.service.ingest import reconciler
 from dqm.service.outages import as_unavailable, report_outage
-from dqm.service.runs import retention, scheduler
+from dqm.service.runs import pool, retention, scheduler
 from dqm.service.runs.draining import RunExecutor, RunPool
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ class Worker:
         self.ctx = ctx
         self.client = relay.make_client(ctx)
         self.scheduler = BackgroundScheduler(timezone="UTC")
+        if ctx.settings.run_processes:
+            pool.warm_up()  # while the rest of start-up goes on
         self.runs = RunPool(ctx)
         settings = ctx.settings
         self._stopping = threading.Event()
