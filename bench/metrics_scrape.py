@@ -118,7 +118,8 @@ def phase(
     p50/p99 and server CPU."""
     background = background_cpu()
     runs_before, cpu_before = runs_finished(client), server_cpu()
-    walls, sizes = [], []
+    walls: list[float] = []
+    sizes: list[int] = []
     started = time.perf_counter()
     while len(walls) < scrapes or time.perf_counter() - started < seconds:
         t = time.perf_counter()
