@@ -28,6 +28,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
+import pyarrow as pa
+
 from dqm.service.context import Context
 from dqm.service.outages import as_unavailable, report_outage
 from dqm.service.runs import runner
@@ -226,6 +228,7 @@ def child_main(settings: Settings, tasks: Connection, lifeline: Connection) -> N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us, after the grace
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+    _use_jemalloc()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s:%(name)s[%(process)d]:%(message)s"
     )
@@ -236,6 +239,14 @@ def child_main(settings: Settings, tasks: Connection, lifeline: Connection) -> N
         except EOFError:  # the parent closed our pipe: it let us go
             os._exit(0)
         tasks.send(_perform(replace(ctx, worker_id=worker_id), run_id))
+
+
+def _use_jemalloc() -> None:
+    """Give Arrow's buffers to jemalloc rather than the wheels' default (mimalloc), which keeps
+    freed memory: measured with bench/run_memory.py, a 1M x 25 run's peak RSS above idle was
+    1.9-2.8x the window's Arrow size with mimalloc and 0.92-0.99x with jemalloc."""
+    with contextlib.suppress(NotImplementedError, pa.ArrowNotImplementedError):
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 def _perform(ctx: Context, run_id: int) -> runner.Outcome | None:
