@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dqm.service.clock import utcnow
+from dqm.service.context import Context
 from dqm.service.db.models import Batch, Delivery, MetricValue, ReferenceVersion, Run
 from dqm.service.ingest.reconciler import reconcile
 from dqm.service.settings import Settings
@@ -136,6 +137,15 @@ def setup_dataset(client: httpx.Client, receiver: Receiver) -> None:
     assert monitor.status_code == 201, monitor.text
 
 
+def started_runs(ctx: Context) -> int:
+    """Runs that a worker has started, whatever became of them."""
+    with ctx.sessions() as session:
+        count = session.scalar(
+            select(func.count()).select_from(Run).where(Run.started_at.is_not(None))
+        )
+    return count or 0
+
+
 def wait_until(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -153,12 +163,17 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
     with running_receiver() as receiver:
         for round_ in range(KILLS):
             log = tmp_path / f"serve-{round_}.log"
+            started = started_runs(ctx)
             with logged_dqm_process(settings, log, CHAOS_ENV) as client:
                 if round_ == 0:
                     setup_dataset(client, receiver)
                 stop = threading.Event()
                 sender = threading.Thread(target=uploads.keep_sending, args=(client, stop))
                 sender.start()
+                # Each round kills a server that has started work: its worker processes take
+                # a moment to come up after /healthz answers (they are forked from a
+                # forkserver), and a round killed before would test ingest alone.
+                wait_until(lambda n=started: started_runs(ctx) > n, 30, "a run started")
                 time.sleep(rng.uniform(0.3, 2.5))  # the kill lands at a random point
                 os.kill(server_pid(client), signal.SIGKILL)
                 stop.set()
