@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dqm.monitors.errors import InvalidInputError, NotFoundError
 
@@ -27,6 +28,15 @@ class ColumnSpec(BaseModel):
     role: ColumnRole = "feature"
     # For role ``prediction_probability``: the class this probability column stands for.
     class_: str | None = Field(default=None, alias="class")
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        """Control characters and lone surrogates cannot be stored (PostgreSQL refuses NUL,
+        UTF-8 refuses surrogates) nor shown safely: a name with one is refused."""
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+            raise ValueError("a column name may not contain control characters or surrogates")
+        return name
 
 
 class Schema(BaseModel):

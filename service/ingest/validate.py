@@ -209,11 +209,14 @@ def infer_schema(table: pa.Table) -> Schema:
         types[name] = kind
     if problems:
         raise _invalid(problems)
-    columns = [
-        ColumnSpec(name=name, type="categorical" if role == "id" else kind, role=role, class_=cls)
-        for (name, kind), (role, cls) in zip(types.items(), infer_roles(table, types), strict=True)
-    ]
+    roles = infer_roles(table, types)
     try:
+        columns = [
+            ColumnSpec(
+                name=name, type="categorical" if role == "id" else kind, role=role, class_=cls
+            )
+            for (name, kind), (role, cls) in zip(types.items(), roles, strict=True)
+        ]
         return Schema(columns=columns)
     except ValidationError as exc:
         raise InvalidInputError(f"cannot build a schema: {exc}") from exc
