@@ -116,7 +116,8 @@ def test_a_spark_profile_runs_like_the_same_rows(spark: SparkSession, settings: 
     assert (on_profiles["data"], on_rows["data"]) == ("profiles", "rows")
     for column in ("age", "income", "plan"):
         assert approx[column]["method"] == exact[column]["method"]
-        assert approx[column]["drifted"] == exact[column]["drifted"], column
+        if column == "plan" or _verdict_is_clear(reference[column], window[column]):
+            assert approx[column]["drifted"] == exact[column]["drifted"], column
     assert exact["age"]["drifted"] and exact["plan"]["drifted"] and not exact["income"]["drifted"]
     for column in ("age", "income"):
         oracle = stats.ks_2samp(reference[column], window[column]).statistic
@@ -126,3 +127,13 @@ def test_a_spark_profile_runs_like_the_same_rows(spark: SparkSession, settings: 
 
 
 PARQUET = "application/vnd.apache.parquet"
+
+
+def _verdict_is_clear(ref: Any, cur: Any, bound: float = 0.01, alpha: float = 0.05) -> bool:
+    """Whether every KS statistic within ``bound`` of the exact one gives the same verdict: a
+    p-value is steep in D at these sizes, so near the threshold the bound cannot fix it."""
+    n, m = len(ref), len(cur)
+    d = stats.ks_2samp(ref, cur).statistic
+    scale = (n * m / (n + m)) ** 0.5
+    low, high = (stats.kstwobign.sf(max(x, 0.0) * scale) for x in (d + bound, d - bound))
+    return bool((low <= alpha) == (high <= alpha))
