@@ -3,10 +3,6 @@ profiled in one piece: counts exactly, categories exactly, quantiles within the 
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -30,22 +26,6 @@ SCHEMA = {
         {"name": "note", "type": "text"},
     ]
 }
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this interpreter
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("dqm-profile-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def rows() -> pa.Table:

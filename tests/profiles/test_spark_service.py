@@ -5,9 +5,6 @@ batch: counts exactly, verdicts equal, the KS statistic within 0.01 of scipy's o
 from __future__ import annotations
 
 import io
-import os
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -36,21 +33,6 @@ SCHEMA = {
     ]
 }
 PLANS = np.array(["basic", "pro", "team", "enterprise"])
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers run this interpreter
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("dqm-profile-service-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def table(n: int, seed: int, shift: float) -> pa.Table:
