@@ -146,10 +146,15 @@ async def ingest_batch(
     except DqmError as exc:
         await run_in_threadpool(metrics.count_rejection, ctx.sessions, name, exc)
         raise
+    return _answered(name, done, len(body), response)
+
+
+def _answered(name: str, done: svc.Ingested, size: int, response: Response) -> BatchOut:
+    """Count a stored batch (a replay is a 200 and counts nothing) and answer with it."""
     if done.created:
         metrics.INGESTED_BATCHES.labels(name).inc()
         metrics.INGESTED_ROWS.labels(name).inc(done.batch.rows)
-        metrics.INGESTED_BYTES.labels(name).inc(len(body))
+        metrics.INGESTED_BYTES.labels(name).inc(size)
     else:
         response.status_code = status.HTTP_200_OK
     return batch_out(done.batch)
@@ -191,13 +196,7 @@ async def ingest_profile(
     except DqmError as exc:
         await run_in_threadpool(metrics.count_rejection, ctx.sessions, name, exc)
         raise
-    if done.created:
-        metrics.INGESTED_BATCHES.labels(name).inc()
-        metrics.INGESTED_ROWS.labels(name).inc(done.batch.rows)
-        metrics.INGESTED_BYTES.labels(name).inc(len(body))
-    else:
-        response.status_code = status.HTTP_200_OK
-    return batch_out(done.batch)
+    return _answered(name, done, len(body), response)
 
 
 @router.get(
