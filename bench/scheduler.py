@@ -28,12 +28,24 @@ Scenarios:
 (a) SQLite, 60 monitors every 10 s: median lag ≤ 0.5 s, p99 ≤ 2 s.
 (b) SQLite, 200 monitors every 5 s: more work than 2 cores do, so the lag must stay bounded
     (p99 ≤ the 5 s interval) with the runs that could not start in time skipped and counted.
-(c) PostgreSQL, 400 monitors every 5 s (80 runs/s: more than two worker processes finish on
-    2 cores, so both set-ups are saturated) with replicas of ONE worker process each
+(c) PostgreSQL, 400 monitors every 5 s (80 runs/s: more than two worker processes finish, so
+    both set-ups are saturated) with replicas of ONE worker process each
     (``DQM_WORKER_PROCESSES=1``): first one replica, then, on a fresh database, two; two must
-    finish ≥ 1.8× the runs of one. One worker process per replica makes the comparison about
-    replicas, not about the pool inside one (a replica with the default pool already uses
-    every core of this machine); the serving processes and PostgreSQL share the same cores.
+    finish ≥ 1.8× the runs of one. Replicas in production run on nodes of their own: here each
+    replica's whole process tree (dqm serve, its forkserver and worker processes) runs in a
+    cgroup of its own with a CPU quota of ``--replica-cpus`` cores (default 0.5, the same in
+    both phases, so two replicas and PostgreSQL fit in 2 cores; PostgreSQL is not capped) and
+    a high weight, so that the budget holds on a loaded machine too (``bench.cpu_cgroup``; the
+    process enters its group before its first instruction, and the bench checks from /proc
+    every 0.5 s that no process of the trees is outside it). Without a budget the replicas
+    share the machine's cores with each other and PostgreSQL, and on 2 cores one replica
+    already fills them: the ratio would measure the machine, not the replicas. Where cgroups
+    are not writable (or with ``--replica-cpus 0``) the bench says so and measures uncapped
+    replicas, labelled as such. Per replica it reports the tree's CPU in cores (at most the
+    quota), the cgroup's own count and how often the quota held it back; for PostgreSQL, the
+    CPU of its backends and what they were doing (pg_stat_activity sampled every 0.5 s: lock
+    waits would show there). One worker process per replica makes the comparison about
+    replicas, not about the pool inside one.
 
 ``--databases`` runs (a) and (b) on PostgreSQL as well. Each scenario prints a line per
 measurement with its target and PASS/FAIL, and the results go to bench/results/scheduler.json.
@@ -43,6 +55,7 @@ The machine's load matters: the bench prints ``uptime`` before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import re
@@ -67,6 +80,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import create_engine, text
 
+from bench import cpu_cgroup
 from bench.harness import Bench, Timing, descendants
 
 PARQUET = {"content-type": "application/vnd.apache.parquet"}
@@ -101,6 +115,8 @@ class Result:
     peak_pss: int
     processes: int
     notes: list[str] = field(default_factory=list)
+    replicas: list[ReplicaCpu] = field(default_factory=list)
+    postgres: PostgresLoad | None = None
 
     def percentile(self, q: float) -> float:
         if not self.lags:
@@ -187,10 +203,17 @@ def tree_rss(pids: list[int]) -> tuple[int, int, int]:
 
 
 class Sampler:
-    """Peak RSS and PSS and most processes of the server trees, every 0.5 s in a thread."""
+    """Peak RSS and PSS and most processes of the server trees, every 0.5 s in a thread; with
+    cgroups (``groups``: root pid -> its group), also the processes of each tree found outside
+    their group (from /proc/<pid>/cgroup) and how many processes were checked."""
 
-    def __init__(self, pids: list[int]) -> None:
+    def __init__(
+        self, pids: list[int], groups: dict[int, cpu_cgroup.CpuGroup] | None = None
+    ) -> None:
         self.pids, self.peak, self.peak_pss, self.processes = pids, 0, 0, 0
+        self.groups = groups or {}
+        self.escaped: set[int] = set()
+        self.checked = 0  # most processes of the trees checked in one sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -199,6 +222,12 @@ class Sampler:
             rss, pss, count = tree_rss(self.pids)
             self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
             self.processes = max(self.processes, count)
+            checked = 0
+            for root, group in self.groups.items():
+                members = tree(root)
+                self.escaped |= set(group.escaped(members))
+                checked += len(members)
+            self.checked = max(self.checked, checked)
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -209,16 +238,146 @@ class Sampler:
         self._thread.join()
 
 
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float  # time.monotonic()
+    tree: float  # CPU seconds of the tree, from /proc
+    serving: float  # of the serving process itself
+    group: float | None  # the cgroup's own count (exited processes included)
+    throttled: tuple[int, float] | None
+
+
+def cpu_snapshot(root: int, group: cpu_cgroup.CpuGroup | None) -> CpuSnapshot:
+    fields = _proc_stat(root)
+    serving = sum(int(f) for f in fields[11:13]) / _TICK if fields else 0.0
+    return CpuSnapshot(
+        time.monotonic(),
+        tree_cpu([root]),
+        serving,
+        group.usage() if group else None,
+        group.throttled() if group else None,
+    )
+
+
+@dataclass(frozen=True)
+class ReplicaCpu:
+    """One replica's CPU over the measured window."""
+
+    seconds: float
+    tree: float
+    serving: float
+    group: float | None
+    throttled: tuple[int, float] | None
+    cpus: float | None  # its quota; None: not capped
+
+    @staticmethod
+    def between(a: CpuSnapshot, b: CpuSnapshot, cpus: float | None) -> ReplicaCpu:
+        group = b.group - a.group if a.group is not None and b.group is not None else None
+        throttled = None
+        if a.throttled is not None and b.throttled is not None:
+            throttled = (b.throttled[0] - a.throttled[0], b.throttled[1] - a.throttled[1])
+        return ReplicaCpu(
+            b.at - a.at, b.tree - a.tree, b.serving - a.serving, group, throttled, cpus
+        )
+
+
+def _postgres_cpu(pids: set[int] | None = None) -> float:
+    """CPU seconds of the PostgreSQL processes on this machine (``pids``, or every process named
+    postgres: the postmaster's waited children count the backends that exited)."""
+    if pids is None:
+        pids = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() == "postgres":
+                        pids.add(int(entry.name))
+                except OSError:
+                    continue
+    total = 0.0
+    for pid in pids:
+        fields = _proc_stat(pid)
+        if fields is not None:
+            total += sum(int(f) for f in fields[11:15]) / _TICK
+    return total
+
+
+@dataclass
+class PostgresLoad:
+    """PostgreSQL over the window: CPU seconds of the bench database's backends (those alive at
+    the end) and of every PostgreSQL process on this machine (other databases'
+    too), and what the bench database's non-idle backends were doing, sampled every 0.5 s
+    from pg_stat_activity (``state/wait event``, ``CPU`` when not waiting)."""
+
+    seconds: float = 0.0
+    backends_cpu: float = 0.0
+    cluster_cpu: float = 0.0
+    samples: int = 0
+    waits: dict[str, int] = field(default_factory=dict)
+
+
+class PostgresWatch:
+    """Fills a ``PostgresLoad`` over the ``with`` block (a thread samples pg_stat_activity)."""
+
+    QUERY = text(
+        "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, pool_size=1)
+        self.load = PostgresLoad()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _backends(self) -> dict[int, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(self.QUERY).all()
+        return {
+            int(pid): f"{state}/{kind}:{event}" if event else f"{state}/CPU"
+            for pid, state, kind, event in rows
+        }
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.load.samples += 1
+            for what in self._backends().values():
+                if not what.startswith("idle/"):
+                    self.load.waits[what] = self.load.waits.get(what, 0) + 1
+
+    def __enter__(self) -> PostgresWatch:
+        self._start = (time.monotonic(), _postgres_cpu())
+        self._cpu_start = {pid: _postgres_cpu({pid}) for pid in self._backends()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        began, cluster = self._start
+        end = set(self._backends())
+        self.load.seconds = time.monotonic() - began
+        self.load.cluster_cpu = _postgres_cpu() - cluster
+        # a backend that exited meanwhile is lost here (its CPU is in the cluster's)
+        self.load.backends_cpu = sum(
+            _postgres_cpu({pid}) - self._cpu_start.get(pid, 0.0) for pid in end
+        )
+        self.engine.dispose()
+
+
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[tuple[httpx.Client, int]]:
-    """``dqm serve`` with ``env`` added; yields a client and its pid; SIGTERM at the end."""
+def serving(
+    env: dict[str, str], log: Path, group: cpu_cgroup.CpuGroup | None = None
+) -> Iterator[tuple[httpx.Client, int]]:
+    """``dqm serve`` with ``env`` added, inside ``group`` from its first instruction when
+    given; yields a client and its pid; SIGTERM at the end."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DQM_")}
     environ |= {"DQM_LOG_LEVEL": "warning", **env}
     command = [sys.executable, "-m", "dqm.service.cli", "serve", "--port", str(port)]
+    command.append("--no-migrate")
     with log.open("ab") as output:
         proc = subprocess.Popen(
-            [*command, "--no-migrate"], env=environ, stdout=output, stderr=output
+            group.command(command) if group else command, env=environ, stdout=output, stderr=output
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
     try:
@@ -380,28 +539,60 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def run_phase(scenario: Scenario, args: argparse.Namespace, folder: Path, replicas: int) -> Result:
-    """One measurement: fresh database, ``replicas`` dqm serve, set-up, ``--minutes`` of runs."""
+def run_phase(
+    scenario: Scenario,
+    args: argparse.Namespace,
+    folder: Path,
+    replicas: int,
+    cpus: float | None = None,
+) -> Result:
+    """One measurement: fresh database, ``replicas`` dqm serve, set-up, ``--minutes`` of runs.
+    With ``cpus``, each replica's whole process tree runs in a cgroup of its own limited to
+    ``cpus`` cores (removed at the end, also on error)."""
     url = fresh_database(scenario.database, folder, args.postgres_url)
     env = {"DQM_DATABASE_URL": url, "DQM_DATA_DIR": str(folder / "data")}
     if scenario.processes is not None:
         env["DQM_WORKER_PROCESSES"] = str(scenario.processes)
     log = folder / f"serve-{scenario.key}-{scenario.database}-{replicas}.log"
     with ExitStack() as stack:
-        servers = [stack.enter_context(serving(env, log)) for _ in range(replicas)]
+        groups: list[cpu_cgroup.CpuGroup | None] = [
+            stack.enter_context(cpu_cgroup.cpu_group(_group_name(replicas, i), cpus))
+            if cpus
+            else None
+            for i in range(replicas)
+        ]
+        # entered after the groups, so each server stops before its group is removed
+        servers = [stack.enter_context(serving(env, log, group)) for group in groups]
         clients, pids = [c for c, _ in servers], [p for _, p in servers]
+        capped = {pid: group for pid, group in zip(pids, groups, strict=True) if group}
         set_up(clients[0], scenario, args.reference_rows, args.aligned)
         start = datetime.now(UTC) + timedelta(seconds=scenario.every)
         time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()))
         skipped_before, cpu_before, wall_before = skipped_counts(clients), tree_cpu(pids), start
-        with Sampler(pids) as sampler:
+        watch = PostgresWatch(url) if scenario.database == "postgresql" else None
+        with Sampler(pids, capped) as sampler, watch or contextlib.nullcontext():
+            before = [cpu_snapshot(pid, group) for pid, group in zip(pids, groups, strict=True)]
             time.sleep(args.minutes * 60)
+            after = [cpu_snapshot(pid, group) for pid, group in zip(pids, groups, strict=True)]
             end = datetime.now(UTC)
             cpu = tree_cpu(pids) - cpu_before
-            skipped_after = skipped_counts(clients)
-            time.sleep(scenario.every)  # runs due just before the end get their chance to start
-            found = collect(url, start, end)
+        skipped_after = skipped_counts(clients)
+        time.sleep(scenario.every)  # runs due just before the end get their chance to start
+        found = collect(url, start, end)
         seconds = (end - wall_before).total_seconds()
+        notes = [f"{found['skipped_in_db']} due runs skipped in the database"]
+        if capped:
+            # every process of the trees, checked every 0.5 s, and the groups' members now
+            outside = sorted(
+                sampler.escaped
+                | {pid for root, group in capped.items() for pid in group.escaped(tree(root))}
+            )
+            members = sum(len(group.pids()) for group in capped.values())
+            notes.append(
+                f"cgroups: {members} processes in them at the end, up to {sampler.checked} "
+                f"checked per 0.5 s sample, {len(outside)} outside"
+                + (f" (pids {outside})" if outside else "")
+            )
     skipped = {
         reason: skipped_after.get(reason, 0.0) - skipped_before.get(reason, 0.0)
         for reason in skipped_after
@@ -419,8 +610,14 @@ def run_phase(scenario: Scenario, args: argparse.Namespace, folder: Path, replic
         peak_rss=sampler.peak,
         peak_pss=sampler.peak_pss,
         processes=sampler.processes,
-        notes=[f"{found['skipped_in_db']} due runs skipped in the database"],
+        notes=notes,
+        replicas=[ReplicaCpu.between(a, b, cpus) for a, b in zip(before, after, strict=True)],
+        postgres=watch.load if watch else None,
     )
+
+
+def _group_name(replicas: int, index: int) -> str:
+    return f"dqm-bench-scheduler-{os.getpid()}-{replicas}r-{index}"
 
 
 # ---------------------------------------------------------------- report
@@ -463,6 +660,10 @@ def report(bench: Bench, scenario: Scenario, result: Result, label: str) -> None
         target=scenario.monitors,
         note=f"oldest waited {result.oldest_wait:.1f} s",
     )
+    for i, replica in enumerate(result.replicas):
+        _report_replica_cpu(bench, f"{name}: replica {i + 1} CPU", replica)
+    if result.postgres is not None:
+        _report_postgres(bench, f"{name}: PostgreSQL", result.postgres)
     bench.add(
         f"{name}: peak RSS",
         value=result.peak_rss / 2**20,
@@ -471,11 +672,76 @@ def report(bench: Bench, scenario: Scenario, result: Result, label: str) -> None
     )
 
 
+CPU_SLACK = 1.01  # the clock-tick resolution of /proc over a window of a minute or more
+
+
+def _report_replica_cpu(bench: Bench, name: str, cpu: ReplicaCpu) -> None:
+    """The replica tree's CPU in cores over the window, at most its quota when capped."""
+    parts = [f"serving process {cpu.serving / cpu.seconds:.2f} cores"]
+    if cpu.group is not None:
+        parts.append(f"cgroup's own count {cpu.group / cpu.seconds:.3f} cores")
+    if cpu.throttled is not None:
+        periods, held = cpu.throttled
+        parts.append(f"throttled in {periods} periods ({held:.1f} s held back)")
+    quota = f"quota {cpu.cpus:g} cores" if cpu.cpus else "NOT capped"
+    bench.add(
+        f"{name} ({quota})",
+        value=cpu.tree / cpu.seconds,
+        unit="cores",
+        target=cpu.cpus * CPU_SLACK if cpu.cpus else None,
+        note="; ".join(parts),
+    )
+
+
+def _report_postgres(bench: Bench, name: str, load: PostgresLoad) -> None:
+    busiest = sorted(load.waits.items(), key=lambda kv: -kv[1])[:6]
+    per_sample = ", ".join(f"{k} {v / max(1, load.samples):.2f}" for k, v in busiest)
+    bench.add(
+        f"{name} CPU, bench database's backends",
+        value=load.backends_cpu / load.seconds,
+        unit="cores",
+        note=f"all PostgreSQL processes {load.cluster_cpu / load.seconds:.2f} cores "
+        "(other databases included)",
+    )
+    bench.add(
+        f"{name} non-idle backends per sample",
+        value=sum(load.waits.values()) / max(1, load.samples),
+        unit="backends",
+        note=f"{load.samples} samples of pg_stat_activity; state/wait event: "
+        + (per_sample or "none"),
+    )
+
+
 def _load_note() -> str:
     return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 SCENARIOS: dict[str, tuple[int, float]] = {"a": (60, 10.0), "b": (200, 5.0), "c": (400, 5.0)}
+
+
+def replica_budget(cpus: float) -> float | None:
+    """``cpus`` when replicas can be capped by cgroups here (checked by making a group), else
+    None, printed: the replicas then share every core, with each other and PostgreSQL."""
+    if cpus <= 0:
+        print("[scheduler] (c) --replica-cpus 0: replicas NOT capped", flush=True)
+        return None
+    try:
+        with cpu_cgroup.cpu_group(_group_name(0, 0), cpus) as group:
+            kind = f"cgroup v{group.version}"
+    except cpu_cgroup.CgroupUnavailable as exc:
+        print(
+            f"[scheduler] (c) cgroups unavailable ({exc}): replicas NOT capped; they share the "
+            f"{os.cpu_count()} cores with each other and PostgreSQL, so on a small machine the "
+            "ratio measures the machine, not replica scaling",
+            flush=True,
+        )
+        return None
+    print(
+        f"[scheduler] (c) each replica (dqm serve, its forkserver and worker processes) in a "
+        f"{kind} of its own, quota {cpus:g} cores; PostgreSQL not capped",
+        flush=True,
+    )
+    return cpus
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -500,6 +766,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="DQM_WORKER_PROCESSES for a and b (default: dqm's, the cores)",
     )
+    parser.add_argument(
+        "--replica-cpus",
+        type=float,
+        default=0.5,
+        help="(c): each replica's CPU quota in cores, as a node of its own would have "
+        "(cgroup; 0: not capped)",
+    )
     parser.add_argument("--reference-rows", type=int, default=10_000)
     parser.add_argument("--aligned", action="store_true", help="create the monitors at once")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
@@ -517,12 +790,14 @@ def main(argv: list[str] | None = None) -> None:
                     continue
         if key == "c":
             scenario = Scenario("c", "postgresql", monitors, every, 1, 1)
-            one = run_phase(scenario, args, folder, 1)
-            report(bench, scenario, one, "1 replica x 1 worker process")
-            two = run_phase(scenario, args, folder, 2)
-            report(bench, scenario, two, "2 replicas x 1 worker process")
+            cpus = replica_budget(args.replica_cpus)
+            label = f"{cpus:g} cores each (cgroup quota)" if cpus else "NOT capped"
+            one = run_phase(scenario, args, folder, 1, cpus)
+            report(bench, scenario, one, f"1 replica x 1 worker process, {label}")
+            two = run_phase(scenario, args, folder, 2, cpus)
+            report(bench, scenario, two, f"2 replicas x 1 worker process, {label}")
             bench.add(
-                "(c) postgresql: runs finished, 2 replicas / 1",
+                f"(c) postgresql: runs finished, 2 replicas / 1, {label}",
                 value=two.finished / max(1, one.finished),
                 unit="x",
                 target=1.8,
