@@ -35,6 +35,7 @@ from dqm.monitors.columns import (
 from dqm.monitors.schema import Schema
 from dqm.monitors.stats.lazy import lazy
 from dqm.monitors.stats.sorted_reference import SortedReference
+from dqm.monitors.stats.sparse_counts import ReferenceShares, WindowCounts
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,31 @@ class CategoricalProfile:
         so aligning a window costs its distinct values, not a sort of the union."""
         return {c: i for i, c in enumerate(self.categories.tolist())}
 
+    def warm(self) -> None:
+        """Build what a run reads: the shares' sums and the categories' hash index."""
+        _ = self.shares, self._hash_index
+
+    @lazy
+    def shares(self) -> ReferenceShares:
+        """The counts as shares and the sums over them that a run's scores need."""
+        return ReferenceShares.of(self.counts)
+
+    def window_counts(self, window: pa.ChunkedArray) -> WindowCounts:
+        """A window's counts at the reference's categories and at its new ones (nulls
+        skipped): costs the window's distinct categories, not the reference's."""
+        counted = pc.value_counts(pc.drop_null(window))
+        values = counted.field("values")
+        counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+        found = self._find(values)
+        known = found >= 0
+        if known.all():
+            new_keys, new_counts = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+            seen, seen_counts = found, counts
+        else:
+            new_keys = np.asarray(values.filter(pa.array(~known)).to_pylist(), dtype=object)
+            seen, seen_counts, new_counts = found[known], counts[known], counts[~known]
+        return WindowCounts(self.categories, self.shares, seen, seen_counts, new_keys, new_counts)
+
     def aligned(self, window: pa.ChunkedArray) -> tuple[ObjectArray, IntArray, IntArray]:
         """Sorted union of categories with reference and window counts over it.
 
@@ -96,27 +122,7 @@ class CategoricalProfile:
         >>> keys.tolist(), ref.tolist(), cur.tolist()
         (['a', 'b', 'c'], [2, 0, 3], [0, 1, 2])
         """
-        counted = pc.value_counts(pc.drop_null(window))
-        values = counted.field("values")
-        counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
-        found = self._find(values)
-        known = found >= 0
-        if known.all():  # no new category: the reference's keys and counts as they are
-            cur = np.zeros(self.categories.size, dtype=np.int64)
-            cur[found] = counts
-            return self.categories, self.counts, cur
-        unseen = values.filter(pa.array(~known)).to_pylist()
-        new = np.asarray(sorted(unseen), object)
-        # New categories go where a sort of the union would put them (same Python ordering).
-        at = np.searchsorted(self.categories, new)
-        keys = np.insert(self.categories, at, new)
-        ref = np.insert(self.counts, at, 0)
-        cur = np.zeros(keys.size, dtype=np.int64)
-        cur[found[known] + np.searchsorted(at, found[known], "right")] = counts[known]
-        new_pos = {v: i for i, v in enumerate(new.tolist())}
-        rank = np.fromiter((new_pos[v] for v in unseen), np.int64, len(unseen))
-        cur[at[rank] + rank] = counts[~known]
-        return keys, ref, cur
+        return self.window_counts(window).union()
 
     @lazy
     def _hash_index(self) -> tuple[npt.NDArray[np.uint64], IntArray, pa.Array] | None:
@@ -133,8 +139,10 @@ class CategoricalProfile:
     def _find(self, values: pa.Array) -> IntArray:
         """Each window category's index in ``categories`` (-1: not a reference category), by
         hash and one comparison of the matched strings (Arrow), no Python string per value."""
+        if len(values) == 0:
+            return np.zeros(0, dtype=np.int64)
         index = self._hash_index
-        if index is None or len(values) == 0:
+        if index is None:
             listed = values.to_pylist()
             return np.fromiter((self.position.get(v, -1) for v in listed), np.int64, len(listed))
         ordered, order, arrow = index
@@ -256,5 +264,5 @@ class ReferenceProfile:
                 self.numeric(col.name).indexed.warm()
                 self.bounds(col.name)
             elif col.type == "categorical":
-                _ = self.categorical(col.name).position
+                self.categorical(col.name).warm()
         return self

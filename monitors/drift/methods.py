@@ -37,9 +37,17 @@ from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.profile import NumericProfile
-from dqm.monitors.stats import binning, distances, hypothesis_tests, kernels, sorted_reference
+from dqm.monitors.stats import (
+    binning,
+    distances,
+    hypothesis_tests,
+    kernels,
+    sorted_reference,
+    sparse_counts,
+)
 from dqm.monitors.stats.lazy import lazy
 from dqm.monitors.stats.sorted_reference import Placed, SortedReference
+from dqm.monitors.stats.sparse_counts import WindowCounts
 
 # A window at most this fraction of the reference is scored against the pre-indexed reference
 # (binary searches, O(m log n)); a larger one merges with it (O(n + m), cheaper there).
@@ -173,9 +181,13 @@ class NumericPair:
 
 @dataclass(frozen=True)
 class CategoricalPair:
-    """Category counts of both windows over the sorted union of categories."""
+    """Category counts of both windows: over the sorted union of categories (``given``), or
+    a window's counts against a reference profile's (``window``). From a ``window``, methods
+    score in the window's categories only (:mod:`dqm.monitors.stats.sparse_counts`) and
+    the union is built only if a method asks for ``counts``."""
 
-    counts: Counts
+    given: Counts | None = None
+    window: WindowCounts | None = None
     kind: Literal["categorical"] = field(default="categorical", init=False)
 
     @classmethod
@@ -189,14 +201,28 @@ class CategoricalPair:
         return cls(Counts(*binning.align_counts(ref_keys, ref_counts, cur_keys, cur_counts)))
 
     @lazy
+    def counts(self) -> Counts:
+        """Counts of both windows over the sorted union of categories."""
+        if self.given is not None:
+            return self.given
+        assert self.window is not None, "a CategoricalPair needs counts or a window"
+        return Counts(*self.window.union())
+
+    @lazy
     def n_ref(self) -> int:
+        if self.window is not None:
+            return self.window.reference.n
         return int(self.counts.ref.sum())
 
     @lazy
     def n_cur(self) -> int:
+        if self.window is not None:
+            return self.window.n
         return int(self.counts.cur.sum())
 
     def n_unique(self) -> int:
+        if self.window is not None:
+            return self.window.n_unique
         return int(self.counts.keys.size)
 
     def binned(self) -> tuple[IntArray, IntArray]:
@@ -241,22 +267,35 @@ def _wasserstein(pair: Pair) -> float:
 SPARSE_MIN_KEYS = 1000
 
 
+def _window(pair: Pair) -> WindowCounts | None:
+    """A categorical pair's window counts against its reference profile, if it has them."""
+    return pair.window if isinstance(pair, CategoricalPair) else None
+
+
 def _jensenshannon(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.jensenshannon(w)
     if isinstance(pair, CategoricalPair) and pair.n_unique() > SPARSE_MIN_KEYS:
         return distances.jensenshannon_counts(pair.counts.ref, pair.counts.cur)
     return distances.jensenshannon(*_percents(pair, fill=False))
 
 
 def _psi(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.psi(w)
     return distances.psi(*_percents(pair, fill=True))
 
 
 def _chisquare(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.chisquare(w)[1]
     c = pair.counts
     return hypothesis_tests.chisquare_counts(c.ref, c.cur)[1]
 
 
 def _z(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.z_test(w)
     c = pair.counts
     return hypothesis_tests.z_test_proportions(c.ref, c.cur)
 
@@ -267,11 +306,15 @@ def _hellinger(pair: Pair) -> float:
         return distances.hellinger_sorted_range(
             pair.ref, pair.cur, float(first), float(last), pair.n_distinct()
         )
+    if pair.window is not None:
+        return sparse_counts.hellinger(pair.window)
     c = pair.counts
     return distances.hellinger_counts(c.ref, c.cur)
 
 
 def _kl_div(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.kl_divergence(w)
     return distances.kl_divergence(*_percents(pair, fill=True))
 
 
@@ -311,6 +354,8 @@ def _anderson(pair: Pair) -> float:
 
 
 def _tvd(pair: Pair) -> float:
+    if (w := _window(pair)) is not None:
+        return sparse_counts.total_variation(w)
     return distances.total_variation(*pair.binned())
 
 

@@ -36,7 +36,6 @@ from dqm.monitors.drift.embedding import embedding_metrics
 from dqm.monitors.drift.methods import (
     EMBEDDING_METHOD,
     CategoricalPair,
-    Counts,
     NumericPair,
     Pair,
 )
@@ -106,7 +105,7 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
         pair: Pair = NumericPair(prof.sorted_values, cur, prof.std, profile=prof)
     else:
         cprof = profile.categorical(spec.name)
-        pair = CategoricalPair(Counts(*cprof.aligned(string_column(current, spec.name))))
+        pair = CategoricalPair(window=cprof.window_counts(string_column(current, spec.name)))
     return pair, 1.0 - pair.n_cur / current.num_rows
 
 

@@ -23,8 +23,9 @@ can only lower the false-alarm rate below the test's.
 
 from __future__ import annotations
 
-from dqm.monitors.drift.methods import METHODS, Method, NumericPair, Pair
+from dqm.monitors.drift.methods import METHODS, CategoricalPair, Method, NumericPair, Pair
 from dqm.monitors.drift.params import DriftParams
+from dqm.monitors.stats import sparse_counts
 from dqm.monitors.stats.contingency import chi2_contingency_counts
 
 # Effect-size floors of the calibrated policy by column kind, both about a 0.05 sd shift.
@@ -32,6 +33,8 @@ CALIBRATED_FLOORS = {"numerical": 0.05, "categorical": 0.018}
 
 
 def _chi2_contingency(pair: Pair) -> float:
+    if isinstance(pair, CategoricalPair) and pair.window is not None:
+        return sparse_counts.chi2_contingency(pair.window)[1]
     c = pair.counts
     return chi2_contingency_counts(c.ref, c.cur)[1]
 
