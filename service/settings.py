@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         description="Processes that execute runs in parallel, one run each (unset: the cores "
         "available to the process; 0: one run at a time in a thread of the serving process).",
     )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much lower the worker processes' CPU priority is than the serving "
+        "process's (a Unix nice increment): runs are batch work, so when both want the cores "
+        "HTTP and /metrics go first; 0: the same priority (no effect with worker_processes 0).",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -228,6 +228,7 @@ def child_main(settings: Settings, tasks: Connection, lifeline: Connection) -> N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us, after the grace
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+    _lower_priority(settings.worker_nice)
     _use_jemalloc()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s:%(name)s[%(process)d]:%(message)s"
@@ -239,6 +240,14 @@ def child_main(settings: Settings, tasks: Connection, lifeline: Connection) -> N
         except EOFError:  # the parent closed our pipe: it let us go
             os._exit(0)
         tasks.send(_perform(replace(ctx, worker_id=worker_id), run_id))
+
+
+def _lower_priority(increment: int) -> None:
+    """Run below the serving process (``DQM_WORKER_NICE``): with every core busy executing
+    runs, the serving process would otherwise wait for a core to answer a request or a scrape."""
+    if increment:
+        with contextlib.suppress(OSError):  # a platform or sandbox that refuses: run as is
+            os.nice(increment)
 
 
 def _use_jemalloc() -> None:

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqm.service.clock import utcnow
 from dqm.service.db.models import MetricValue, Monitor, Run
 from dqm.service.db.session import make_engine, make_sessionmaker, transaction
+from dqm.service.runs import pool
 from dqm.service.runs.scheduler import insert_run
 from dqm.service.settings import Settings
 from tests.service.data import SCHEMA
+from tests.service.helpers import make_context
 from tests.service.runs.test_kill_replica import PARQUET, big_parquet
 from tests.support.process import dqm_process
 
@@ -170,3 +172,27 @@ def test_worker_processes_die_with_their_parent(settings: Settings) -> None:
         assert all(_parent(_parent(w)) == replica for w in workers if not _gone(w))
         os.kill(replica, signal.SIGKILL)
         _wait_until(lambda: all(_gone(w) for w in workers), 10, lambda: None)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("nice", [7, 0])
+def test_worker_processes_run_at_the_configured_lower_priority(
+    settings: Settings, nice: int
+) -> None:
+    """``DQM_WORKER_NICE``: a worker process runs that much below its serving process."""
+    executor = pool.InProcess(
+        make_context(settings.model_copy(update={"worker_nice": nice}), "t"), 0
+    )
+    try:
+        assert executor.ready() is not None
+        pid = executor.pid
+        assert pid is not None
+        # A round trip (a run id that does not exist: it answers None) proves the worker is
+        # past its start-up, where it lowers its priority, and in its loop.
+        executor.start(10**9)
+        assert executor.wait(60)
+        assert executor.outcome() is None
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + nice)
+    finally:
+        executor.close()
