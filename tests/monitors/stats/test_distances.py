@@ -46,6 +46,21 @@ def test_wasserstein_matches_scipy(seed: int, discrete: bool, n2: int) -> None:
     )
 
 
+@pytest.mark.parametrize("block", [1, 3, 64])
+@pytest.mark.parametrize("discrete", [False, True])
+@pytest.mark.parametrize(("n1", "n2"), [(1, 2), (2, 1), (1, 97), (97, 1), (50, 137), (137, 50)])
+def test_wasserstein_in_blocks_matches_scipy(
+    monkeypatch: pytest.MonkeyPatch, block: int, discrete: bool, n1: int, n2: int
+) -> None:
+    # Unequal sizes merge the quantile steps one block at a time: block edges anywhere
+    # (ties on them included) must not change the distance.
+    monkeypatch.setattr(distances, "QUANTILE_BLOCK", block)
+    a, b = samples(7, n1, n2, discrete)
+    assert distances.wasserstein_sorted(a, b) == pytest.approx(
+        sps.wasserstein_distance(a, b), rel=1e-12
+    )
+
+
 def test_wasserstein_norm_floors_the_scale() -> None:
     # A constant reference has std 0; Evidently divides by 0.001 instead.
     assert distances.wasserstein_norm(np.array([1.0, 1.0]), np.array([1.5, 1.5]), 0.0) == 500.0
