@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from dqm.monitors.base import Finding, Metric
 from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.labels.matrix import first_true, row_argmax, row_sums, take_rows
+from dqm.monitors.labels.matrix import complete_rows, first_true, row_argmax, row_sums, take_rows
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -267,7 +267,7 @@ def label_issue_metrics(
     max_findings
         Most findings returned.
     """
-    rows = np.flatnonzero((all_labels >= 0) & ~np.isnan(all_probs).any(axis=1))
+    rows = np.flatnonzero((all_labels >= 0) & complete_rows(all_probs))
     if rows.size < 2 or len(classes) < 2:
         reason = "skipped: fewer than 2 labeled rows with probabilities"
         names = ("label_issue_share", "label_health_score")

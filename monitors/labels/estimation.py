@@ -27,8 +27,9 @@ import pyarrow as pa
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray, numeric_values
 from dqm.monitors.labels import cbpe
+from dqm.monitors.labels.cbpe import BoolArray
 from dqm.monitors.labels.dle import LossModels, fit_loss_models
-from dqm.monitors.labels.matrix import Ranked, per_class, ranked, take_rows
+from dqm.monitors.labels.matrix import Ranked, complete_rows, per_class, ranked, take_rows
 from dqm.monitors.labels.performance import apply_calibration, fit_calibration
 from dqm.monitors.learners.isotonic import IsotonicFit
 from dqm.monitors.profile import ReferenceProfile
@@ -83,25 +84,52 @@ def cbpe_reference(
     return CbpeReference(maps, components, hit_std)
 
 
-def cbpe_metrics(
-    reference: CbpeReference | None, probs: FloatArray, predicted: IntArray
-) -> list[Metric]:
-    """CBPE precision, recall, F1, ROC AUC and accuracy of a window, with bands.
+@dataclass(frozen=True)
+class RankedWindow:
+    """A window's rows with a prediction and all probabilities, each class column ranked.
 
-    The window uses rows with a prediction and all probabilities; ``reference`` is
-    :func:`cbpe_reference`'s.
+    CBPE's calibration and expected ROC AUC walk each column in descending order, and so can
+    the realized ROC AUC of the labeled rows among them: one ranking per column serves all.
     """
-    if reference is None:
-        return _skipped(CBPE_NAMES, "no labeled reference rows with probabilities")
-    rows = (predicted >= 0) & ~np.isnan(probs).any(axis=1)
+
+    rows: BoolArray  # the window rows kept
+    raw: FloatArray  # their (m, K) probabilities, Fortran order
+    predicted: IntArray  # their predicted class indexes
+    ranks: list[Ranked | None]  # ranked(raw[:, k]); only column 1 when K = 2
+
+
+def ranked_window(probs: FloatArray, predicted: IntArray) -> RankedWindow | None:
+    """The rows with a prediction and all probabilities, ranked; None when there are none."""
+    rows = (predicted >= 0) & complete_rows(probs)
     if not rows.any():
-        return _skipped(CBPE_NAMES, "no rows with a prediction and probabilities")
+        return None
     raw, pred = take_rows(probs, rows), predicted[rows]
-    # Each column's descending order serves its calibration and its expected ROC AUC.
     classes = (1,) if raw.shape[1] == 2 else range(raw.shape[1])
     ranks: list[Ranked | None] = [None] * raw.shape[1]
     for k, rank in zip(classes, per_class(lambda k: ranked(raw[:, k]), classes), strict=True):
         ranks[k] = rank
+    return RankedWindow(rows, raw, pred, ranks)
+
+
+def cbpe_metrics(
+    reference: CbpeReference | None,
+    probs: FloatArray,
+    predicted: IntArray,
+    window: RankedWindow | None = None,
+) -> list[Metric]:
+    """CBPE precision, recall, F1, ROC AUC and accuracy of a window, with bands.
+
+    The window uses rows with a prediction and all probabilities; ``reference`` is
+    :func:`cbpe_reference`'s; ``window`` is ``ranked_window(probs, predicted)`` when the
+    caller has it.
+    """
+    if reference is None:
+        return _skipped(CBPE_NAMES, "no labeled reference rows with probabilities")
+    if window is None:
+        window = ranked_window(probs, predicted)
+    if window is None:
+        return _skipped(CBPE_NAMES, "no rows with a prediction and probabilities")
+    raw, pred, ranks = window.raw, window.predicted, window.ranks
     calibrated = apply_calibration(reference.maps, raw, ranks)
     estimates = cbpe.window_estimates(reference.components, calibrated, raw, pred, ranks)
     accuracy = float(calibrated[np.arange(pred.size), pred].mean())

@@ -19,6 +19,8 @@ from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dqm.monitors.columns import FloatArray, IntArray
 
@@ -46,12 +48,43 @@ def column_matrix(columns: Sequence[FloatArray]) -> FloatArray:
     return out
 
 
+def numeric_matrix(table: pa.Table, columns: Sequence[str]) -> FloatArray:
+    """``column_matrix([numeric_values(table, c) for c in columns])`` with each column read
+    straight into its slot of the matrix (no intermediate copy per column)."""
+    out = np.empty((table.num_rows, len(columns)), dtype=np.float64, order="F")
+    for k, name in enumerate(columns):
+        chunked = table.column(name)
+        if not pa.types.is_floating(chunked.type):
+            chunked = pc.cast(chunked, pa.float64())
+        column, start = out[:, k], 0
+        for chunk in chunked.chunks:
+            column[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
+        # Nulls arrive as NaN; infinities become NaN as numeric_values makes them.
+        column[np.isinf(column)] = np.nan
+    return out
+
+
 def take_rows(matrix: FloatArray, rows: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> FloatArray:
     """``matrix[rows]`` built column by column (Fortran order); ``matrix`` itself when
     ``rows`` is a mask that keeps every row."""
-    if rows.dtype == np.bool_ and bool(rows.all()):
-        return matrix
-    return column_matrix([matrix[:, k][rows] for k in range(matrix.shape[1])])
+    if rows.dtype == np.bool_:
+        if bool(rows.all()):
+            return matrix
+        rows = np.flatnonzero(rows)
+    # np.take gives the values of ``column[rows]``, faster than fancy indexing.
+    out = np.empty((rows.size, matrix.shape[1]), dtype=matrix.dtype, order="F")
+    for k in range(matrix.shape[1]):
+        np.take(matrix[:, k], rows, out=out[:, k])
+    return out
+
+
+def complete_rows(matrix: FloatArray) -> npt.NDArray[np.bool_]:
+    """Rows without NaN: ``~np.isnan(matrix).any(axis=1)``, one column at a time."""
+    out = np.ones(matrix.shape[0], dtype=bool)
+    for k in range(matrix.shape[1]):
+        out &= ~np.isnan(matrix[:, k])
+    return out
 
 
 class Ranked(NamedTuple):
@@ -62,8 +95,52 @@ class Ranked(NamedTuple):
     scores: FloatArray
 
 
+# Flips the bits of a non-negative double's pattern so that larger values get smaller keys.
+_DESCENDING = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+
+
 def ranked(values: FloatArray) -> Ranked:
-    """The :class:`Ranked` view of ``values``."""
+    """The :class:`Ranked` view of ``values``: ``np.argsort(-values)`` and the sorted values.
+
+    Non-negative doubles order as their bit patterns do, so the rows are ranked by one
+    value-only sort of 64-bit keys holding the top bits of the (inverted) pattern and, in the
+    low bits, the row number: several times cheaper than an argsort. Rows whose keys agree in
+    the kept bits are then put in order by their full patterns. With a tie, a negative or a
+    NaN the order is taken from ``np.argsort(-values)`` itself, so the result is always
+    exactly numpy's (which orders tied values its own way).
+    """
+    n = values.size
+    index_bits = max(n - 1, 1).bit_length()
+    if n < 2 or index_bits > 32 or not bool(np.all(values >= 0.0)):  # NaN fails >= too
+        return _argsort_ranked(values)
+    full = np.ascontiguousarray(values).view(np.uint64) ^ _DESCENDING
+    shift = np.uint64(index_bits)
+    low = np.uint64((1 << index_bits) - 1)
+    keys = full >> shift
+    keys <<= shift
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    order = (keys & low).view(np.int64)
+    scores = values[order]
+    descending = scores[:-1] > scores[1:]
+    if not bool(descending.all()):
+        # Either a tie (left to numpy) or rows sharing their kept bits, in row order.
+        if bool(np.any(scores[:-1] == scores[1:])):
+            return _argsort_ranked(values)
+        keys >>= shift
+        shared = np.zeros(n, dtype=bool)
+        np.equal(keys[1:], keys[:-1], out=shared[1:])
+        shared[:-1] |= shared[1:]
+        at = np.flatnonzero(shared)
+        # The kept bits of these rows grow along ``at``, so sorting their full patterns
+        # reorders each group of shared bits within its own slots.
+        rows = order[at]
+        order[at] = rows[np.argsort(full[rows])]
+        scores[at] = values[order[at]]
+    return Ranked(order, scores)
+
+
+def _argsort_ranked(values: FloatArray) -> Ranked:
     order = np.argsort(-values)
     return Ranked(order, values[order])
 

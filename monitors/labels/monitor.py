@@ -18,6 +18,7 @@ service may add ``__label_delay_seconds`` (label arrival minus row time) to the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -41,11 +42,13 @@ from dqm.monitors.labels.agreement import AgreementLevel, agreement_metrics
 from dqm.monitors.labels.estimation import (
     CBPE_NAMES,
     CbpeReference,
+    RankedWindow,
     cbpe_metrics,
     cbpe_reference,
     dle_metrics,
+    ranked_window,
 )
-from dqm.monitors.labels.matrix import column_matrix, row_argmax, take_rows
+from dqm.monitors.labels.matrix import complete_rows, numeric_matrix, row_argmax, take_rows
 from dqm.monitors.labels.performance import (
     classification_metrics,
     compare_metrics,
@@ -176,11 +179,11 @@ def _classification_window(table: pa.Table, roles: _Roles, classes: list[str]) -
     labels = _encode(table, roles.target, classes)
     probs = None
     if roles.probabilities and set(roles.probabilities) <= set(table.column_names):
-        probs = column_matrix([numeric_values(table, c) for c in roles.probabilities])
+        probs = numeric_matrix(table, roles.probabilities)
     if roles.prediction is not None and roles.prediction in table.column_names:
         predicted = _encode(table, roles.prediction, classes)
     elif probs is not None:
-        complete = ~np.isnan(probs).any(axis=1)
+        complete = complete_rows(probs)
         predicted = np.where(complete, np.nan_to_num(probs, nan=-1.0).argmax(axis=1), -1)
     else:
         predicted = np.full(table.num_rows, -1, dtype=np.int64)
@@ -328,8 +331,8 @@ def _argmax_counts(table: pa.Table, roles: _Roles, classes: list[str]) -> _Distr
     names = np.array(classes, dtype=object)
     if table.num_rows == 0 or not set(roles.probabilities) <= set(table.column_names):
         return _counted(names[:0], np.empty(0, dtype=np.int64))
-    probs = column_matrix([numeric_values(table, c) for c in roles.probabilities])
-    complete = np.asarray(~np.isnan(probs).any(axis=1), dtype=bool)
+    probs = numeric_matrix(table, roles.probabilities)
+    complete = complete_rows(probs)
     counts = np.bincount(row_argmax(take_rows(probs, complete)), minlength=len(classes))
     return _counted(names[counts > 0], counts[counts > 0])
 
@@ -355,8 +358,8 @@ def _label_metrics(
     assert roles.target is not None
     reference = profile.table
     classes = _classes(reference, current, roles) if roles.task == "classification" else []
-    metrics = _coverage_and_delay(current, roles) + _drift(profile, current, roles, classes)
     if roles.task == "regression":
+        metrics = _coverage_and_delay(current, roles) + _drift(profile, current, roles, classes)
         ref_reg = _regression_pair(reference, roles)
         cur_reg = _regression_pair(current, roles)
         metrics += compare_metrics(
@@ -369,24 +372,50 @@ def _label_metrics(
         lambda: _reference_side(reference, roles, classes),
     )
     cur_w = _classification_window(current, roles, classes)
-    metrics += compare_metrics(
-        _CLASSIFICATION,
-        classification_metrics(cur_w.labels, cur_w.predicted, cur_w.probs),
-        ref_side.realized,
-    )
-    metrics += _cbpe(ref_side, cur_w)
-    if cur_w.probs is None:
+    # Confident learning needs only the decoded window: it runs in a thread of its own while
+    # the rest is measured (numpy releases the GIL in its passes over the rows), so a serial
+    # stretch of one side overlaps work of the other. A pool per call, as in per_class.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        label_issues = pool.submit(_label_issues, cur_w, current, roles, classes, params)
+        metrics = _coverage_and_delay(current, roles) + _drift(profile, current, roles, classes)
+        ranked = None
+        if ref_side.has_probs and cur_w.probs is not None:
+            ranked = ranked_window(cur_w.probs, cur_w.predicted)
+        metrics += compare_metrics(
+            _CLASSIFICATION,
+            classification_metrics(
+                cur_w.labels,
+                cur_w.predicted,
+                cur_w.probs,
+                None if ranked is None else (ranked.rows, ranked.ranks),
+            ),
+            ref_side.realized,
+        )
+        metrics += _cbpe(ref_side, cur_w, ranked)
+        issues, findings = label_issues.result()
+    return metrics + issues, findings
+
+
+def _label_issues(
+    window: _Window,
+    current: pa.Table,
+    roles: _Roles,
+    classes: list[str],
+    params: LabelQualityParams,
+) -> tuple[list[Metric], list[Finding]]:
+    """Confident-learning label issues of the window's labeled rows with probabilities."""
+    assert roles.target is not None
+    if window.probs is None:
         names = ("label_issue_share", "label_health_score")
-        return metrics + [_skipped(n, "no prediction_probability columns") for n in names], []
-    issues, findings = cl.label_issue_metrics(
-        cur_w.labels,
-        cur_w.probs,
+        return [_skipped(n, "no prediction_probability columns") for n in names], []
+    return cl.label_issue_metrics(
+        window.labels,
+        window.probs,
         _row_ids(current, roles),
         classes,
         roles.target,
         params.max_findings,
     )
-    return metrics + issues, findings
 
 
 def _regression_pair(table: pa.Table, roles: _Roles) -> tuple[FloatArray, FloatArray]:
@@ -416,10 +445,10 @@ def _reference_side(reference: pa.Table, roles: _Roles, classes: list[str]) -> _
     return _ReferenceSide(realized, True, cbpe_reference(ref.labels, ref.predicted, ref.probs))
 
 
-def _cbpe(ref: _ReferenceSide, cur: _Window) -> list[Metric]:
+def _cbpe(ref: _ReferenceSide, cur: _Window, ranked: RankedWindow | None) -> list[Metric]:
     if not ref.has_probs or cur.probs is None:
         return [_skipped(n, "no prediction_probability columns") for n in CBPE_NAMES]
-    return cbpe_metrics(ref.cbpe, cur.probs, cur.predicted)
+    return cbpe_metrics(ref.cbpe, cur.probs, cur.predicted, ranked)
 
 
 def _dle(profile: ReferenceProfile, current: pa.Table, roles: _Roles) -> list[Metric]:

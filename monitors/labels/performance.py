@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from dqm.monitors.base import Metric
 from dqm.monitors.columns import FloatArray, IntArray
-from dqm.monitors.labels.matrix import Ranked, per_class, row_sums
+from dqm.monitors.labels.matrix import Ranked, complete_rows, per_class, row_sums
 from dqm.monitors.learners.isotonic import IsotonicFit, isotonic_fit
 from dqm.monitors.learners.roc_auc import binary_roc_auc
 
@@ -77,6 +77,43 @@ def roc_auc(
     if probs.shape[1] == 2:
         return binary_roc_auc(y_true == 1, scores(1))
     aucs = per_class(lambda k: binary_roc_auc(y_true == k, scores(k)), range(probs.shape[1]))
+    defined = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def ranked_roc_auc(labels: IntArray, ranks: Sequence[Ranked | None]) -> float | None:
+    """:func:`roc_auc` of the rows with a label (>= 0) among ``labels``, from each probability
+    column already ranked (``ranks[k]``: ``ranked(probs[:, k])`` over the same rows; column
+    1 only when K = 2); None when a needed column has tied scores (use :func:`roc_auc`).
+
+    Without ties each positive's Mann-Whitney count is the number of labeled negatives after
+    it in the descending order, so the counts, and the AUC, are the same numbers.
+    """
+    k = len(ranks)
+    columns = (1,) if k == 2 else range(k)
+    needed = [ranks[c] for c in columns]
+    if any(r is None or not bool(np.all(r.scores[:-1] > r.scores[1:])) for r in needed):
+        return None
+    codes = labels.astype(np.int8 if k < 127 else np.int64)
+
+    def auc(c: int) -> float:
+        rank = ranks[c]
+        assert rank is not None
+        given = np.take(codes, rank.order)
+        positive = given == c
+        negative = given >= 0
+        negative &= ~positive
+        n_pos, n_neg = int(np.count_nonzero(positive)), int(np.count_nonzero(negative))
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        # Negatives ranked at or above each positive; the rest are scored below it.
+        above = np.cumsum(negative, dtype=np.int64)
+        below = n_pos * n_neg - int(np.sum(above, where=positive))
+        return (below + below) / 2 / (n_pos * n_neg)
+
+    if k == 2:
+        return auc(1)
+    aucs = per_class(auc, columns)
     defined = [a for a in aucs if not np.isnan(a)]
     return float(np.mean(defined)) if defined else float("nan")
 
@@ -171,12 +208,17 @@ def cbpe_accuracy(
 
 
 def classification_metrics(
-    labels: IntArray, predicted: IntArray, probs: FloatArray | None
+    labels: IntArray,
+    predicted: IntArray,
+    probs: FloatArray | None,
+    ranked: tuple[npt.NDArray[np.bool_], Sequence[Ranked | None]] | None = None,
 ) -> dict[str, float]:
     """Realized metrics on rows with a label (>= 0); NaN where nothing can be computed.
 
     ``accuracy`` and the macro scores use rows that also have a prediction; ``roc_auc`` uses
-    rows whose probabilities are all present.
+    rows whose probabilities are all present. ``ranked``, when given, is a set of rows with
+    all probabilities and each probability column ranked over them (CBPE's): the ROC AUC is
+    then read from those rankings when they hold every labeled row (:func:`ranked_roc_auc`).
     """
     nan = float("nan")
     out = dict.fromkeys(("accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc"), nan)
@@ -190,9 +232,12 @@ def classification_metrics(
             f1_macro=f1_macro(y, p),
         )
     if probs is not None:
-        rows = (labels >= 0) & ~np.isnan(probs).any(axis=1)
+        rows = (labels >= 0) & complete_rows(probs)
         if rows.any():
-            out["roc_auc"] = roc_auc(labels[rows], probs, rows)
+            auc = None
+            if ranked is not None and not bool(np.any(rows & ~ranked[0])):
+                auc = ranked_roc_auc(labels[ranked[0]], ranked[1])
+            out["roc_auc"] = roc_auc(labels[rows], probs, rows) if auc is None else auc
     return out
 
 

@@ -113,3 +113,22 @@ def test_standard_error_matches_the_spread_of_realized_chunks() -> None:
         per_chunk = [SKLEARN[name](a, b) for a, b in zip(y, pred, strict=True)]
         se = cbpe.binary_standard_error(comps[name], 500)
         assert se == pytest.approx(np.std(per_chunk), rel=0.15), name
+
+
+@pytest.mark.parametrize("decimals", [None, 2])
+def test_expected_roc_auc_is_the_weighted_roc_auc_of_expected_labels(
+    decimals: int | None,
+) -> None:
+    """Each row counted as a positive with weight q and a negative with weight 1 - q: the
+    expected ROC curve is sklearn's weighted one (without ties, and with them)."""
+    rng = np.random.default_rng(11)
+    raw = rng.random(5000)
+    if decimals is not None:
+        raw = np.round(raw, decimals)
+    q = np.clip(raw + rng.normal(0, 0.1, raw.size), 0.0, 1.0)
+    expected = skm.roc_auc_score(
+        np.r_[np.ones(raw.size), np.zeros(raw.size)],
+        np.r_[raw, raw],
+        sample_weight=np.r_[q, 1.0 - q],
+    )
+    assert cbpe.expected_roc_auc(q, raw) == pytest.approx(expected, abs=1e-12)

@@ -63,3 +63,59 @@ def test_smallest_is_the_stable_argsort_prefix(decimals: int) -> None:
         assert np.array_equal(cl._smallest(values, count), expected), count
     values[::7] = np.nan
     assert np.array_equal(cl._smallest(values, 4500), np.argsort(values, kind="stable")[:4500])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng, n: rng.random(n),  # no ties: the packed-key sort
+        lambda rng, n: rng.dirichlet(np.full(10, 0.5), size=n)[:, 0],  # many tiny values
+        lambda rng, n: 1.0 - rng.random(n) * 1e-12,  # rows sharing the kept top bits
+        lambda rng, n: rng.random(n) * 1e-300,  # subnormal and tiny doubles
+        lambda rng, n: np.round(rng.random(n), 3),  # ties: numpy's own order
+        lambda rng, n: rng.normal(size=n),  # negatives: numpy's own order
+    ],
+)
+@pytest.mark.parametrize("n", [1, 2, 3, 1000, 300_000])
+def test_ranked_is_the_descending_argsort_without_and_with_ties(make: object, n: int) -> None:
+    values = make(np.random.default_rng(n), n)  # type: ignore[operator]
+    order, scores = mx.ranked(values)
+    expected = np.argsort(-values)
+    assert order.dtype == np.int64
+    assert np.array_equal(order, expected)
+    assert np.array_equal(scores, values[expected])
+
+
+def test_ranked_with_nan_and_signed_zeros_is_the_argsort() -> None:
+    values = np.abs(np.random.default_rng(3).normal(size=500))
+    values[[4, 9]] = 0.0, -0.0
+    assert np.array_equal(mx.ranked(values).order, np.argsort(-values))
+    values[7] = np.nan
+    assert np.array_equal(mx.ranked(values).order, np.argsort(-values))
+
+
+def test_numeric_matrix_reads_columns_as_numeric_values() -> None:
+    import pyarrow as pa
+
+    from dqm.monitors.columns import numeric_values
+
+    table = pa.table(
+        {
+            "f": pa.chunked_array([[0.5, None, float("inf")], [float("-inf"), 2.0]]),
+            "i": pa.array([1, 2, None, 4, 5], type=pa.int32()),
+            "h": pa.array(np.array([0.25, 1, 2, 3, np.inf], dtype=np.float32)),
+        }
+    )
+    got = mx.numeric_matrix(table, ["f", "i", "h"])
+    expected = np.column_stack([numeric_values(table, c) for c in ["f", "i", "h"]])
+    assert got.flags.f_contiguous
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert mx.numeric_matrix(table.slice(0, 0), ["f"]).shape == (0, 1)
+
+
+def test_complete_rows_are_the_rows_without_nan() -> None:
+    probs = np.random.default_rng(4).random((1000, 5))
+    probs[probs < 0.05] = np.nan
+    expected = ~np.isnan(probs).any(axis=1)
+    assert np.array_equal(mx.complete_rows(np.asfortranarray(probs)), expected)
+    assert np.array_equal(mx.complete_rows(probs), expected)

@@ -133,3 +133,36 @@ def test_compare_metrics_reports_reference_and_difference() -> None:
     assert out[0].details["reference"] == 0.9
     assert out[0].details["difference"] == pytest.approx(-0.1)
     assert out[1].value is None and out[1].status.startswith("skipped")
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_ranked_roc_auc_equals_sklearn_on_the_labeled_rows(k: int) -> None:
+    from dqm.monitors.labels.matrix import ranked
+
+    rng = np.random.default_rng(k)
+    probs = rng.dirichlet(np.ones(k), size=3000)
+    labels = np.where(rng.random(3000) < 0.7, rng.integers(0, k, 3000), -1)
+    ranks = [ranked(probs[:, c]) for c in range(k)]
+    got = perf.ranked_roc_auc(labels, ranks)
+    y, p = labels[labels >= 0], probs[labels >= 0]
+    if k == 2:
+        expected = skm.roc_auc_score(y, p[:, 1])
+    else:
+        expected = skm.roc_auc_score(y, p, multi_class="ovr", average="macro")
+    assert got == pytest.approx(expected, abs=1e-12)
+    # The same number as the search into sorted negatives, bit for bit.
+    assert got == perf.roc_auc(y, p)
+
+
+def test_ranked_roc_auc_declines_tied_scores_and_classification_metrics_fall_back() -> None:
+    from dqm.monitors.labels.matrix import ranked
+
+    rng = np.random.default_rng(9)
+    probs = np.round(rng.dirichlet(np.ones(3), size=2000), 2)
+    labels = rng.integers(0, 3, 2000)
+    ranks = [ranked(probs[:, c]) for c in range(3)]
+    assert perf.ranked_roc_auc(labels, ranks) is None
+    rows = np.ones(2000, dtype=bool)
+    got = perf.classification_metrics(labels, labels, probs, (rows, ranks))
+    expected = np.mean([skm.roc_auc_score(labels == c, probs[:, c]) for c in range(3)])
+    assert got["roc_auc"] == pytest.approx(expected, abs=1e-12)
