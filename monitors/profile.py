@@ -19,7 +19,6 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,12 +29,12 @@ from dqm.monitors.columns import (
     category_counts,
     sorted_finite_values,
     sorted_present,
-    string_hashes,
 )
 from dqm.monitors.schema import Schema
 from dqm.monitors.stats.lazy import lazy
 from dqm.monitors.stats.sorted_reference import SortedReference
 from dqm.monitors.stats.sparse_counts import ReferenceShares, WindowCounts
+from dqm.monitors.string_index import StringIndex
 
 
 @dataclass(frozen=True)
@@ -125,16 +124,10 @@ class CategoricalProfile:
         return self.window_counts(window).union()
 
     @lazy
-    def _hash_index(self) -> tuple[npt.NDArray[np.uint64], IntArray, pa.Array] | None:
-        """The categories' hashes sorted, their order, and the categories as Arrow strings;
-        None when two categories share a hash (then lookups go through ``position``)."""
-        arrow = pa.array(self.categories.tolist(), pa.string())
-        hashes = string_hashes(arrow)
-        order = np.argsort(hashes, kind="stable")
-        ordered = hashes[order]
-        if ordered.size > 1 and bool(np.any(ordered[1:] == ordered[:-1])):
-            return None
-        return ordered, order, arrow
+    def _hash_index(self) -> StringIndex | None:
+        """The categories indexed by hash; None when two categories share a hash (then
+        lookups go through ``position``)."""
+        return StringIndex.of(pa.array(self.categories.tolist(), pa.string()))
 
     def _find(self, values: pa.Array) -> IntArray:
         """Each window category's index in ``categories`` (-1: not a reference category), by
@@ -145,21 +138,7 @@ class CategoricalProfile:
         if index is None:
             listed = values.to_pylist()
             return np.fromiter((self.position.get(v, -1) for v in listed), np.int64, len(listed))
-        ordered, order, arrow = index
-        if ordered.size == 0:
-            return np.full(len(values), -1, dtype=np.int64)
-        hashes = string_hashes(values)
-        # Searching in increasing order keeps the binary searches in cache (3x faster).
-        by_hash = np.argsort(hashes)
-        at = np.empty(hashes.size, dtype=np.int64)
-        at[by_hash] = np.minimum(ordered.searchsorted(hashes[by_hash]), ordered.size - 1)
-        hit = np.flatnonzero(ordered[at] == hashes)
-        candidate = order[at[hit]]
-        same = pc.equal(values.take(hit), arrow.take(candidate).cast(values.type))
-        found = np.full(len(values), -1, dtype=np.int64)
-        confirmed = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
-        found[hit[confirmed]] = candidate[confirmed]
-        return found
+        return index.find(values)
 
 
 @dataclass(frozen=True)
