@@ -17,13 +17,14 @@ this. ``pred_probs`` must be out-of-sample (e.g. cross-validated) for the method
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from dqm.monitors.base import Finding, Metric
 from dqm.monitors.errors import InvalidInputError
-from dqm.monitors.labels.matrix import complete_rows, first_true, row_argmax, row_sums, take_rows
+from dqm.monitors.labels.matrix import complete_rows, row_argmax, row_sums, take_rows
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -89,9 +90,19 @@ def confident_joint(labels: IntArray, pred_probs: FloatArray, calibrate: bool = 
     """
     _check(labels, pred_probs)
     k = pred_probs.shape[1]
-    confident = pred_probs >= confident_thresholds(labels, pred_probs) - _EPS
-    n_confident = confident.sum(axis=1)
-    guess = np.where(n_confident > 1, row_argmax(pred_probs), first_true(confident))
+    thresholds = confident_thresholds(labels, pred_probs) - _EPS
+    # One pass per class column: how many classes are confident, and the last of them (the
+    # only one where there is one); the argmax is needed only for rows with several.
+    n_confident: npt.NDArray[np.integer[Any]]
+    n_confident = np.zeros(labels.size, dtype=np.int8 if k < 127 else np.int64)
+    guess = np.zeros(labels.size, dtype=np.int64)
+    confident = np.empty(labels.size, dtype=bool)
+    for c in range(k):
+        np.greater_equal(pred_probs[:, c], thresholds[c], out=confident)
+        np.add(n_confident, confident, out=n_confident)
+        np.copyto(guess, c, where=confident)
+    several = np.flatnonzero(n_confident > 1)
+    guess[several] = row_argmax(take_rows(pred_probs, several))
     keep = n_confident > 0
     joint = np.bincount(labels[keep] * k + guess[keep], minlength=k * k).reshape(k, k)
     np.fill_diagonal(joint, np.maximum(joint.diagonal(), 1))
@@ -140,11 +151,13 @@ def find_label_issues(labels: IntArray, pred_probs: FloatArray) -> BoolArray:
         rows = np.flatnonzero(labels == i)
         if rows.size <= 1:
             continue
-        given = pred_probs[:, i][rows]
+        given = np.take(pred_probs[:, i], rows)
+        margin = np.empty_like(given)
         for j in np.flatnonzero(prune[i]):
             if j == i:
                 continue
-            margin = pred_probs[:, j][rows] - given
+            np.take(pred_probs[:, j], rows, out=margin)
+            margin -= given
             flagged[rows[_largest(margin, int(prune[i, j]))]] = True
     hits = np.flatnonzero(flagged)
     bumped = take_rows(pred_probs, hits)
