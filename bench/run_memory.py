@@ -16,8 +16,19 @@ it resets the kernel's peak (``/proc/self/clear_refs``), runs the phase and read
   drift, run record, persist), with the window of the previous phases dropped first.
 
 The target is a run's peak above idle at most 1x the window's Arrow size. The child runs once
-with Arrow's memory pool as installed (mimalloc in the pyarrow wheels) and once with jemalloc
-(``ARROW_DEFAULT_MEMORY_POOL``), since the pool decides much of the peak.
+per Arrow memory pool, since the pool decides much of the peak:
+
+- ``jemalloc``: as the service runs a run, in a worker process (``DQM_WORKER_PROCESSES`` >= 1,
+  the default), which switches Arrow to jemalloc at start
+  (``dqm.service.runs.pool._use_jemalloc``; the child calls that same function);
+- ``mimalloc``: the pool as installed (the pyarrow wheels' default), as a run executes in a
+  thread of the serving process with ``DQM_WORKER_PROCESSES=0``.
+
+Beside RSS, each phase reports the peak of the Arrow pool's allocated bytes above idle (sampled
+every millisecond): RSS above that is numpy and Python temporaries, or pages an allocator keeps.
+An idle worker's RSS includes the pages its allocator kept from its last run: jemalloc reuses
+them for the next window (so a window costs far less RSS than its Arrow size), mimalloc mostly
+does not.
 
 Run: ``.venv/bin/python -m bench.run_memory [--rows 1000000] [--batches 4]``
 """
@@ -34,6 +45,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -137,8 +149,38 @@ def idle() -> int:
     return _status("VmRSS")
 
 
-def child(folder: str) -> None:
+class ArrowPeak:
+    """The peak of the Arrow pool's allocated bytes, sampled in a thread (``max_memory`` is
+    since the process started, with no reset)."""
+
+    def __init__(self) -> None:
+        self.pool = pa.default_memory_pool()
+        self.idle = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, self.pool.bytes_allocated())
+
+    def __enter__(self) -> ArrowPeak:
+        self.idle = self.peak = self.pool.bytes_allocated()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.pool.bytes_allocated())
+
+
+def child(folder: str, pool: str) -> None:
     """Warm up like a worker, then measure each phase; print one JSON line."""
+    if pool == "jemalloc":
+        from dqm.service.runs.pool import _use_jemalloc
+
+        _use_jemalloc()  # what a worker process does first
+        assert pa.default_memory_pool().backend_name == "jemalloc", "no jemalloc in pyarrow"
     from sqlalchemy import select
 
     from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
@@ -160,18 +202,21 @@ def child(folder: str) -> None:
         assert profile is not None
         batches = list(session.scalars(select(Batch).order_by(Batch.id)))
         base, started = idle(), _clocks()
-        window = windows.window_of(ctx, session, dataset.id, schema, batches)
-        out["window"] = _phase(base, started, window.table.get_total_buffer_size())
+        with ArrowPeak() as arrow:
+            window = windows.window_of(ctx, session, dataset.id, schema, batches)
+        out["window"] = _phase(base, started, arrow, window.table.get_total_buffer_size())
     out["window_rows"], out["window_columns"] = window.table.num_rows, window.table.num_columns
     params = DriftParams.model_validate(monitor.params or {})
     base, started = idle(), _clocks()
-    DriftMonitor().run(profile, window.table, schema, params)
-    out["drift"] = _phase(base, started)
+    with ArrowPeak() as arrow:
+        DriftMonitor().run(profile, window.table, schema, params)
+    out["drift"] = _phase(base, started, arrow)
     del window
-    base, started = idle(), _clocks()
     monitors.request_run(ctx, "drift")
-    assert runner.work_once(ctx)
-    out["run"] = _phase(base, started)
+    base, started = idle(), _clocks()
+    with ArrowPeak() as arrow:
+        assert runner.work_once(ctx)
+    out["run"] = _phase(base, started, arrow)
     out["pool"] = pa.default_memory_pool().backend_name
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -181,7 +226,7 @@ def _clocks() -> tuple[float, float]:
 
 
 def _phase(
-    base: int, started: tuple[float, float], arrow_bytes: int | None = None
+    base: int, started: tuple[float, float], arrow: ArrowPeak, arrow_bytes: int | None = None
 ) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - started[0], time.process_time() - started[1]
     peak = _status("VmHWM")
@@ -189,6 +234,7 @@ def _phase(
         "idle": base,
         "peak": peak,
         "above_idle": peak - base,
+        "arrow_above_idle": arrow.peak - arrow.idle,
         "wall": wall,
         "cpu": cpu,
         "arrow_bytes": arrow_bytes,
@@ -202,13 +248,16 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument(
         "--arrow-pools",
-        default="default,jemalloc",
-        help="Arrow memory pools to measure with, comma-separated (default: as installed)",
+        default="jemalloc,mimalloc",
+        help="Arrow memory pools to measure with, comma-separated: jemalloc (a worker "
+        "process, as the service runs runs) and mimalloc (as installed: a serving process's "
+        "thread with DQM_WORKER_PROCESSES=0)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--pool", default="mimalloc", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.pool)
         return
     bench = Bench("run_memory", description=__doc__)
     pools = args.arrow_pools.split(",")
@@ -223,11 +272,12 @@ def main() -> None:
 
 
 def measure(folder: str, pool: str) -> dict[str, Any]:
-    """The child's phases with Arrow's memory pool ``pool`` (``default``: as installed)."""
-    env = dict(os.environ)
-    if pool != "default":
-        env["ARROW_DEFAULT_MEMORY_POOL"] = pool
-    cmd = [sys.executable, "-m", "bench.run_memory", "--child", folder]
+    """The child's phases with Arrow's memory pool ``pool`` (``jemalloc``: switched to as a
+    worker process does; ``mimalloc``: as installed)."""
+    if pool not in ("jemalloc", "mimalloc"):
+        sys.exit(f"unknown Arrow pool {pool!r}: jemalloc or mimalloc")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    cmd = [sys.executable, "-m", "bench.run_memory", "--child", folder, "--pool", pool]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.exit(f"child failed:\n{done.stderr}")
@@ -241,21 +291,24 @@ def report(bench: Bench, out: dict[str, Any], batches: int) -> None:
     mib = 2**20
     idle_mib = out["run"]["idle"] / mib
     print(f"window Arrow size {window / mib:.0f} MiB ({shape}); idle RSS {idle_mib:.0f} MiB")
+    where = {"jemalloc": "worker process", "mimalloc": "in-thread executor"}.get(out["pool"], "")
     for phase, what in (
         ("window", "read the window (windows.window_of)"),
         ("drift", "drift monitor on the loaded window"),
         ("run", "whole run (runner.work_once)"),
     ):
-        above = out[phase]["above_idle"]
+        above, arrow = out[phase]["above_idle"], out[phase]["arrow_above_idle"]
         wall, cpu = out[phase]["wall"], out[phase]["cpu"]
         bench.add(
-            f"{what}, {shape}, Arrow pool {out['pool']}: peak RSS above idle / window Arrow size",
+            f"{what}, {shape}, Arrow pool {out['pool']} ({where}): "
+            "peak RSS above idle / window Arrow size",
             Timing(wall, cpu, [wall], [cpu]),
             value=above / window,
             unit="x",
             target=TARGET_RATIO if phase == "run" else None,
             target_of="value",
-            note=f"{above / mib:.0f} MiB above an idle RSS of {idle_mib:.0f} MiB",
+            note=f"{above / mib:.0f} MiB above an idle RSS of {idle_mib:.0f} MiB; "
+            f"Arrow pool peak {arrow / mib:.0f} MiB above idle",
         )
 
 
