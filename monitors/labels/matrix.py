@@ -121,7 +121,7 @@ def ranked(values: FloatArray) -> Ranked:
     keys |= np.arange(n, dtype=np.uint64)
     keys.sort()
     order = (keys & low).view(np.int64)
-    scores = values[order]
+    scores = np.take(values, order)
     descending = scores[:-1] > scores[1:]
     if not bool(descending.all()):
         # Either a tie (left to numpy) or rows sharing their kept bits, in row order.

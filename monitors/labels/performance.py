@@ -225,11 +225,14 @@ def classification_metrics(
     both = (labels >= 0) & (predicted >= 0)
     if both.any():
         y, p = labels[both], predicted[both]
+        # The per-class counts once for the three macro scores (the same arithmetic as
+        # precision_macro, recall_macro and f1_macro).
+        tp, n_pred, n_true = _per_class_counts(y, p)
         out.update(
             accuracy=accuracy(y, p),
-            precision_macro=precision_macro(y, p),
-            recall_macro=recall_macro(y, p),
-            f1_macro=f1_macro(y, p),
+            precision_macro=float(_safe_ratio(tp, n_pred).mean()),
+            recall_macro=float(_safe_ratio(tp, n_true).mean()),
+            f1_macro=float(_safe_ratio(2 * tp, n_pred + n_true).mean()),
         )
     if probs is not None:
         rows = (labels >= 0) & complete_rows(probs)
