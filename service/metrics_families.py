@@ -1,8 +1,9 @@
 """The database-backed /metrics families: their definitions and their text, piece by piece.
 
 The snapshot (``metrics_snapshot``) renders each monitor's samples once, when its runs change,
-and joins the pieces under one header per family; the text is prometheus-client's own
-(``generate_latest`` on one family at a time), so escaping and number formats are its.
+and joins the pieces under one header per family; the text is prometheus-client's, byte for
+byte: headers from ``generate_latest`` on one family at a time, sample lines from each series'
+name and labels escaped once as it escapes them (cached) and its number format.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dqm.service.db.models import Alert, Dataset, Delivery, Monitor
+from dqm.service.metrics_text import series_prefix
 
 RUNS = "dqm_runs"
 LAST_SUCCESS = "dqm_monitor_last_success_timestamp_seconds"
@@ -90,8 +93,23 @@ def header(name: str) -> str:
 
 
 def lines(name: str, samples: Iterable[Sample]) -> str:
-    """The sample lines of a family (no header): one piece of the exposition."""
-    return _text(name, samples)[1]
+    """The sample lines of a family (no header): one piece of the exposition, byte for byte
+    :func:`_text`'s (prometheus-client's), each series' name and labels formatted once: a
+    resync writes the same 15,000 series of 100 monitors x 50 columns again, and escaping
+    their labels through prometheus-client was 85% of its CPU."""
+    return "".join(f"{_series(name, tuple(labels))}{_value(value)}\n" for labels, value in samples)
+
+
+def _value(value: float) -> str:
+    return str(floatToGoString(value))  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=1 << 17)
+def _series(name: str, labels: tuple[str, ...]) -> str:
+    """``name{label="value",...} `` of one series of a family (a counter's sample is _total)."""
+    counter, _, names = FAMILIES[name]
+    # zip as prometheus-client's add_metric does (labels beyond the family's names ignored).
+    return series_prefix(f"{name}_total" if counter else name, dict(zip(names, labels)))  # noqa: B905
 
 
 def timestamp(at: datetime) -> float:

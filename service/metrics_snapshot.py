@@ -99,6 +99,12 @@ class MetricsSnapshot:
 
     # -- serving ---------------------------------------------------------------------------
 
+    def current(self) -> bool:
+        """Whether :meth:`exposition` answers without reading the database (the text exists
+        and a background thread keeps it, or it is fresh), so it may run on the event loop."""
+        stale = time.monotonic() - self.refreshed_at >= self.refresh_seconds
+        return self.body is not None and (self._thread is not None or not stale)
+
     def exposition(self) -> bytes:
         """The families' text; refreshed here only when no background thread keeps it."""
         stale = time.monotonic() - self.refreshed_at >= self.refresh_seconds

@@ -106,7 +106,7 @@ class ProcessText:
             key = (sample.name, tuple(sample.labels.items()))
             prefix = self._prefixes.get(key)
             if prefix is None:
-                prefix = self._prefixes[key] = _prefix(sample.name, sample.labels)
+                prefix = self._prefixes[key] = series_prefix(sample.name, sample.labels)
             value = floatToGoString(sample.value)  # type: ignore[no-untyped-call]
             out.append(prefix + value + "\n")
         return "".join(out)
@@ -124,7 +124,8 @@ def _escape(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _prefix(name: str, labels: dict[str, str]) -> str:
+def series_prefix(name: str, labels: dict[str, str]) -> str:
+    """``name{label="value",...} `` as prometheus-client writes a sample's name and labels."""
     if not labels:
         return f"{name} "
     pairs = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
