@@ -15,6 +15,7 @@ from sqlalchemy import delete, event, select
 import dqm.service.paging as paging
 import dqm.service.runs.listing as listing
 from dqm.service.api.monitors import run_view
+from dqm.service.api.schemas import RunPage
 from dqm.service.app import create_app
 from dqm.service.clock import utcnow
 from dqm.service.context import Context
@@ -122,12 +123,19 @@ def test_thousand_runs_latency(api: tuple[TestClient, Context]) -> None:
     print(f"GET /v1/monitors/m/runs?limit=1000: {elapsed:.3f} s")
 
 
-def _reference_listing(ctx: Context, name: str) -> list[dict[str, Any]]:
-    """The listing built the slow, obvious way: ORM rows → RunOut models → JSON."""
+def _reference_page(ctx: Context, name: str) -> RunPage:
+    """The listing built the slow, obvious way: ORM rows → RunOut models."""
     with ctx.sessions() as session:
         monitor = session.scalars(select(Monitor).where(Monitor.name == name)).one()
         rows = listing.runs_with_metrics(session, monitor, 1000)
-        return [run_view(run, name, values).model_dump(mode="json") for run, values in rows]
+        return RunPage(
+            items=[run_view(run, name, values) for run, values in rows], next_cursor=None
+        )
+
+
+def _reference_listing(ctx: Context, name: str) -> list[dict[str, Any]]:
+    """The reference page's runs as JSON."""
+    return [run.model_dump(mode="json") for run in _reference_page(ctx, name).items]
 
 
 def test_listing_matches_the_run_models_for_real_drift_runs(settings: Settings) -> None:
@@ -157,6 +165,8 @@ def test_listing_matches_the_run_models_for_real_drift_runs(settings: Settings) 
         assert response.headers["content-type"] == "application/json"
         listed = response.json()
         expected = _reference_listing(ctx, "m")
+        # Byte for byte what the RunPage model serializes to (the response_model documented).
+        assert response.content == _reference_page(ctx, "m").model_dump_json().encode()
     assert listed == {"items": expected, "next_cursor": None}
     assert [r["id"] for r in expected[:3]] == ids[::-1]
     assert len(expected[0]["metrics"]) >= 10 and expected[-1]["metrics"] == []
