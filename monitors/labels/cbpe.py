@@ -107,7 +107,7 @@ def expected_roc_auc(calibrated: FloatArray, raw: FloatArray, rank: Ranked | Non
         return float("nan")
     tps /= tps[-1]
     fps /= fps[-1]
-    width = fps[1:] - fps[:-1]
+    width = np.subtract(fps[1:], fps[:-1], out=q[:steps])  # q is spent: reuse its pages
     width *= tps[1:] + tps[:-1]
     width /= 2.0
     return float(np.sum(width))

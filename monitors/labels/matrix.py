@@ -113,14 +113,17 @@ def ranked(values: FloatArray) -> Ranked:
     index_bits = max(n - 1, 1).bit_length()
     if n < 2 or index_bits > 32 or not bool(np.all(values >= 0.0)):  # NaN fails >= too
         return _argsort_ranked(values)
-    full = np.ascontiguousarray(values).view(np.uint64) ^ _DESCENDING
+    bits = np.ascontiguousarray(values).view(np.uint64)
     shift = np.uint64(index_bits)
     low = np.uint64((1 << index_bits) - 1)
-    keys = full >> shift
-    keys <<= shift
-    keys |= np.arange(n, dtype=np.uint64)
+    # Two n-row buffers in all (fewer fresh pages): the keys, and the kept bits, later the order.
+    keys = np.arange(n, dtype=np.uint64)
+    kept = np.bitwise_xor(bits, _DESCENDING)
+    kept >>= shift
+    kept <<= shift
+    keys |= kept
     keys.sort()
-    order = (keys & low).view(np.int64)
+    order = np.bitwise_and(keys, low, out=kept).view(np.int64)
     scores = np.take(values, order)
     descending = scores[:-1] > scores[1:]
     if not bool(descending.all()):
@@ -135,7 +138,7 @@ def ranked(values: FloatArray) -> Ranked:
         # The kept bits of these rows grow along ``at``, so sorting their full patterns
         # reorders each group of shared bits within its own slots.
         rows = order[at]
-        order[at] = rows[np.argsort(full[rows])]
+        order[at] = rows[np.argsort(np.take(bits, rows) ^ _DESCENDING)]
         scores[at] = values[order[at]]
     return Ranked(order, scores)
 
