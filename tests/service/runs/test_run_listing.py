@@ -165,8 +165,11 @@ def test_listing_matches_the_run_models_for_real_drift_runs(settings: Settings) 
         assert response.headers["content-type"] == "application/json"
         listed = response.json()
         expected = _reference_listing(ctx, "m")
-        # Byte for byte what the RunPage model serializes to (the response_model documented).
-        assert response.content == _reference_page(ctx, "m").model_dump_json().encode()
+        if not settings.database_url.startswith("postgresql"):
+            # Byte for byte the RunPage model's JSON (the documented response_model). Not on
+            # PostgreSQL: the reference reads each value's details back from JSONB, which
+            # orders object keys its own way (shortest first); there they are equal as JSON.
+            assert response.content == _reference_page(ctx, "m").model_dump_json().encode()
     assert listed == {"items": expected, "next_cursor": None}
     assert [r["id"] for r in expected[:3]] == ids[::-1]
     assert len(expected[0]["metrics"]) >= 10 and expected[-1]["metrics"] == []
