@@ -45,6 +45,12 @@ def _check(labels: IntArray, pred_probs: FloatArray) -> None:
         raise InvalidInputError("labels must be class indices 0..K-1")
 
 
+def _by_column(pred_probs: FloatArray) -> FloatArray:
+    """The matrix in Fortran order (copied once if it is not): the passes below read one class
+    column at a time, which in row-major order would stride across every row's cache line."""
+    return pred_probs if pred_probs.flags.f_contiguous else np.asfortranarray(pred_probs)
+
+
 def confident_thresholds(labels: IntArray, pred_probs: FloatArray) -> FloatArray:
     """Per-class threshold t_k: the mean self-confidence of the rows labeled k.
 
@@ -89,6 +95,7 @@ def confident_joint(labels: IntArray, pred_probs: FloatArray, calibrate: bool = 
     [[1, 1], [0, 2]]
     """
     _check(labels, pred_probs)
+    pred_probs = _by_column(pred_probs)
     k = pred_probs.shape[1]
     thresholds = confident_thresholds(labels, pred_probs) - _EPS
     # One pass per class column: how many classes are confident, and the last of them (the
@@ -144,6 +151,7 @@ def find_label_issues(labels: IntArray, pred_probs: FloatArray) -> BoolArray:
     margin p_j - p_i, C being the calibrated confident joint; then unflag rows whose given
     label is (within 1e-6) the model's top class. A class with a single row is never pruned.
     """
+    pred_probs = _by_column(pred_probs)
     joint = confident_joint(labels, pred_probs)
     prune = _prune_counts(joint)
     flagged = np.zeros(labels.size, dtype=bool)
