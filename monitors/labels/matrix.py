@@ -75,7 +75,11 @@ def take_rows(matrix: FloatArray, rows: npt.NDArray[np.intp] | npt.NDArray[np.bo
     # np.take gives the values of ``column[rows]``, faster than fancy indexing.
     out = np.empty((rows.size, matrix.shape[1]), dtype=matrix.dtype, order="F")
     for k in range(matrix.shape[1]):
-        np.take(matrix[:, k], rows, out=out[:, k])
+        column = matrix[:, k]
+        if column.flags.c_contiguous:
+            np.take(column, rows, out=out[:, k])
+        else:  # np.take would copy a strided column first
+            out[:, k] = column[rows]
     return out
 
 
@@ -113,7 +117,8 @@ def ranked(values: FloatArray) -> Ranked:
     index_bits = max(n - 1, 1).bit_length()
     if n < 2 or index_bits > 32 or not bool(np.all(values >= 0.0)):  # NaN fails >= too
         return _argsort_ranked(values)
-    bits = np.ascontiguousarray(values).view(np.uint64)
+    values = np.ascontiguousarray(values)
+    bits = values.view(np.uint64)
     shift = np.uint64(index_bits)
     low = np.uint64((1 << index_bits) - 1)
     # Two n-row buffers in all (fewer fresh pages): the keys, and the kept bits, later the order.
