@@ -148,8 +148,15 @@ class NumericPair:
 
     def n_distinct(self) -> int:
         """Distinct values of both windows together, from the reference's distinct values and
-        the window's values not among them (binary searches: no count of the reference)."""
-        cur, unique = self.cur, self.reference_unique
+        the window's values not among them (binary searches: no count of the reference; none
+        when the window is placed in the indexed reference already)."""
+        cur, placed = self.cur, self.placed
+        if placed is not None:  # the window's positions in the reference are known already
+            first = placed.runs[0]
+            r = placed.ref.values
+            shared = r[np.minimum(placed.below[first], r.size - 1)] == cur[first]
+            return self.n_ref_unique + int(first.size - np.count_nonzero(shared))
+        unique = self.reference_unique
         if cur.size == 0 or unique.size == 0:
             return int(unique.size) + binning.sorted_value_counts(cur)[0].size
         distinct = cur[np.concatenate([[True], cur[1:] != cur[:-1]])]

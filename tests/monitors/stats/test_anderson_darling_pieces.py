@@ -1,0 +1,153 @@
+"""Anderson-Darling against a pre-indexed reference, by pieces of the reference cut by the
+window: against scipy's ``anderson_ksamp`` (midrank) and a direct extended-precision sum."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
+from dqm.monitors.stats.sorted_reference import (
+    SortedReference,
+    _convexity_gap,
+    anderson_darling_a2,
+)
+
+Draw = Callable[[np.random.Generator, int, float], np.ndarray]
+DRAWS: dict[str, Draw] = {
+    "normal": lambda g, k, s: g.normal(s, 1.0 + s, k),
+    "lognormal": lambda g, k, s: g.lognormal(s, 1.0, k),
+    # ties: a few hundred distinct values, or float32 collisions among 1e5 normals
+    "rounded": lambda g, k, s: np.round(g.normal(s, 1.0, k), 2),
+    "float32": lambda g, k, s: g.normal(s, 1.0, k).astype(np.float32).astype(np.float64),
+    "mixed": lambda g, k, s: np.where(
+        g.random(k) < 0.3, np.round(g.normal(s, 1.0, k), 1), g.normal(s, 1.0, k)
+    ),
+}
+
+
+def _a2_direct(r: np.ndarray, c: np.ndarray) -> float:
+    """Scholz, Stephens eq. 7 (midrank, k = 2) over the pooled distinct values, summed in
+    extended precision: the oracle for rounding."""
+    both = np.sort(np.concatenate([r, c]))
+    n_all = both.size
+    z = both[np.concatenate([[True], both[1:] != both[:-1]])]
+    left = both.searchsorted(z, "left")
+    ties = (both.searchsorted(z, "right") - left).astype(np.longdouble)
+    b = left.astype(np.longdouble) + ties / 2
+    total = np.longdouble(0)
+    for s in (r, c):
+        mid = (s.searchsorted(z, "right").astype(np.longdouble) + s.searchsorted(z, "left")) / 2
+        den = b * (n_all - b) - n_all * ties / 4
+        total += np.sum(ties / n_all * (n_all * mid - b * s.size) ** 2 / den) / s.size
+    return float(total * (n_all - 1) / n_all)
+
+
+def _check(r: np.ndarray, c: np.ndarray) -> None:
+    r, c = np.sort(r), np.sort(c)
+    a2 = anderson_darling_a2(SortedReference.of(r), c)
+    assert a2 == pytest.approx(_a2_direct(r, c), rel=1e-14)
+    stat, p = hypothesis_tests.anderson_darling_of_a2(a2, r.size, c.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns when it caps the p-value
+        want = sps.anderson_ksamp([r, c], midrank=True)
+    assert stat == pytest.approx(want.statistic, rel=1e-9, abs=1e-12)
+    assert p == pytest.approx(want.pvalue, rel=1e-9)
+
+
+GRID = [
+    (draw, n, m, shift)
+    for draw in DRAWS
+    for n, m in [(2_000, 100), (50_000, 1_000), (200_000, 20_000), (20_000, 20_000 - 1)]
+    for shift in (0.0, 0.01, 0.3)
+]
+
+
+@pytest.mark.parametrize(("draw", "n", "m", "shift"), GRID)
+def test_equals_scipy_and_the_direct_sum(draw: str, n: int, m: int, shift: float) -> None:
+    g = np.random.default_rng([n, m, int(shift * 100), len(draw)])
+    _check(DRAWS[draw](g, n, 0.0), DRAWS[draw](g, m, shift))
+
+
+@pytest.mark.parametrize("n", [1_000, 100_000])
+def test_window_drawn_from_the_reference(n: int) -> None:
+    # every window value is a reference value: no piece is cut around a value the window lacks
+    g = np.random.default_rng(n)
+    r = g.normal(0.0, 1.0, n)
+    _check(r, g.choice(r, n // 10, replace=False))
+    _check(r, g.choice(r, n // 10, replace=True))
+
+
+@pytest.mark.parametrize("offset", [-100.0, 100.0, 0.5])
+def test_window_outside_or_inside_a_gap_of_the_reference(offset: float) -> None:
+    # one piece holds the whole reference (its first point at r2 ~ 1/4, L = n)
+    g = np.random.default_rng(3)
+    r = np.concatenate([g.uniform(0.0, 0.4, 30_000), g.uniform(0.6, 1.0, 30_000)])
+    _check(r, g.uniform(0.45, 0.55, 7) + (offset if offset != 0.5 else 0.0))
+    _check(r, np.array([offset]))
+
+
+def test_tied_runs_next_to_window_values_and_at_the_ends() -> None:
+    g = np.random.default_rng(5)
+    r = np.concatenate([np.full(50, -3.0), g.normal(0, 1, 5_000), np.full(70, 3.0)])
+    r = np.concatenate([r, np.repeat(np.round(g.normal(0, 1, 300), 3), 2)])
+    c = np.concatenate([[-3.0, 3.0], np.round(g.normal(0, 1, 200), 3), g.normal(0, 1, 50)])
+    _check(r, c)
+    _check(r, np.array([-3.0, 0.0, 3.0]))
+
+
+def test_integer_reference_with_more_values_than_the_window() -> None:
+    # every reference value tied: the pieces are tied runs only
+    g = np.random.default_rng(6)
+    _check(g.integers(0, 5_000, 100_000) * 1.0, g.integers(0, 5_000, 300) * 1.0)
+    _check(g.integers(0, 5_000, 100_000) * 1.0, g.normal(2_500, 900, 300))
+
+
+def _gap_oracle(x: float, length: int) -> float:
+    """``sum_{i < L} 1 / (x + i) - L / c`` as the sum over pairs about the centre ``c`` of
+    ``1 / (c + j) + 1 / (c - j) - 2 / c = 2 j^2 / (c (c - j) (c + j))``: positive terms only,
+    summed exactly by ``math.fsum``."""
+    c = x + (length - 1) / 2
+    j = (length - 1) / 2 - np.arange(length // 2, dtype=np.float64)
+    return math.fsum(2.0 * j * j / (c * (c - j) * (c + j)))
+
+
+@pytest.mark.parametrize(
+    ("x", "length"),
+    [
+        (0.25, 2),
+        (0.25, 200_001),
+        (31.75, 2),
+        (32.25, 3),
+        (33.5, 64),
+        (20.25, 65),
+        (20.25, 5_000),
+        (1_000.5, 9),
+        (1_000.5, 400),
+        (1e5 + 0.25, 999),
+        (1e5 + 0.25, 1_001),
+        (1e5 + 0.25, 80_000),
+        (7e5 + 0.75, 150),
+        (7e5 + 0.75, 1),
+    ],
+)
+def test_convexity_gap_against_pairs_summed_exactly(x: float, length: int) -> None:
+    got = _convexity_gap(np.array([x]), np.array([float(length)]))[0]
+    if length == 1:
+        assert got == 0.0
+        return
+    assert got == pytest.approx(_gap_oracle(x, length), rel=1e-14)
+
+
+def test_convexity_gap_on_random_points() -> None:
+    g = np.random.default_rng(8)
+    x = np.round(np.exp(g.uniform(np.log(0.3), np.log(1e6), 400)) * 4) / 4  # c exact
+    length = np.floor(np.exp(g.uniform(0.0, np.log(3e5), 400)))
+    got = _convexity_gap(x, length)
+    want = [_gap_oracle(float(a), int(b)) for a, b in zip(x, length, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0.0)
