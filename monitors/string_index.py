@@ -6,6 +6,10 @@ leading hash bits starts (about four buckets per category), so a lookup reads ab
 entry per window string (no binary search, no sort of the window's hashes). A matched hash
 is confirmed by comparing the strings (Arrow), so a collision never counts as a match.
 
+Written here for speed: ``pyarrow.compute.index_in`` builds a hash table of its value set
+on every call (100k reference categories per run), and pandas would convert the strings to
+Python objects; this index is built once per reference version and probed with numpy.
+
 >>> index = StringIndex.of(pa.array(["b", "a", "c"]))
 >>> index.find(pa.array(["c", "x", "b"])).tolist()
 [2, -1, 0]
