@@ -36,6 +36,7 @@ from dqm.service.db.migrate import upgrade
 from dqm.service.db.models import Dataset, MetricValue, Monitor, Run, RunMetricsJson
 from dqm.service.db.session import make_engine, make_sessionmaker, transaction
 from dqm.service.runs.listing import metrics_json
+from dqm.service.runs.runner import metric_rows
 from dqm.service.settings import Settings
 from tests.support.process import dqm_process
 
@@ -55,28 +56,6 @@ def real_drift_metrics(features: int, rows: int = 2000) -> list[Metric]:
     )
     profile = as_profile(reference, schema).warm()
     return list(DriftMonitor().run(profile, current, schema, DriftParams()).metrics)
-
-
-def metric_rows(
-    metrics: list[Metric], run_id: int, monitor_id: int, at: Any
-) -> list[dict[str, Any]]:
-    """The ``metric_values`` rows the runner writes for ``metrics`` (see runner._persist)."""
-    return [
-        {
-            "run_id": run_id,
-            "monitor_id": monitor_id,
-            "name": m.name,
-            "column": m.column,
-            "value": m.value,
-            "method": m.method,
-            "threshold": m.threshold,
-            "drifted": m.drifted,
-            "status": m.status,
-            "details": dict(m.details) or None,
-            "measured_at": at,
-        }
-        for m in metrics
-    ]
 
 
 def populate(url: str, runs: int, metrics: list[Metric], documents: bool = True) -> None:

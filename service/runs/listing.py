@@ -60,11 +60,6 @@ def metrics_json(values: Iterable[MetricValue]) -> bytes:
     return to_json([{f: getattr(v, f) for f in METRIC_FIELDS} for v in values])
 
 
-def metrics_document(run_id: int, values: Iterable[MetricValue]) -> RunMetricsJson:
-    """The ``run_metrics_json`` row of a run's ``values``, to add in the same transaction."""
-    return RunMetricsJson(run_id=run_id, body=metrics_json(values))
-
-
 def _page(
     query: Select[Any], session: Session, monitor: Monitor, before_id: int | None
 ) -> Select[Any]:

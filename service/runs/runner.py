@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +22,7 @@ from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from dqm.alerts.rules import SeriesKey
-from dqm.monitors.base import MonitorResult, as_profile
+from dqm.monitors.base import Metric, MonitorResult, as_profile
 from dqm.monitors.drift.on_profiles import measure_profiles
 from dqm.monitors.drift.params import DriftParams
 from dqm.monitors.errors import DqmError
@@ -290,6 +290,28 @@ def perform(ctx: Context, run_id: int) -> Outcome:
     return Outcome(status, name, lag, time.monotonic() - started)
 
 
+def metric_rows(
+    metrics: Iterable[Metric], run_id: int, monitor_id: int, at: datetime
+) -> list[dict[str, Any]]:
+    """The ``metric_values`` rows of a run's ``metrics``, as :func:`_persist` inserts them."""
+    return [
+        {
+            "run_id": run_id,
+            "monitor_id": monitor_id,
+            "name": m.name,
+            "column": m.column,
+            "value": m.value,
+            "method": m.method,
+            "threshold": m.threshold,
+            "drifted": m.drifted,
+            "status": m.status,
+            "details": dict(m.details) or None,
+            "measured_at": at,
+        }
+        for m in metrics
+    ]
+
+
 def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: Computed) -> str:
     """Metrics, findings, alert transitions and outbox rows: one transaction, fenced by lease."""
     now = utcnow()
@@ -301,22 +323,7 @@ def _persist(ctx: Context, run_id: int, window: Window, version: int, computed: 
             return run.status
         monitor = session.get_one(Monitor, run.monitor_id)
         dataset = session.get_one(Dataset, monitor.dataset_id)
-        values = [
-            {
-                "run_id": run_id,
-                "monitor_id": monitor.id,
-                "name": m.name,
-                "column": m.column,
-                "value": m.value,
-                "method": m.method,
-                "threshold": m.threshold,
-                "drifted": m.drifted,
-                "status": m.status,
-                "details": dict(m.details) or None,
-                "measured_at": now,
-            }
-            for m in result.metrics
-        ]
+        values = metric_rows(result.metrics, run_id, monitor.id, now)
         if values:  # one executemany: ORM objects cost more than the rows' insert (~80 a run)
             session.execute(insert(cast(Table, MetricValue.__table__)), values)
         # what run listings read: the values as listing.metrics_json would write them
