@@ -38,6 +38,7 @@ from scipy import stats as sps
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.profile import NumericProfile
 from dqm.monitors.stats import (
+    anderson_reference,
     binning,
     distances,
     hypothesis_tests,
@@ -355,7 +356,7 @@ def _anderson(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
     index = _window_index(pair)
     if index is not None:
-        a2 = sorted_reference.anderson_darling_a2(index, pair.cur)
+        a2 = anderson_reference.anderson_darling_a2(index, pair.cur, pair.placed)
         return hypothesis_tests.anderson_darling_of_a2(a2, pair.n_ref, pair.n_cur)[1]
     return hypothesis_tests.anderson_darling_sorted(pair.ref, pair.cur)[1]
 

@@ -284,7 +284,7 @@ def anderson_darling_sorted(ref: FloatArray, cur: FloatArray) -> tuple[float, fl
 
 def anderson_darling_of_a2(a2: float, n1: int, n2: int) -> tuple[float, float]:
     """Standardized statistic and p-value of :func:`anderson_darling_sorted` from its
-    ``A2akN`` (e.g. :func:`dqm.monitors.stats.sorted_reference.anderson_darling_a2`);
+    ``A2akN`` (e.g. :func:`dqm.monitors.stats.anderson_reference.anderson_darling_a2`);
     NaN for fewer than 4 pooled values."""
     if n1 + n2 < 4:
         return math.nan, math.nan

@@ -12,11 +12,8 @@ import pytest
 from scipy import stats as sps
 
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
-from dqm.monitors.stats.sorted_reference import (
-    SortedReference,
-    _convexity_gap,
-    anderson_darling_a2,
-)
+from dqm.monitors.stats.anderson_reference import _convexity_gap, anderson_darling_a2
+from dqm.monitors.stats.sorted_reference import SortedReference
 
 Draw = Callable[[np.random.Generator, int, float], np.ndarray]
 DRAWS: dict[str, Draw] = {

@@ -12,9 +12,9 @@ from scipy import stats as sps
 
 import dqm.monitors.stats.distances as distances
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
+from dqm.monitors.stats.anderson_reference import anderson_darling_a2
 from dqm.monitors.stats.sorted_reference import (
     SortedReference,
-    anderson_darling_a2,
     cramer_von_mises_u,
     energy_distance,
     ks_statistic,
