@@ -1,0 +1,186 @@
+"""The one-feature MMD path (low-rank kernel sums, exact median selection) against direct
+O(n^2) computations over every pair, and against the dense blocked pass it replaces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import dqm.monitors.stats.kernels as kernels
+
+Sampler = Callable[[np.random.Generator, int], np.ndarray]
+SAMPLES: dict[str, Sampler] = {
+    "normal": lambda r, n: r.normal(0.0, 1.0, n),
+    "lognormal": lambda r, n: r.lognormal(0.0, 1.0, n),
+    "cauchy": lambda r, n: r.standard_cauchy(n),
+    "rounded": lambda r, n: np.round(r.normal(0.0, 1.0, n), 1),
+    "three_values": lambda r, n: r.integers(0, 3, n).astype(np.float64),
+    "constant": lambda r, n: np.full(n, 2.5),
+    "offset": lambda r, n: r.normal(1e3, 1.0, n),
+}
+
+
+def _direct_median_sq(z: np.ndarray) -> float:
+    """np.median over every pair i < j of (z_i - z_j)^2."""
+    i, j = np.triu_indices(len(z), k=1)
+    return float(np.median((z[i] - z[j]) ** 2))
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("n", [2, 3, 4, 57, 1000])
+def test_median_of_squared_differences_is_exact(name: str, n: int) -> None:
+    z = SAMPLES[name](np.random.default_rng(n), n)
+    assert kernels._median_sq_diff_1d(z) == _direct_median_sq(z)
+
+
+def test_median_sigma_subsamples_then_takes_the_exact_median() -> None:
+    pooled = np.random.default_rng(4).normal(0.0, 3.0, 2500)
+    sub = pooled[np.random.default_rng(9).choice(2500, 1000, replace=False)]
+    want = np.sqrt(_direct_median_sq(sub) / 2.0)
+    assert kernels.median_sigma(pooled.reshape(-1, 1), seed=9) == want
+    assert kernels.median_sigma(np.array([[1.0]])) == 1.0  # no pair
+
+
+def test_median_selection_survives_a_bracket_that_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two random pairs cannot bracket the median: every pair is listed instead
+    monkeypatch.setattr(kernels, "_MEDIAN_BRACKET_PAIRS", 2)
+    z = np.random.default_rng(2).normal(0.0, 1.0, 300)
+    assert kernels._median_sq_diff_1d(z) == _direct_median_sq(z)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.1, 0.3, 1e-17, 2.0])
+def test_first_at_least_counts_the_rounded_differences(t: float) -> None:
+    s = np.sort(np.round(np.random.default_rng(1).normal(0.0, 1.0, 200), 1))
+    got = kernels._first_at_least(s, t)
+    for i in range(len(s)):
+        later = np.nonzero(s[i + 1 :] - s[i] >= t)[0]
+        assert got[i] == (i + 1 + later[0] if later.size else len(s))
+
+
+def _direct_test(
+    x: np.ndarray, y: np.ndarray, sigma: float, permutations: int, seed: int
+) -> tuple[float, np.ndarray]:
+    """Unbiased MMD^2 of the observed split and of each documented relabelling (the first m
+    of rng.permutation): every kernel value from (a - b)^2, summed over the pairs of each
+    index set (0/1 vectors l: l' K l over the explicit matrix, diagonal zeroed)."""
+    z = np.concatenate([x, y])
+    m, size = len(x), len(z)
+    kern = np.exp(-((z[:, None] - z[None, :]) ** 2) / (2.0 * sigma**2))
+    np.fill_diagonal(kern, 0.0)
+    rng = np.random.default_rng(seed)
+    firsts = [np.arange(m)] + [rng.permutation(size)[:m] for _ in range(permutations)]
+    is_first = np.zeros((len(firsts), size))
+    for row, first in zip(is_first, firsts, strict=True):
+        row[first] = 1.0
+    is_second = 1.0 - is_first
+    n = size - m
+
+    def pair_sums(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("ki,ki->k", a, b @ kern)
+
+    stats = (
+        pair_sums(is_first, is_first) / (m * (m - 1))
+        + pair_sums(is_second, is_second) / (n * (n - 1))
+        - 2.0 * pair_sums(is_first, is_second) / (m * n)
+    )
+    return float(stats[0]), stats[1:]
+
+
+def _no_dense(*args: object) -> None:
+    raise AssertionError("the dense pass ran")
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("shift", [0.0, 0.4])
+def test_low_rank_test_matches_direct_sums_over_every_pair(
+    name: str, shift: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(len(name))
+    x, y = SAMPLES[name](rng, 700), SAMPLES[name](rng, 500) + shift
+    sigma = kernels.median_sigma(np.concatenate([x, y]).reshape(-1, 1), 3)
+    monkeypatch.setattr(kernels, "_labelled_sums", _no_dense)
+    stat, p = kernels.mmd_permutation_test(x, y, permutations=60, seed=3)
+    observed, permuted = _direct_test(x, y, sigma, 60, 3)
+    # the factorisation's proven bound plus the direct sums' own rounding
+    tol = kernels.LOW_RANK_STAT_TOL + 1e-14
+    assert stat == pytest.approx(observed, rel=1e-10, abs=tol)
+    # p-values agree unless a relabelling ties the observed statistic within that bound
+    low = (1 + np.sum(permuted > observed + tol)) / 61
+    high = (1 + np.sum(permuted >= observed - tol)) / 61
+    assert low <= p <= high
+    if low == high:
+        assert p == (1 + np.sum(permuted >= observed)) / 61
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_low_rank_and_dense_passes_agree(name: str) -> None:
+    rng = np.random.default_rng(7)
+    x, y = SAMPLES[name](rng, 1500), SAMPLES[name](rng, 1200) + 0.05
+    z = np.concatenate([x, y])
+    sigma = kernels.median_sigma(z.reshape(-1, 1))
+    labels = kernels._labellings(1500, 1200, 30, 0)
+    fast = kernels._low_rank_sums(z, labels, sigma, 1500)
+    assert fast is not None
+    dense = kernels._labelled_sums((z - z.mean()).reshape(-1, 1), labels.T, sigma)
+    got, want = (kernels._unbiased_mmd2(*s, 1500, 1200) for s in (fast, dense))
+    # the dense pass forms distances as |a|^2 + |b|^2 - 2ab (centred): its own rounding is
+    # the larger part of the difference (the direct-sum test holds the low-rank path tighter)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+def test_a_rank_above_the_cap_falls_back_to_the_dense_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_cauchy(400), rng.standard_cauchy(300) + 0.5
+    sigma = kernels.median_sigma(np.concatenate([x, y]).reshape(-1, 1))
+    want = _direct_test(x, y, sigma, 40, 1)
+    monkeypatch.setattr(kernels, "LOW_RANK_MAX", 5)
+    assert kernels._pivoted_cholesky_1d(np.concatenate([x, y]), sigma, 1e-12, 5) is None
+    calls: list[int] = []
+    dense = kernels._labelled_sums
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return dense(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kernels, "_labelled_sums", counted)
+    stat, p = kernels.mmd_permutation_test(x, y, permutations=40, seed=1)
+    assert calls == [1]
+    assert stat == pytest.approx(want[0], rel=1e-10, abs=1e-14)
+    assert p == (1 + np.sum(want[1] >= want[0])) / 41
+
+
+def test_factor_residual_is_within_the_trace_it_reports() -> None:
+    v = np.random.default_rng(5).lognormal(0.0, 1.0, 600)
+    sigma = 0.7
+    gt = kernels._pivoted_cholesky_1d(v, sigma, 1e-10, 200)
+    assert gt is not None and gt.shape[0] < 200
+    kern = np.exp(-((v[:, None] - v[None, :]) ** 2) / (2.0 * sigma**2))
+    residual = kern - gt.T @ gt
+    # PSD up to rounding, trace within the stopping rule
+    assert np.trace(residual) <= 1e-10 + 1e-12
+    assert np.linalg.eigvalsh(residual).min() > -1e-12
+
+
+def test_projection_in_blocks_equals_one_product() -> None:
+    rng = np.random.default_rng(0)
+    gt, labels = rng.normal(size=(37, 1003)), (rng.random((101, 1003)) < 0.5).astype(np.float64)
+    np.testing.assert_allclose(kernels._project(gt, labels), labels @ gt.T, rtol=0, atol=1e-11)
+
+
+def test_subsample_test_on_a_million_row_reference_matches_the_direct_sums() -> None:
+    rng = np.random.default_rng(0)
+    ref, cur = np.sort(rng.normal(0.0, 1.0, 1_000_000)), np.sort(rng.normal(0.05, 1.05, 10_000))
+    stat, p = kernels.mmd_subsample_test(ref, cur)
+    pick = np.random.default_rng(0)
+    x, y = ref[pick.choice(len(ref), 2000, replace=False)], cur[pick.choice(len(cur), 2000, False)]
+    sigma = np.sqrt(
+        _direct_median_sq(
+            np.concatenate([x, y])[np.random.default_rng(0).choice(4000, 1000, replace=False)]
+        )
+        / 2
+    )
+    observed, permuted = _direct_test(x, y, sigma, 100, 0)
+    assert stat == pytest.approx(observed, rel=1e-10, abs=1e-13)
+    assert p == (1 + np.sum(permuted >= observed)) / 101
