@@ -6,13 +6,18 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
 import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
-from dqm.monitors.stats.anderson_reference import _convexity_gap, anderson_darling_a2
+from dqm.monitors.stats.anderson_reference import (
+    _artanh_excess,
+    _convexity_gap,
+    anderson_darling_a2,
+)
 from dqm.monitors.stats.sorted_reference import SortedReference
 
 Draw = Callable[[np.random.Generator, int, float], np.ndarray]
@@ -148,3 +153,60 @@ def test_convexity_gap_on_random_points() -> None:
     got = _convexity_gap(x, length)
     want = [_gap_oracle(float(a), int(b)) for a, b in zip(x, length, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0.0)
+
+
+def test_window_ties_beside_an_untied_reference() -> None:
+    # tied window values the reference lacks (and some it holds), reference without ties
+    g = np.random.default_rng(9)
+    r = g.normal(0.0, 1.0, 40_000)
+    c = np.concatenate([np.repeat(g.normal(0.0, 1.0, 300), 3), g.choice(r, 200), [r[0]] * 4])
+    _check(r, c)
+
+
+def test_artanh_excess_against_its_series_summed_exactly() -> None:
+    t = np.array([0.0, 1e-9, 0.003, 0.05, 0.2, 0.3333, 0.4999])
+    got = _artanh_excess(t)
+    for value, have in zip(t.tolist(), got.tolist(), strict=True):
+        x = Fraction(value)
+        want = sum((x ** (2 * k + 1) / (2 * k + 1) for k in range(1, 80)), Fraction(0))
+        assert have == pytest.approx(float(want), rel=4e-16, abs=0.0)
+
+
+def _scipy_harmonic_sums(n: int) -> tuple[float, float]:
+    """``h`` and ``g`` as ``scipy.stats.anderson_ksamp`` sums them."""
+    hs_cs = np.cumsum(1.0 / np.arange(n - 1, 1, -1))
+    return float(hs_cs[-1]) + 1, float(np.sum(hs_cs / np.arange(2, n)))
+
+
+@pytest.mark.parametrize("n", [4, 5, 6, 9, 30, 101, 1_000, 10_007, 1_010_000, 3_000_001])
+def test_harmonic_sums_in_closed_form(n: int) -> None:
+    h, g = hypothesis_tests._ad_harmonic_sums(n)
+    want_h, want_g = _scipy_harmonic_sums(n)
+    assert h == pytest.approx(want_h, rel=1e-13)
+    assert g == pytest.approx(want_g, rel=3e-14)
+    if n <= 101:  # exactly: g over the pairs i, j < n with i + j > n
+        pairs = [Fraction(1, i * j) for i in range(1, n) for j in range(n - i + 1, n)]
+        assert h == pytest.approx(float(sum(Fraction(1, i) for i in range(1, n))), rel=4e-16)
+        assert g == pytest.approx(float(sum(pairs, Fraction(0))), rel=4e-16)
+
+
+@pytest.mark.parametrize("m", [37, 500, 4_321])
+def test_p_value_inside_the_interpolated_range(m: int) -> None:
+    # the quadratic fitted once must give scipy's p where scipy fits it on the call
+    g = np.random.default_rng(m)
+    r = np.sort(g.normal(0.0, 1.0, 20_000))
+    seen = 0
+    for shift in np.linspace(0.0, 0.25, 26):
+        c = np.sort(g.normal(shift * 30 / math.sqrt(m), 1.0, m))
+        stat, p = hypothesis_tests.anderson_darling_of_a2(
+            anderson_darling_a2(SortedReference.of(r), c), r.size, c.size
+        )
+        if not 0.001 < p < 0.25:
+            continue
+        seen += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy's deprecation of midrank=
+            want = sps.anderson_ksamp([r, c], midrank=True)
+        assert stat == pytest.approx(want.statistic, rel=1e-9)
+        assert p == pytest.approx(want.pvalue, rel=1e-12)
+    assert seen >= 3
