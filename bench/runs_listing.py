@@ -142,6 +142,19 @@ def server_cpu() -> float:
     return sum(s[1] for p in descendants() if (s := _proc_stat(p)) is not None)
 
 
+def server_faults() -> int:
+    """Minor page faults of this process's descendants, from /proc: memory the allocator
+    returned to the kernel and took back (zero-filled) shows here."""
+    total = 0
+    for pid in descendants():
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        total += int(text[text.rindex(")") + 2 :].split()[7])
+    return total
+
+
 def measure(bench: Bench, backend: str, url: str, folder: Path, args: Any) -> None:
     settings = Settings(database_url=url, data_dir=str(folder / "data"), role="api")
     with dqm_process(settings, DQM_ROLE="api") as client:
@@ -154,9 +167,10 @@ def measure(bench: Bench, backend: str, url: str, folder: Path, args: Any) -> No
         first = client.get(path)
         first.raise_for_status()
         size, items = len(first.content), len(first.json()["items"])
-        before = server_cpu()
+        before, faults = server_cpu(), server_faults()
         t: Timing = bench.time(get, repeats=args.repeat, warmup=2)
         served = (server_cpu() - before) / (args.repeat + 2)
+        faulted = (server_faults() - faults) / (args.repeat + 2)
     bench.add(
         f"{backend}: GET runs?limit={args.limit}, {items} runs x {args.values} values",
         t,
@@ -164,7 +178,8 @@ def measure(bench: Bench, backend: str, url: str, folder: Path, args: Any) -> No
         processes=2,
         note=f"p99 wall {p99(t.walls) * 1e3:.1f} ms, p99 CPU {p99(t.cpus) * 1e3:.1f} ms, "
         f"mean wall {statistics.mean(t.walls) * 1e3:.1f} ms, dqm serve alone "
-        f"{served * 1e3:.1f} ms CPU per request (mean), body {size / 1e6:.1f} MB; "
+        f"{served * 1e3:.1f} ms CPU and {faulted:.0f} page faults per request (mean), "
+        f"body {size / 1e6:.1f} MB; "
         "CPU = bench client + dqm serve (clock ticks), the database server's own not counted",
     )
 

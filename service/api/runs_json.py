@@ -2,8 +2,9 @@
 
 A page of a thousand drift runs holds some 80,000 metric values: validating them as pydantic
 models costs seconds. The values arrive as one JSON array per run (``listing.ListedRun``) and
-are spliced into each run's object; the other fields are encoded by pydantic-core, the
-serializer ``RunOut`` itself uses, in ``RunOut``'s field order (tests compare both paths).
+are spliced into each run's object; the timestamps arrive as the strings ``RunOut`` writes
+(``listing.utc_iso``); the fields are encoded by pydantic-core, the serializer ``RunOut``
+itself uses, in ``RunOut``'s field order (tests compare both paths).
 """
 
 from __future__ import annotations
