@@ -172,36 +172,56 @@ def _asymptotic_gap(x: FloatArray, length: FloatArray) -> FloatArray:
 
 
 def _ad_pieces(
-    ref: SortedReference, below: IntArray, lo: IntArray, hi: IntArray
+    ref: SortedReference, lo: IntArray, hi: IntArray, equal: IntArray
 ) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.int8]]:
     """A reference with tied runs cut where the window count below changes, around the values
     the window holds and around tied runs: each piece's start, length, window values below it
     and kind (0 untied values absent from the window, 1 a tied run absent from it, 2 in the
     window).
 
-    ``below``: reference values below each window value; ``[lo, hi)``: the reference values
-    equal to each distinct window value.
+    ``[lo, hi)``: the reference values equal to each distinct window value, ``equal``: how many
+    window values equal it. Both cut lists are already sorted (a run's ``lo < hi <=`` the next
+    ``lo``, and the same for the window's values), so they are merged by one search of the
+    window's cuts, not sorted: the window values below a cut are the ``equal`` counted at
+    every window ``hi`` up to it, and a run of equal cuts is one piece's start, its kind set by
+    the tied run or the window value that opens it (the window value, where both do).
     """
     tie_lo, tie_hi = ref.tie_runs
-    cuts = np.concatenate([[0], lo, hi, [ref.n], tie_lo, tie_hi])
-    cuts.sort()
-    keep = np.flatnonzero(cuts[1:] != cuts[:-1])
-    start = cuts[keep]
-    kind = np.zeros(start.size, dtype=np.int8)
-    kind[start.searchsorted(tie_lo)] = 1
-    kind[start.searchsorted(lo[hi > lo])] = 2
-    c = below.searchsorted(start, "right")
-    return start, cuts[keep + 1] - start, c, kind
+    runs = np.empty(2 * tie_lo.size + 2, dtype=np.int64)
+    runs[0], runs[-1] = 0, ref.n
+    runs[1:-1:2], runs[2:-1:2] = tie_lo, tie_hi
+    window = np.empty(2 * lo.size, dtype=np.int64)
+    window[0::2], window[1::2] = lo, hi
+    at_window = runs.searchsorted(window, "right")  # after equal run cuts (either side works)
+    at_window += np.arange(window.size)
+    cuts = np.empty(runs.size + window.size, dtype=np.int64)
+    from_window = np.zeros(cuts.size, dtype=bool)
+    from_window[at_window] = True
+    cuts[at_window] = window
+    at_runs = np.flatnonzero(~from_window)
+    cuts[at_runs] = runs
+    below = np.zeros(cuts.size, dtype=np.int64)
+    below[at_window[1::2]] = equal
+    np.cumsum(below, out=below)
+    new_value = cuts[1:] != cuts[:-1]
+    last = np.flatnonzero(new_value)  # the last cut of each distinct one (but n): the pieces
+    piece = np.zeros(cuts.size, dtype=np.int64)  # which piece each cut starts
+    np.cumsum(new_value, out=piece[1:])
+    kind = np.zeros(last.size, dtype=np.int8)
+    kind[piece[at_runs[1:-1:2]]] = 1
+    kind[piece[at_window[0::2][hi > lo]]] = 2
+    start = cuts[last]
+    return start, cuts[last + 1] - start, below[last], kind
 
 
 def _ad_absent_by_piece(
-    ref: SortedReference, below: IntArray, lo: IntArray, hi: IntArray, m: int
+    ref: SortedReference, lo: IntArray, hi: IntArray, equal: IntArray, m: int
 ) -> float:
     """Sum of ``T`` over the values of a reference with tied runs absent from the window, by
     pieces (arguments as :func:`_ad_pieces`); see :func:`anderson_darling_a2`."""
     n = ref.n
     big_n = float(n + m)
-    start, length, c, kind = _ad_pieces(ref, below, lo, hi)
+    start, length, c, kind = _ad_pieces(ref, lo, hi, equal)
     total = 0.0
     tied = np.flatnonzero(kind == 1)
     if tied.size:
@@ -353,7 +373,8 @@ def anderson_darling_a2(
     if ref.distinct[0].size <= m:
         total = _ad_absent_by_value(ref, cur)
     elif ref.tie_runs[0].size:
-        total = _ad_absent_by_piece(ref, at.below, lo, hi, m)
+        equal = np.ones(m, dtype=np.int64) if run is None else run
+        total = _ad_absent_by_piece(ref, lo, hi, equal, m)
     else:  # the absent values are [hi, lo) between consecutive window values (maybe empty)
         total = _untied_sum(start, end - start, c, n, m)
     # Window values with the reference values equal to them: l = k + e values tied, midrank

@@ -210,3 +210,17 @@ def test_p_value_inside_the_interpolated_range(m: int) -> None:
         assert stat == pytest.approx(want.statistic, rel=1e-9)
         assert p == pytest.approx(want.pvalue, rel=1e-12)
     assert seen >= 3
+
+
+def test_tied_reference_with_window_values_beyond_both_ends() -> None:
+    # adjacent tied runs (a few single values among them), untied values at the ends, and
+    # window values below, above, on and between the runs: every way the window's cuts meet
+    # the runs' (fewer window values than distinct reference values: the pieces are cut)
+    g = np.random.default_rng(10)
+    r = np.concatenate([g.integers(0, 4_000, 20_000) * 1.0, [-7.5, 4_512.25]])
+    c = np.concatenate([[-9.0, -7.5, 4_512.25, 6_000.0, 6_000.0], g.integers(-3, 4_005, 900)])
+    w = np.concatenate([c, g.uniform(-1.0, 4_001.0, 700)])
+    assert np.unique(r).size > w.size
+    _check(r, w)
+    _check(r, w[:450])
+    _check(r, np.array([-9.0, 6_000.0]))
