@@ -96,18 +96,76 @@ class CategoricalProfile:
 
     def window_counts(self, window: pa.ChunkedArray) -> WindowCounts:
         """A window's counts at the reference's categories and at its new ones (nulls
-        skipped): costs the window's distinct categories, not the reference's."""
-        counted = pc.value_counts(pc.drop_null(window))
-        values = counted.field("values")
-        counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+        skipped): costs the window's rows or distinct categories, not the reference's.
+
+        ``window`` holds strings, or dictionary-encoded strings (then only the dictionary's
+        values are looked up and the codes counted).
+        """
+        if pa.types.is_dictionary(window.type):
+            return self._dictionary_counts(window)
+        index = self._hash_index
+        n = len(window) - window.null_count
+        if index is None or n == 0 or index.size * ROWS_PER_LEVEL < n:
+            # Few categories for many rows: Arrow counts the distinct values (its hash table
+            # is small then), and only those are looked up.
+            counted = pc.value_counts(pc.drop_null(window))
+            counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+            return self._counted(counted.field("values"), counts)
+        # Many categories: nearly every row is its own category in the window, so counting
+        # distinct values first (an Arrow hash table per run) saves no lookup. Every row is
+        # looked up and counted by its reference position.
+        values = window.combine_chunks()
+        if values.null_count:
+            values = pc.drop_null(values)
+        found = index.find(values)
+        known = found >= 0
+        all_known = bool(known.all())
+        seen, seen_counts = _tally(found if all_known else found[known], self.counts.size)
+        if all_known:
+            new_keys, new_counts = _NO_KEYS, _NO_COUNTS
+        else:
+            counted = pc.value_counts(values.filter(pa.array(~known)))
+            new_keys = np.asarray(counted.field("values").to_pylist(), dtype=object)
+            new_counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+        return WindowCounts(self.categories, self.shares, seen, seen_counts, new_keys, new_counts)
+
+    def _dictionary_counts(self, window: pa.ChunkedArray) -> WindowCounts:
+        """Counts of a dictionary-encoded window: the codes are counted and the dictionary's
+        used values looked up (an Arrow dictionary may repeat a value: counts are summed)."""
+        chunks = window.unify_dictionaries().chunks if window.num_chunks > 1 else window.chunks
+        if not chunks:
+            return self._counted(pa.array([], pa.string()), _NO_COUNTS)
+        dictionary = chunks[0].dictionary
+        per_code = np.zeros(len(dictionary), dtype=np.int64)
+        for chunk in chunks:
+            codes = chunk.indices.drop_null() if chunk.null_count else chunk.indices
+            per_code += np.bincount(
+                np.asarray(codes.to_numpy(), dtype=np.intp), minlength=len(dictionary)
+            )
+        used = np.flatnonzero(per_code)
+        values = dictionary if used.size == len(dictionary) else dictionary.take(pa.array(used))
+        counts = per_code[used]
+        if values.null_count:  # a code of a null dictionary value is a null row
+            valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            values, counts = values.filter(pa.array(valid)), counts[valid]
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = pc.cast(values, pa.string())
+        return self._counted(values, counts)
+
+    def _counted(self, values: pa.Array, counts: IntArray) -> WindowCounts:
+        """Window counts from distinct-or-repeated non-null strings and their counts."""
         found = self._find(values)
         known = found >= 0
+        seen, seen_counts = _tally(found[known], self.counts.size, counts[known])
         if known.all():
-            new_keys, new_counts = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
-            seen, seen_counts = found, counts
+            new_keys, new_counts = _NO_KEYS, _NO_COUNTS
         else:
-            new_keys = np.asarray(values.filter(pa.array(~known)).to_pylist(), dtype=object)
-            seen, seen_counts, new_counts = found[known], counts[known], counts[~known]
+            new: dict[str, int] = {}
+            rest = values.filter(pa.array(~known)).to_pylist()
+            for key, count in zip(rest, counts[~known].tolist(), strict=True):
+                new[key] = new.get(key, 0) + count
+            new_keys = np.asarray(list(new), dtype=object)
+            new_counts = np.asarray(list(new.values()), dtype=np.int64)
         return WindowCounts(self.categories, self.shares, seen, seen_counts, new_keys, new_counts)
 
     def aligned(self, window: pa.ChunkedArray) -> tuple[ObjectArray, IntArray, IntArray]:
@@ -245,3 +303,39 @@ class ReferenceProfile:
             elif col.type == "categorical":
                 self.categorical(col.name).warm()
         return self
+
+
+# Below this many window rows per reference category, Arrow counts the window's distinct
+# values before they are looked up; above, every row is looked up (see window_counts).
+ROWS_PER_LEVEL = 4
+_NO_KEYS = np.zeros(0, dtype=object)
+_NO_COUNTS = np.zeros(0, dtype=np.int64)
+
+
+def _tally(
+    positions: IntArray, size: int, weights: IntArray | None = None
+) -> tuple[IntArray, IntArray]:
+    """Distinct positions (in ``range(size)``) and their counts (sum of ``weights``, else
+    occurrences). A count vector over ``range(size)`` when that is no longer than the
+    positions; else a sort of the positions, so the cost never follows ``size`` alone.
+
+    >>> [a.tolist() for a in _tally(np.array([5, 2, 5, 5]), 1000)]
+    [[2, 5], [1, 3]]
+    >>> [a.tolist() for a in _tally(np.array([1, 0, 1]), 3, np.array([2, 3, 4]))]
+    [[0, 1], [3, 6]]
+    """
+    if positions.size == 0:
+        return positions.astype(np.int64), _NO_COUNTS
+    if size <= positions.size:
+        per = np.bincount(positions, weights, minlength=size)
+        at = np.flatnonzero(per)
+        return at.astype(np.int64), per[at].astype(np.int64)
+    ordered = np.sort(positions)
+    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    if weights is None:
+        counts = np.diff(np.append(first, ordered.size))
+        return ordered[first].astype(np.int64), counts.astype(np.int64)
+    if first.size == ordered.size:  # each position once (a dictionary's distinct values)
+        return positions.astype(np.int64), weights.astype(np.int64)
+    order = np.argsort(positions)  # groups of equal positions; their order does not matter
+    return ordered[first].astype(np.int64), np.add.reduceat(weights[order], first).astype(np.int64)

@@ -12,8 +12,10 @@ both windows as samples of one distribution under the null hypothesis.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from dqm.monitors.columns import IntArray
 
@@ -36,4 +38,18 @@ def chi2_contingency_counts(ref_counts: IntArray, cur_counts: IntArray) -> tuple
         return 0.0, 1.0
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     stat = float(np.sum((table - expected) ** 2 / expected))
-    return stat, float(sps.chi2.sf(stat, table.shape[1] - 1))
+    return stat, chi2_sf(stat, table.shape[1] - 1)
+
+
+def chi2_sf(stat: float, df: int) -> float:
+    """``scipy.stats.chi2.sf(stat, df)`` without the distribution object's argument handling
+    (about 0.1 ms a call): its ``special.chdtrc``, with its NaN for ``df <= 0`` and 1 below 0.
+
+    >>> round(chi2_sf(3.841458820694124, 1), 12), chi2_sf(1.0, 0), chi2_sf(-1.0, 2)
+    (0.05, nan, 1.0)
+    """
+    if not df > 0:
+        return math.nan
+    if stat < 0:
+        return 1.0
+    return float(special.chdtrc(df, stat))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
 import dqm.monitors.stats.binning as binning
-from dqm.monitors.columns import category_counts, string_hashes
-from dqm.monitors.profile import CategoricalProfile
+from dqm.monitors.columns import category_column, category_counts, string_hashes
+from dqm.monitors.profile import ROWS_PER_LEVEL, CategoricalProfile
 from dqm.monitors.string_index import StringIndex
 
 LEVELS = ["a", "b", "B", "é", "ä", "zz", "z", "", " a", "10", "9", "ß", "日本"]
@@ -107,3 +109,98 @@ def test_index_finds_every_string_and_no_other(n: int) -> None:
     picks = rng.integers(0, 2 * n, 3 * n)
     window = pa.array([pool[i] for i in picks], pa.large_string())
     assert index.find(window).tolist() == [int(i) if i < n else -1 for i in picks]
+
+
+def _counter_union(
+    ref: list[str | None], cur: list[str | None]
+) -> tuple[list[str], list[int], list[int]]:
+    """The oracle: both windows counted by ``collections.Counter`` over the sorted union."""
+    r = Counter(v for v in ref if v is not None)
+    c = Counter(v for v in cur if v is not None)
+    keys = sorted(set(r) | set(c))
+    return keys, [r[k] for k in keys], [c[k] for k in keys]
+
+
+def _check(
+    profile: CategoricalProfile,
+    window: pa.ChunkedArray,
+    ref: list[str | None],
+    cur: list[str | None],
+) -> None:
+    counts = profile.window_counts(window)
+    keys, rc, cc = counts.union()
+    assert (keys.tolist(), rc.tolist(), cc.tolist()) == _counter_union(ref, cur)
+    assert len(set(counts.seen.tolist())) == counts.seen.size  # each reference category once
+    assert len(set(counts.new_keys.tolist())) == counts.new_keys.size
+    assert bool(np.all(counts.seen_counts > 0)) and bool(np.all(counts.new_counts > 0))
+
+
+def _pools(seed: int, uniform: bool) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    if uniform:  # one byte length: the reshaped layout
+        known = [f"k{i:05d}" for i in range(300)]
+        return known, [f"n{i:05d}" for i in range(50)]
+    known = [
+        f"{'é' * int(rng.integers(0, 4))}k{i}{'x' * int(rng.integers(0, 12))}" for i in range(300)
+    ]
+    return known, [f"new{i}{'y' * (i % 9)}" for i in range(50)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("levels,rows", [(300, 200), (300, 1000), (5, 400)])
+def test_window_counts_of_plain_chunked_and_dictionary_windows(
+    seed: int, uniform: bool, levels: int, rows: int
+) -> None:
+    # levels * ROWS_PER_LEVEL >= rows: every row is looked up; below, Arrow counts first.
+    assert (levels * ROWS_PER_LEVEL >= rows) == (levels == 300 and rows <= 1200)
+    rng = np.random.default_rng(seed)
+    known, new = _pools(seed, uniform)
+    known = known[:levels]
+    ref: list[str | None] = [known[i] for i in rng.integers(0, levels, 3 * levels)] + [None]
+    pool: list[str | None] = [*known, *new[: seed * 5], None]
+    cur = [pool[i] for i in rng.integers(0, len(pool), rows)]
+    cats, counts, n_null = category_counts(pa.table({"c": pa.array(ref, pa.string())}), "c")
+    profile = CategoricalProfile(cats, counts, n_null)
+    plain = pa.array(cur, pa.string())
+    cut = rows // 3
+    windows = [
+        pa.chunked_array([plain]),
+        pa.chunked_array([plain.slice(0, cut), plain.slice(cut)]),  # sliced chunks
+        pa.chunked_array([pa.array(cur, pa.large_string())]),
+        pa.chunked_array([plain.dictionary_encode()]),
+        # Chunks encoded apart: different dictionaries.
+        pa.chunked_array([plain[:cut].dictionary_encode(), plain[cut:].dictionary_encode()]),
+    ]
+    for window in windows:
+        _check(profile, window, ref, cur)
+
+
+def test_dictionary_windows_with_repeated_unused_and_non_string_values() -> None:
+    cats, counts, n_null = category_counts(pa.table({"c": ["a", "b", "b", "7"]}), "c")
+    profile = CategoricalProfile(cats, counts, n_null)
+    # The dictionary repeats "b" and "new", and "unused" is never referenced.
+    dictionary = pa.array(["b", "new", "a", "b", "unused", "new"])
+    indices = pa.array([0, 3, 1, None, 5, 2, 3, 0], pa.int32())
+    window = pa.chunked_array([pa.DictionaryArray.from_arrays(indices, dictionary)])
+    cur = [None if i is None else dictionary[i].as_py() for i in indices.to_pylist()]
+    _check(profile, window, ["a", "b", "b", "7"], cur)
+    numbers = pa.chunked_array([pa.array([7, 7, 3, None]).dictionary_encode()])
+    _check(profile, numbers, ["a", "b", "b", "7"], ["7", "7", "3", None])
+    _check(
+        profile,
+        pa.chunked_array([], pa.dictionary(pa.int32(), pa.string())),
+        ["a", "b", "b", "7"],
+        [],
+    )
+    # A null in the dictionary itself: rows coded to it are null, not the empty string.
+    with_null = pa.DictionaryArray.from_arrays(pa.array([0, 1, 1, 2]), pa.array(["a", None, ""]))
+    _check(profile, pa.chunked_array([with_null]), ["a", "b", "b", "7"], ["a", None, None, ""])
+    all_null = pa.chunked_array([pa.array([None, None], pa.string()).dictionary_encode()])
+    _check(profile, all_null, ["a", "b", "b", "7"], [None, None])
+
+
+def test_category_column_keeps_dictionaries_and_casts_the_rest() -> None:
+    table = pa.table({"d": pa.array(["x", None]).dictionary_encode(), "i": [1, 2]})
+    assert pa.types.is_dictionary(category_column(table, "d").type)
+    assert category_column(table, "i").to_pylist() == ["1", "2"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from dqm.monitors.stats.contingency import chi2_contingency_counts
+from dqm.monitors.stats.contingency import chi2_contingency_counts, chi2_sf
 
 
 @pytest.mark.parametrize("levels", [2, 3, 7, 20])
@@ -38,3 +40,10 @@ def test_two_by_two_hand_value() -> None:
 
 def test_single_category_is_no_evidence() -> None:
     assert chi2_contingency_counts(np.array([12, 0]), np.array([30, 0])) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("df", [0, 1, 2, 7, 99, 12345])
+def test_chi2_sf_equals_scipy(df: int) -> None:
+    for stat in [0.0, 1e-300, 0.5, 1.0, 3.84, 50.0, 1e3, 1e5, 1e7, math.inf, -1.0, math.nan]:
+        got, want = chi2_sf(stat, df), float(sps.chi2.sf(stat, df))
+        assert got == want or (math.isnan(got) and math.isnan(want)), (stat, df)
