@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from dqm.monitors.columns import FloatArray, IntArray, ObjectArray
 from dqm.monitors.profile import NumericProfile
@@ -41,6 +40,7 @@ from dqm.monitors.stats import (
     anderson_reference,
     binning,
     distances,
+    fisher_exact,
     hypothesis_tests,
     kernels,
     sorted_reference,
@@ -371,7 +371,7 @@ def _fisher_exact(pair: Pair) -> float:
     c = pair.counts
     table = np.zeros((2, 2), dtype=np.int64)  # rows: reference, current; columns: the values
     table[0, : c.keys.size], table[1, : c.keys.size] = c.ref, c.cur
-    return float(sps.fisher_exact(table).pvalue)
+    return fisher_exact.fisher_exact_pvalue(table)
 
 
 def _not_binary(pair: Pair) -> str | None:
