@@ -140,7 +140,7 @@ def utc_iso(value: datetime | str | None) -> str | None:
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 #: Free memory glibc keeps at the top of a heap instead of returning it to the kernel.
-RETAINED_BYTES = 128 << 20
+RETAINED_BYTES = 64 << 20
 #: Allocations from this size up are mapped apart (glibc's largest allowed value).
 MAPPED_FROM_BYTES = 32 << 20
 
@@ -149,13 +149,14 @@ MAPPED_FROM_BYTES = 32 << 20
 def retain_freed_memory() -> bool:
     """Have glibc keep freed memory for reuse (process-wide; True if it applied).
 
-    A page is some 40 MB of short-lived buffers (the driver's result, a bytes object per
-    document, the joined response, the socket's send buffer). glibc returns such memory to the
-    kernel as soon as the top of its heap has 128 kB free (a threshold it raises only for
-    single blocks over 128 kB), so every request faulted its pages back in, zero-filled: some
-    10,000 page faults per request on PostgreSQL, about 40% of dqm serve's CPU for the page.
-    Kept, the freed memory serves the next request as is; the cost is a resident size that
-    stays near its peak. Other C libraries: no change."""
+    A page of a thousand runs is some 40 MB of short-lived buffers (the driver's result, a
+    bytes object per document, the joined response, the socket's send buffer). glibc returns
+    such memory to the kernel as soon as the top of its heap has 128 kB free (a threshold it
+    raises only for single blocks over 128 kB), so every request faulted its memory back in,
+    zero-filled: some 10,000 page faults per request on PostgreSQL, about 40% of dqm serve's
+    CPU for the page. Kept, the freed memory serves the next request as is; the cost is a
+    resident size that stays near its peak (at most RETAINED_BYTES free per malloc arena).
+    Other C libraries: no change."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(None)
