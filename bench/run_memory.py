@@ -3,34 +3,41 @@
 The parent process uploads a reference and ``--batches`` Parquet batches (20 numerical and 5
 categorical columns, ``--rows`` rows in all) to a throwaway SQLite + data folder through the
 API, and creates a drift monitor over the last ``--batches`` batches. A child process (fresh,
-so nothing the parent allocated is reused) then works as a worker does: a first run (reads and
-caches the reference profile), then the measured ones. Before each measured phase the child
-frees what it can (``gc``, ``malloc_trim``, Arrow's pool) and reads its RSS: that is *idle*;
-it resets the kernel's peak (``/proc/self/clear_refs``), runs the phase and reads the peak
-(``VmHWM``). Phases:
+so nothing the parent allocated is reused) then executes runs as the service does in one of
+its two modes (``DQM_WORKER_PROCESSES``), with the service's own code:
+
+- ``worker`` (N >= 1, the default): a worker process. The child switches pyarrow to jemalloc
+  with ``dqm.service.runs.pool.use_jemalloc``, as ``pool.child_main`` does first, and executes
+  each run in its main thread (``runner.work_once``: claim, load the window, drift, run record,
+  persist).
+- ``in-thread`` (0): the serving process. The child makes its run executor as the serving
+  process's worker does (``draining.RunPool``, whose ``pool.executors`` also switches pyarrow to
+  jemalloc) and executes each run with its ``drain``: claimed there, executed in a new thread
+  (``pool.InThread``). The window and drift phases below also run in a new thread.
+
+First a run that reads and caches the reference profile, then the measured phases. Before
+each the child frees what it can (``gc``, ``malloc_trim``, Arrow's pool) and reads its RSS:
+that is *idle*; it resets the kernel's peak (``/proc/self/clear_refs``), runs the phase and
+reads the peak (``VmHWM``). Phases:
 
 - ``window``: ``service.runs.windows.window_of`` reading the batches' Parquet files (the
   window is kept; its Arrow size is the yardstick);
 - ``drift``: ``DriftMonitor.run`` on that window, the reference profile cached;
-- ``run``: a whole run as the worker does it (``runner.work_once``: claim, load the window,
-  drift, run record, persist), with the window of the previous phases dropped first.
+- ``run``: a whole run, with the window of the previous phases dropped first.
 
-The target is a run's peak above idle at most 1x the window's Arrow size. The child runs once
-per Arrow memory pool, since the pool decides much of the peak:
+The target is a run's peak above idle at most 1x the window's Arrow size. Beside RSS, each
+phase reports the peak of the Arrow pool's allocated bytes above idle (sampled every
+millisecond): RSS above that is numpy and Python temporaries, or pages an allocator keeps, and
+the absolute peak. An idle process's RSS includes pages jemalloc kept from its last run, which
+the next window reuses (so a window costs far less RSS than its Arrow size). Retention does
+not lower the absolute peak: over ten in-thread runs, idle RSS settled ~300 MiB higher with
+jemalloc than with pyarrow's default pool (mimalloc, which a serving process kept before it
+switched for in-thread runs), for about the same peak (1.61-1.64 against 1.59-1.61 GiB); with
+mimalloc a run measured 1.5x above idle and its window read 1.34x, though the Arrow pool's
+peak was the window's size: mimalloc's freed pages are not reused by the next run.
 
-- ``jemalloc``: as the service runs a run, in a worker process (``DQM_WORKER_PROCESSES`` >= 1,
-  the default), which switches Arrow to jemalloc at start
-  (``dqm.service.runs.pool._use_jemalloc``; the child calls that same function);
-- ``mimalloc``: the pool as installed (the pyarrow wheels' default), as a run executes in a
-  thread of the serving process with ``DQM_WORKER_PROCESSES=0``.
-
-Beside RSS, each phase reports the peak of the Arrow pool's allocated bytes above idle (sampled
-every millisecond): RSS above that is numpy and Python temporaries, or pages an allocator keeps.
-An idle worker's RSS includes the pages its allocator kept from its last run: jemalloc reuses
-them for the next window (so a window costs far less RSS than its Arrow size), mimalloc mostly
-does not.
-
-Run: ``.venv/bin/python -m bench.run_memory [--rows 1000000] [--batches 4]``
+Run: ``.venv/bin/python -m bench.run_memory [--rows 1000000] [--batches 4]
+[--modes worker,in-thread]``
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -58,6 +67,11 @@ from bench.harness import Bench, Timing
 
 N_NUM, N_CAT = 20, 5
 TARGET_RATIO = 1.0  # peak above idle / the window's Arrow bytes
+MODES = {  # how the service executes a run (DQM_WORKER_PROCESSES): the child does the same
+    "worker": "worker process",
+    "in-thread": "in-thread executor",
+}
+RUN_PATH = {"worker": "runner.work_once", "in-thread": "the in-thread executor's drain"}
 PARQUET = {"content-type": "application/vnd.apache.parquet"}
 
 
@@ -122,7 +136,7 @@ def prepare(folder: str, rows: int, reference_rows: int, batches: int) -> None:
     ctx.engine.dispose()
 
 
-def _settings(folder: str) -> Any:
+def _settings(folder: str, worker_processes: int | None = None) -> Any:
     from dqm.service.settings import Settings
 
     return Settings(
@@ -130,6 +144,7 @@ def _settings(folder: str) -> Any:
         data_dir=f"{folder}/data",
         role="api",
         max_body_bytes=2**31,
+        worker_processes=worker_processes,
     )
 
 
@@ -174,13 +189,8 @@ class ArrowPeak:
         self.peak = max(self.peak, self.pool.bytes_allocated())
 
 
-def child(folder: str, pool: str) -> None:
-    """Warm up like a worker, then measure each phase; print one JSON line."""
-    if pool == "jemalloc":
-        from dqm.service.runs.pool import _use_jemalloc
-
-        _use_jemalloc()  # what a worker process does first
-        assert pa.default_memory_pool().backend_name == "jemalloc", "no jemalloc in pyarrow"
+def child(folder: str, mode: str) -> None:
+    """Warm up like the service in ``mode``, then measure each phase; print one JSON line."""
     from sqlalchemy import select
 
     from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
@@ -188,11 +198,17 @@ def child(folder: str, pool: str) -> None:
     from dqm.service.dataset_schema import schema_of
     from dqm.service.db.models import Batch, Dataset, Monitor
     from dqm.service.ingest.datasets import current_reference
-    from dqm.service.runs import monitors, runner, windows
+    from dqm.service.runs import monitors, pool, windows
 
-    ctx = Context.create(_settings(folder))
+    if mode == "worker":
+        pool.use_jemalloc()  # what a worker process does first (pool.child_main)
+        ctx = Context.create(_settings(folder, worker_processes=1))
+        execute, in_mode = _worker_process(ctx), _here
+    else:
+        ctx = Context.create(_settings(folder, worker_processes=0))
+        execute, in_mode = _in_thread_executor(ctx), _in_a_thread
     monitors.request_run(ctx, "drift")
-    assert runner.work_once(ctx)  # reads the reference, caches its profile, as a worker does
+    execute()  # reads the reference, caches its profile, as the service's first run does
     out: dict[str, Any] = {}
     with ctx.sessions() as session:
         dataset = session.scalars(select(Dataset)).one()
@@ -203,22 +219,75 @@ def child(folder: str, pool: str) -> None:
         batches = list(session.scalars(select(Batch).order_by(Batch.id)))
         base, started = idle(), _clocks()
         with ArrowPeak() as arrow:
-            window = windows.window_of(ctx, session, dataset.id, schema, batches)
+            window = in_mode(lambda: windows.window_of(ctx, session, dataset.id, schema, batches))
         out["window"] = _phase(base, started, arrow, window.table.get_total_buffer_size())
     out["window_rows"], out["window_columns"] = window.table.num_rows, window.table.num_columns
     params = DriftParams.model_validate(monitor.params or {})
     base, started = idle(), _clocks()
     with ArrowPeak() as arrow:
-        DriftMonitor().run(profile, window.table, schema, params)
+        in_mode(partial(DriftMonitor().run, profile, window.table, schema, params))
     out["drift"] = _phase(base, started, arrow)
     del window
     monitors.request_run(ctx, "drift")
     base, started = idle(), _clocks()
     with ArrowPeak() as arrow:
-        assert runner.work_once(ctx)
+        execute()
     out["run"] = _phase(base, started, arrow)
-    out["pool"] = pa.default_memory_pool().backend_name
+    out["pool"], out["mode"] = pa.default_memory_pool().backend_name, mode
     print("RESULT " + json.dumps(out), flush=True)
+
+
+def _worker_process(ctx: Any) -> Callable[[], None]:
+    """A worker process's run: claimed and executed in its main thread (``runner.perform``)."""
+    from dqm.service.runs import runner
+
+    def execute() -> None:
+        assert runner.work_once(ctx)
+        _check_last_run(ctx)
+
+    return execute
+
+
+def _in_thread_executor(ctx: Any) -> Callable[[], None]:
+    """The serving process's run executor with ``DQM_WORKER_PROCESSES=0``, as its worker loop
+    drives it: ``pool.executors`` (which sets the process's Arrow pool) and ``drain``, which
+    claims the run and executes it in a thread of its own."""
+    from dqm.service.runs.draining import RunPool
+
+    (executor,) = RunPool(ctx).executors
+
+    def execute() -> None:
+        executor.drain()
+        _check_last_run(ctx)
+
+    return execute
+
+
+def _check_last_run(ctx: Any) -> None:
+    from sqlalchemy import select
+
+    from dqm.service.db.models import Run
+
+    with ctx.sessions() as session:
+        run = session.scalars(select(Run).order_by(Run.id.desc()).limit(1)).one()
+        assert run.status == "succeeded", (run.status, run.error)
+
+
+T = TypeVar("T")
+
+
+def _here(work: Callable[[], T]) -> T:
+    return work()
+
+
+def _in_a_thread(work: Callable[[], T]) -> T:
+    """``work`` in a new thread, as ``pool.InThread`` executes each run."""
+    done: list[T] = []
+    thread = threading.Thread(target=lambda: done.append(work()))
+    thread.start()
+    thread.join()
+    assert done, "the phase failed in its thread"
+    return done[0]
 
 
 def _clocks() -> tuple[float, float]:
@@ -247,37 +316,36 @@ def main() -> None:
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument(
-        "--arrow-pools",
-        default="jemalloc,mimalloc",
-        help="Arrow memory pools to measure with, comma-separated: jemalloc (a worker "
-        "process, as the service runs runs) and mimalloc (as installed: a serving process's "
-        "thread with DQM_WORKER_PROCESSES=0)",
+        "--modes",
+        default=",".join(MODES),
+        help="how runs execute, comma-separated: worker (a worker process, "
+        "DQM_WORKER_PROCESSES >= 1, the default) and in-thread (a thread of the serving "
+        "process, DQM_WORKER_PROCESSES=0)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--pool", default="mimalloc", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.pool)
+        child(args.child, args.mode)
         return
+    modes = args.modes.split(",")
+    if unknown := set(modes) - set(MODES):
+        sys.exit(f"unknown modes {sorted(unknown)}: {', '.join(MODES)}")
     bench = Bench("run_memory", description=__doc__)
-    pools = args.arrow_pools.split(",")
     outs = {}
     with tempfile.TemporaryDirectory(prefix="dqm-bench-") as folder:
         prepare(folder, args.rows, args.reference_rows, args.batches)
-        for pool in pools:
-            outs[pool] = measure(folder, pool)
+        for mode in modes:
+            outs[mode] = measure(folder, mode)
     for out in outs.values():
         report(bench, out, args.batches)
     bench.save()
 
 
-def measure(folder: str, pool: str) -> dict[str, Any]:
-    """The child's phases with Arrow's memory pool ``pool`` (``jemalloc``: switched to as a
-    worker process does; ``mimalloc``: as installed)."""
-    if pool not in ("jemalloc", "mimalloc"):
-        sys.exit(f"unknown Arrow pool {pool!r}: jemalloc or mimalloc")
+def measure(folder: str, mode: str) -> dict[str, Any]:
+    """The child's phases, its runs executed as in ``mode`` (``MODES``)."""
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    cmd = [sys.executable, "-m", "bench.run_memory", "--child", folder, "--pool", pool]
+    cmd = [sys.executable, "-m", "bench.run_memory", "--child", folder, "--mode", mode]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.exit(f"child failed:\n{done.stderr}")
@@ -291,23 +359,24 @@ def report(bench: Bench, out: dict[str, Any], batches: int) -> None:
     mib = 2**20
     idle_mib = out["run"]["idle"] / mib
     print(f"window Arrow size {window / mib:.0f} MiB ({shape}); idle RSS {idle_mib:.0f} MiB")
-    where = {"jemalloc": "worker process", "mimalloc": "in-thread executor"}.get(out["pool"], "")
+    where = MODES[out["mode"]]
     for phase, what in (
         ("window", "read the window (windows.window_of)"),
         ("drift", "drift monitor on the loaded window"),
-        ("run", "whole run (runner.work_once)"),
+        ("run", f"whole run ({RUN_PATH[out['mode']]})"),
     ):
         above, arrow = out[phase]["above_idle"], out[phase]["arrow_above_idle"]
         wall, cpu = out[phase]["wall"], out[phase]["cpu"]
         bench.add(
-            f"{what}, {shape}, Arrow pool {out['pool']} ({where}): "
+            f"{what}, {shape}, {where}, Arrow pool {out['pool']}: "
             "peak RSS above idle / window Arrow size",
             Timing(wall, cpu, [wall], [cpu]),
             value=above / window,
             unit="x",
             target=TARGET_RATIO if phase == "run" else None,
             target_of="value",
-            note=f"{above / mib:.0f} MiB above an idle RSS of {idle_mib:.0f} MiB; "
+            note=f"{above / mib:.0f} MiB above an idle RSS of "
+            f"{out[phase]['idle'] / mib:.0f} MiB (peak {out[phase]['peak'] / mib:.0f} MiB); "
             f"Arrow pool peak {arrow / mib:.0f} MiB above idle",
         )
 

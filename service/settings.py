@@ -74,7 +74,8 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         description="Processes that execute runs in parallel, one run each (unset: the cores "
-        "available to the process; 0: one run at a time in a thread of the serving process).",
+        "available to the process; 0: one run at a time in a thread of the serving process, "
+        "whose Arrow buffers then come from jemalloc, as a worker process's do).",
     )
     worker_nice: int = Field(
         default=10,
