@@ -26,15 +26,16 @@ reads the peak (``VmHWM``). Phases:
 - ``run``: a whole run, with the window of the previous phases dropped first.
 
 The target is a run's peak above idle at most 1x the window's Arrow size. Beside RSS, each
-phase reports the peak of the Arrow pool's allocated bytes above idle (sampled every
-millisecond): RSS above that is numpy and Python temporaries, or pages an allocator keeps, and
-the absolute peak. An idle process's RSS includes pages jemalloc kept from its last run, which
-the next window reuses (so a window costs far less RSS than its Arrow size). Retention does
-not lower the absolute peak: over ten in-thread runs, idle RSS settled ~300 MiB higher with
-jemalloc than with pyarrow's default pool (mimalloc, which a serving process kept before it
-switched for in-thread runs), for about the same peak (1.61-1.64 against 1.59-1.61 GiB); with
-mimalloc a run measured 1.5x above idle and its window read 1.34x, though the Arrow pool's
-peak was the window's size: mimalloc's freed pages are not reused by the next run.
+phase reports the peak of Arrow's allocated bytes above idle (pyarrow's pool and Arrow C++'s
+default, mimalloc, sampled every millisecond; RSS above that is numpy and Python temporaries,
+or pages an allocator keeps) and the absolute peak. An idle process's RSS includes pages
+jemalloc kept from its last run, which the next window reuses (so a window costs far less RSS
+than its Arrow size). Retention does not lower the absolute peak: over ten in-thread runs,
+idle RSS settled ~300 MiB higher with jemalloc than with pyarrow's default pool (mimalloc,
+which a serving process kept before it switched for in-thread runs), for about the same peak
+(1.61-1.64 against 1.59-1.61 GiB); with mimalloc a run measured 1.5x above idle and its window
+read 1.34x, though the Arrow pool's peak was the window's size: mimalloc's freed pages are not
+reused by the next run.
 
 Run: ``.venv/bin/python -m bench.run_memory [--rows 1000000] [--batches 4]
 [--modes worker,in-thread]``
@@ -165,28 +166,43 @@ def idle() -> int:
 
 
 class ArrowPeak:
-    """The peak of the Arrow pool's allocated bytes, sampled in a thread (``max_memory`` is
-    since the process started, with no reset)."""
+    """The peak of Arrow's allocated bytes, sampled in a thread (``max_memory`` is since the
+    process started, with no reset): pyarrow's pool and Arrow C++'s own default (mimalloc),
+    which C++ internals such as ``ChunkedArray.to_numpy``'s concatenation use whatever pyarrow's
+    pool is."""
 
     def __init__(self) -> None:
-        self.pool = pa.default_memory_pool()
+        self.pools = _arrow_pools()
         self.idle = self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
+    def allocated(self) -> int:
+        return sum(p.bytes_allocated() for p in self.pools)
+
     def _sample(self) -> None:
         while not self._stop.wait(0.001):
-            self.peak = max(self.peak, self.pool.bytes_allocated())
+            self.peak = max(self.peak, self.allocated())
 
     def __enter__(self) -> ArrowPeak:
-        self.idle = self.peak = self.pool.bytes_allocated()
+        self.idle = self.peak = self.allocated()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self.pool.bytes_allocated())
+        self.peak = max(self.peak, self.allocated())
+
+
+def _arrow_pools() -> list[pa.MemoryPool]:
+    """pyarrow's pool and the C++ default (the wheels' mimalloc), once each."""
+    current = pa.default_memory_pool()
+    try:
+        builtin = pa.mimalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        return [current]
+    return [current] if current.backend_name == builtin.backend_name else [current, builtin]
 
 
 def child(folder: str, mode: str) -> None:
@@ -377,7 +393,7 @@ def report(bench: Bench, out: dict[str, Any], batches: int) -> None:
             target_of="value",
             note=f"{above / mib:.0f} MiB above an idle RSS of "
             f"{out[phase]['idle'] / mib:.0f} MiB (peak {out[phase]['peak'] / mib:.0f} MiB); "
-            f"Arrow pool peak {arrow / mib:.0f} MiB above idle",
+            f"Arrow pools' peak {arrow / mib:.0f} MiB above idle",
         )
 
 
