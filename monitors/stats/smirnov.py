@@ -52,6 +52,11 @@ SKIP = 50.0
 GRID = 256
 # Below this many candidate terms every term is evaluated (no bracketing).
 DIRECT_MAX_TERMS = 4096
+# A bracket of more terms than this is summed by the trapezoid rule at a step giving about
+# this many points (see smirnov_sum), when halving the step changes the sum by at most
+# STEP_TOL relative; else term by term.
+STEP_POINTS = 128
+STEP_TOL = 1e-12
 
 _STIRLING_SMALL = 16
 
@@ -122,7 +127,14 @@ def smirnov_sum(n: int, x: float) -> float:
     ``1 < n x < n - 1`` and ``0 < x < 1``.
 
     The log terms rise and fall once in ``j``: a coarse grid brackets the ones within
-    ``exp(-SKIP)`` of the largest, and only those are summed.
+    ``exp(-SKIP)`` of the largest, and only those are summed. Where the bracket is wide and
+    inside ``[1, last]`` (the terms fall below ``exp(-SKIP)`` of the largest at both ends),
+    the terms are a smooth bell of thousands of integers ``j``: by Poisson summation their
+    sum equals the bell's integral, and so does the trapezoid rule at a step ``h`` of many
+    ``j``, both up to the bell's Fourier transform at frequencies ``1`` and ``1 / h``, which
+    fall exponentially with the bell's width over the step. The step's sum is kept when the
+    one at ``2 h`` (every other point) agrees to ``STEP_TOL`` (its error is then about the
+    square of that); else every term is summed.
     """
     nx = n * x
     last = math.ceil(n - nx) - 1  # largest j with n - j > n x (its term is not 0)
@@ -138,7 +150,28 @@ def smirnov_sum(n: int, x: float) -> float:
             return x * math.exp(log_first)
         lo = int(grid[max(keep[0] - 1, 0)])
         hi = int(grid[min(keep[-1] + 1, grid.size - 1)])
+        if keep[0] > 0 and keep[-1] < grid.size - 1:
+            stepped = _stepped_sum(n, x, lo, hi, log_first)
+            if stepped is not None:
+                return stepped
     logs = _log_terms(n, x, np.arange(lo, hi + 1, dtype=np.float64))
     top = max(float(logs.max()), log_first)
     total = float(np.sum(np.exp(logs - top))) + math.exp(log_first - top)
     return math.exp(top + math.log(x * total))
+
+
+def _stepped_sum(n: int, x: float, lo: int, hi: int, log_first: float) -> float | None:
+    """:func:`smirnov_sum` from the terms at every ``h``-th ``j`` of ``[lo, hi]`` (their
+    ends below ``exp(-SKIP)`` of the largest term), or None when the bracket is too narrow
+    for a step or the steps ``h`` and ``2 h`` disagree."""
+    h = (hi - lo) // (2 * STEP_POINTS)
+    if h < 2:
+        return None
+    logs = _log_terms(n, x, np.arange(lo, hi + 1, h, dtype=np.float64))
+    top = max(float(logs.max()), log_first)
+    terms = np.exp(logs - top)
+    fine = h * float(np.sum(terms))
+    coarse = 2 * h * float(np.sum(terms[::2]))
+    if abs(fine - coarse) > STEP_TOL * fine:
+        return None
+    return math.exp(top + math.log(x * (fine + math.exp(log_first - top))))

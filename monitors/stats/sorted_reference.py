@@ -30,11 +30,10 @@ import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray, IntArray
 from dqm.monitors.stats.binning import sorted_value_counts
+from dqm.monitors.stats.block_search import BlockIndex
 from dqm.monitors.stats.lazy import lazy
 
 LongArray = npt.NDArray[np.longdouble]
-# Block size of the two-level search of a window in the reference (SortedReference.search).
-COARSE_STEP = 64
 
 
 @dataclass(frozen=True)
@@ -58,58 +57,62 @@ class SortedReference:
         return int(self.values.size)
 
     @lazy
-    def coarse(self) -> FloatArray:
-        """Every ``COARSE_STEP``-th value: small enough to stay in cache while searched."""
-        return self.values[::COARSE_STEP].copy()
+    def blocks(self) -> BlockIndex:
+        """The levels of :meth:`search` (about 1/6 of the values' size)."""
+        return BlockIndex.of(self.values)
 
     def search(self, keys: FloatArray, side: Literal["left", "right"]) -> IntArray:
-        """``values.searchsorted(keys, side)`` in two levels: the block of ``COARSE_STEP``
-        values from the cached coarse array, then a branchless binary search inside it (one
-        gather per halving), so the searches stay in cache instead of walking the whole
-        reference (a third of the time for 10k keys into 1M values).
+        """``values.searchsorted(keys, side)`` for keys without NaN, by the cached
+        :class:`~dqm.monitors.stats.block_search.BlockIndex` (about half of numpy's time for
+        a window of sorted keys).
 
         >>> ref = SortedReference.of(np.repeat(np.arange(100.0), 3))
         >>> ref.search(np.array([-1.0, 5.0, 99.0, 200.0]), "right").tolist()
         [0, 18, 300, 300]
         """
-        v, n = self.values, self.values.size
-        if n <= 4 * COARSE_STEP or keys.size == 0:
-            return v.searchsorted(keys, side)
-        j = self.coarse.searchsorted(keys, side)
-        # coarse[j - 1] is below the answer's boundary, coarse[j] at or above it.
-        pos = np.maximum(j - 1, 0) * COARSE_STEP + (j > 0)
-        upper = np.minimum(j * COARSE_STEP, n)
-        step = COARSE_STEP // 2
-        while step:
-            cand = pos + step
-            probe = v[np.minimum(cand, n) - 1]
-            ok = (probe < keys) if side == "left" else (probe <= keys)
-            ok &= cand <= upper
-            pos += step * ok
-            step //= 2
-        return pos
+        if self.values.size == 0:
+            return np.zeros(keys.shape, dtype=np.int64)
+        return self.blocks.count(keys, side)
 
     def warm(self) -> SortedReference:
         """Build what the default and rank-based methods read (not ``weighted_sq``, which
         only the energy distance reads); returns self."""
-        _ = self.weighted, self.tie_term, self.coarse
+        _ = self.packed, self.tie_term, self.blocks
         return self
 
     @lazy
+    def packed(self) -> FloatArray:
+        """``(n + 2, 3)``: each value beside the two float64 parts of its rank-weighted prefix
+        sum (see :attr:`weighted`), so an integral fetches all three at a position with one
+        gather (one cache line, mostly) instead of three. Two more rows repeat the last and
+        the first (the sums there: ``w[n - 1]``, 0), read at positions ``n`` and ``-1`` by the
+        window's intervals past either end of the reference (weighted by 0)."""
+        v = self.values
+        out = np.empty((v.size + 2, 3))
+        if v.size == 0:
+            return out
+        out[: v.size, 0] = v
+        gaps = np.diff(v).astype(np.longdouble)
+        gaps *= np.arange(1, v.size, dtype=np.longdouble)
+        sums = np.zeros(v.size, dtype=np.longdouble)
+        np.cumsum(gaps, out=sums[1:])
+        out[: v.size, 1] = sums
+        sums -= out[: v.size, 1]
+        out[: v.size, 2] = sums
+        out[v.size] = out[v.size - 1]
+        out[v.size + 1] = (v[0], 0.0, 0.0)
+        return out
+
+    @property
     def weighted(self) -> tuple[FloatArray, FloatArray]:
-        """Rank-weighted gap prefix sums (Wasserstein, energy distance), summed in
-        ``np.longdouble`` and kept as two float64 parts ``hi + lo`` (exactly the extended sum).
+        """Rank-weighted gap prefix sums ``w[k] = sum_{i < k} (i + 1) (values[i + 1] -
+        values[i])`` (Wasserstein, energy distance), summed in ``np.longdouble`` and kept as
+        two float64 parts ``hi + lo`` (exactly the extended sum; views of :attr:`packed`).
         A difference of two sums is then ``(hi_a - hi_b) + (lo_a - lo_b)``, accurate relative
         to the difference itself, in float64 arithmetic (several times faster per value than
         ``np.longdouble``, which a run would otherwise pay on every window value)."""
-        v = self.values
-        gaps = np.diff(v).astype(np.longdouble)
-        gaps *= np.arange(1, v.size, dtype=np.longdouble)
-        out = np.zeros(max(v.size, 1), dtype=np.longdouble)
-        np.cumsum(gaps, out=out[1:])
-        hi = out.astype(np.float64)
-        out -= hi
-        return hi, out.astype(np.float64)
+        p = self.packed[: self.n]
+        return p[:, 1], p[:, 2]
 
     @lazy
     def tie_term(self) -> float:
@@ -142,12 +145,13 @@ class SortedReference:
     @lazy
     def weighted_sq(self) -> LongArray:
         """``sum_{i < k} (i + 1)^2 (values[i + 1] - values[i])``, built on first use (energy
-        distance)."""
+        distance); two more entries as :attr:`packed`'s (``[n]``: the last, ``[-1]``: 0)."""
         v = self.values
         gaps = np.diff(v).astype(np.longdouble)
         gaps *= np.arange(1, v.size, dtype=np.longdouble) ** 2
-        out = np.zeros(max(v.size, 1), dtype=np.longdouble)
-        np.cumsum(gaps, out=out[1:])
+        out = np.zeros(v.size + 2, dtype=np.longdouble)
+        np.cumsum(gaps, out=out[1 : v.size])
+        out[v.size] = out[v.size - 1] if v.size else 0.0
         return out
 
 
@@ -191,6 +195,37 @@ class Placed:
         return left, left + np.repeat(length, length)
 
     @lazy
+    def shared(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The runs of tied window values that the reference also holds: the run's start
+        ``c`` (window values below it), its length ``e`` and how many reference values equal
+        it ``k``, as floats (empty when the window shares no value with the reference, the
+        usual case for continuous values; the rank statistics' tie terms all carry ``k``)."""
+        first, length = self.runs
+        if first.size == self.cur.size:  # no ties in the window: run j is value j
+            k = self.at_or_below - self.below
+            hit = np.flatnonzero(k)
+            c, e = hit, np.ones(hit.size)
+        else:
+            k = self.at_or_below[first] - self.below[first]
+            hit = np.flatnonzero(k)
+            c, e = first[hit], length[hit].astype(np.float64)
+        return c.astype(np.float64), e, k[hit].astype(np.float64)
+
+    @lazy
+    def tie_term(self) -> float:
+        """``sum (e^3 - e)`` over the runs of ``e`` tied window values (0 without ties)."""
+        first, length = self.runs
+        if first.size == self.cur.size:
+            return 0.0
+        e = length.astype(np.float64)
+        return float(np.sum(e * e * e - e))
+
+    @lazy
+    def ranks(self) -> FloatArray:
+        """:func:`_window_ranks`: the window CDF on its m + 1 intervals, in reference ranks."""
+        return _window_ranks(self.ref.n, self.cur.size)
+
+    @lazy
     def intervals(self) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
         """:func:`_interval_ranks` of this window, shared by the ECDF integrals."""
         return _interval_ranks(self.ref, self.cur, self)
@@ -203,43 +238,35 @@ class Placed:
 
 @dataclass(frozen=True)
 class _Gaps:
-    """The intervals of a placed window with reference values strictly inside (``inside``;
-    ``every``: all of them): rank ``t`` of the window CDF, ends ``a``, ``b``, first and last
-    reference value inside (positions ``p``, ``q``, values ``rp``, ``rq``) and the weighted
-    prefix sums' parts at both (``hp``, ``lp``, ``hq``, ``lq``)."""
+    """What the ECDF integrals read of a placed window's m + 1 intervals: rank ``t`` of the
+    window CDF, ends ``a``, ``b``, positions ``p``, ``q`` of the first and last reference
+    value inside and the packed rows there (``at_p``, ``at_q``: value and the weighted
+    prefix sum's two parts, see :attr:`SortedReference.packed`). ``empty``: the intervals
+    without reference values inside (``q = p - 1``; two window values with none between,
+    about 1% of a 10k window in 1M values), where F = p / n on all of [a, b)."""
 
-    inside: npt.NDArray[np.bool_]
-    every: bool
     t: FloatArray
     a: FloatArray
     b: FloatArray
     p: IntArray
     q: IntArray
-    rp: FloatArray
-    rq: FloatArray
-    hp: FloatArray
-    lp: FloatArray
-    hq: FloatArray
-    lq: FloatArray
+    at_p: FloatArray
+    at_q: FloatArray
+    empty: IntArray
 
     @classmethod
     def of(cls, placed: Placed) -> _Gaps:
-        ref, m = placed.ref, placed.cur.size
         a, b, p, q = placed.intervals
-        t = _window_ranks(ref.n, m)
-        inside = q > p
-        every = bool(inside.all())  # the usual case for a window much smaller than the ref
-        pi, qi = (p, q - 1) if every else (p[inside], q[inside] - 1)
-        ti, ai, bi = (t, a, b) if every else (t[inside], a[inside], b[inside])
-        r, (hi, lo) = ref.values, ref.weighted
-        return cls(inside, every, ti, ai, bi, pi, qi, r[pi], r[qi], hi[pi], lo[pi], hi[qi], lo[qi])
+        q = q - 1
+        packed = placed.ref.packed
+        at_p, at_q = packed.take(p, axis=0), packed.take(q, axis=0)
+        return cls(placed.ranks, a, b, p, q, at_p, at_q, np.flatnonzero(q < p))
 
-    def total(self, ends: FloatArray, empty: FloatArray) -> float:
-        """Sum of ``ends`` over these intervals and ``empty`` over the others."""
-        if self.every:
-            return float(np.sum(ends))
-        empty[self.inside] = ends
-        return float(np.sum(empty))
+
+def _dot(x: FloatArray | IntArray, y: FloatArray | IntArray) -> float:
+    """``sum x y`` by einsum: ``np.dot`` calls BLAS, whose threads (woken from 10,000
+    values on) cost milliseconds on a busy machine and compete with the column threads."""
+    return float(np.einsum("i,i->", x, y))
 
 
 def _placed(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> Placed:
@@ -279,47 +306,62 @@ def _window_ranks(n: int, m: int) -> FloatArray:
 
 def _abs_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> float:
     """``integral |F_ref - F_cur| dx`` for a sorted, NaN-free, non-empty window."""
-    r, n = ref.values, ref.n
-    hi, lo = ref.weighted
     at = _placed(ref, cur, placed)
     g = at.gaps
-    t, rp, rq = g.t, g.rp, g.rq
-    ends = np.abs(g.p - t) * (rp - g.a) + np.abs(g.q + 1 - t) * (g.b - rq)
-    # Gaps i in [p, q-1) have F = (i + 1) / n; i + 1 < t below s, >= t from s on:
-    # t (r[s] - r[p]) - (w[s] - w[p]) below plus (w[q] - w[s]) - t (r[q] - r[s]) above, each
-    # difference of the prefix sums w taken part by part (see SortedReference.weighted).
-    s = np.clip(np.ceil(t).astype(np.int64) - 1, g.p, g.q)
-    rs, hs, ls = r[s], hi[s], lo[s]
-    ends += (g.hq - hs) - (hs - g.hp)
-    ends += (g.lq - ls) - (ls - g.lp)
-    ends += t * ((rs - rp) - (rq - rs))
-    if g.every:
-        return float(np.sum(ends)) / n
-    # Without reference values strictly inside, F = p / n on all of [a, b).
-    a, b, p, _ = at.intervals
-    return g.total(ends, np.abs(p - _window_ranks(n, cur.size)) * (b - a)) / n
+    t, at_p, at_q, empty = g.t, g.at_p, g.at_q, g.empty
+    # The partial gaps at both ends: F = p / n on [a, r[p]), (q + 1) / n on [r[q], b).
+    low = g.p - t
+    high = (g.q + 1) - t
+    low_abs, high_abs = np.abs(low), np.abs(high)
+    # Gaps i in [p, q) have F = (i + 1) / n. phi(k) = w[k] - t r[k] (w: the weighted prefix
+    # sums) falls while i + 1 < t and rises after, so sum |i + 1 - t| gap_i is
+    # phi(p) + phi(q) - 2 phi(s) at s = clip(ceil(t) - 1, p, q). At s = p or q that is
+    # |phi(q) - phi(p)|, from the packed rows' differences (value, hi, lo);
+    rise = at_q - at_p
+    step = rise[:, 1] + rise[:, 2]
+    step -= t * rise[:, 0]
+    np.abs(step, out=step)
+    if empty.size:  # these take |p - t| (b - a) below, exactly
+        low_abs[empty], high_abs[empty], step[empty] = 0.0, 0.0, 0.0
+    inner = _dot(low_abs, at_p[:, 0] - g.a) + _dot(high_abs, g.b - at_q[:, 0])
+    inner += float(np.sum(step))
+    # s is strictly inside only where the CDFs cross within the interval (p + 1 < t <= q:
+    # |F_ref - F_cur| < 1 / m there, so a few intervals): add 2 (min(phi(p), phi(q)) - phi(s)).
+    cross = np.flatnonzero((low < -1.0) & (high >= 1.0))
+    if cross.size:
+        tc = t[cross]
+        s = np.clip(np.ceil(tc).astype(np.int64) - 1, g.p[cross], g.q[cross])
+        at_s = ref.packed.take(s, axis=0)
+        from_p, from_q = at_p[cross] - at_s, at_q[cross] - at_s
+        fall = (from_p[:, 1] + from_p[:, 2]) - tc * from_p[:, 0]
+        climb = (from_q[:, 1] + from_q[:, 2]) - tc * from_q[:, 0]
+        inner += 2.0 * float(np.sum(np.minimum(fall, climb)))
+    if empty.size:
+        inner += _dot(np.abs(low[empty]), g.b[empty] - g.a[empty])
+    return inner / ref.n
 
 
 def _sq_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | None) -> float:
     """``integral (F_ref - F_cur)^2 dx`` for a sorted, NaN-free, non-empty window.
 
-    As :func:`_abs_gap_integral`: on gaps ``i`` in ``[p, q-1)`` of an interval with window
+    As :func:`_abs_gap_integral`: on gaps ``i`` in ``[p, q)`` of an interval with window
     rank ``t``, ``sum (i + 1 - t)^2 gap_i = W2 - 2 t W1 + t^2 W0`` from the prefix sums.
     """
     w2, n = ref.weighted_sq, ref.n
     at = _placed(ref, cur, placed)
     g = at.gaps
-    t = g.t
-    ends = (g.p - t) ** 2 * (g.rp - g.a) + (g.q + 1 - t) ** 2 * (g.b - g.rq)
+    t, at_p, at_q = g.t, g.at_p, g.at_q
+    ends = (g.p - t) ** 2 * (at_p[:, 0] - g.a) + (g.q + 1 - t) ** 2 * (g.b - at_q[:, 0])
     # W2 - t (2 W1 - t W0): the bracket has no cancellation (it is about t W0), so float64.
-    w1 = (g.hq - g.hp) + (g.lq - g.lp)
-    bracket = 2.0 * w1 - t * (g.rq - g.rp)
+    w1 = (at_q[:, 1] - at_p[:, 1]) + (at_q[:, 2] - at_p[:, 2])
+    bracket = 2.0 * w1 - t * (at_q[:, 0] - at_p[:, 0])
     middle = w2[g.q] - w2[g.p]
     middle -= t.astype(np.longdouble) * bracket.astype(np.longdouble)
     ends += middle.astype(np.float64)
-    a, b, p, _ = at.intervals
-    empty = (p - _window_ranks(n, cur.size)) ** 2 * (b - a) if not g.every else ends
-    return g.total(ends, empty) / (float(n) * float(n))
+    e = g.empty
+    if e.size:  # F = p / n on all of [a, b)
+        ends[e] = (g.p[e] - t[e]) ** 2 * (g.b[e] - g.a[e])
+    return float(np.sum(ends)) / (float(n) * float(n))
 
 
 def energy_distance(ref: SortedReference, cur: FloatArray, placed: Placed | None = None) -> float:
@@ -375,28 +417,28 @@ def cramer_von_mises_u(
     For a run of ``k`` tied reference values with ``C`` window values below and ``E`` equal,
     ``sum (R_i - i)^2 = k C^2 + (k^3 - k) / 12 + k (E C + E^2 / 4)``: the first term only needs
     how many reference values fall between consecutive window values, the second is the
-    reference's own, the third is non-zero only at the window's values.
+    reference's own, the third is non-zero only at the window's values. With ``A_j`` the
+    reference values at or below window value ``j``, the first sums (by parts) to
+    ``m^2 n - sum_j A_j (2 j + 1)``.
 
     >>> cramer_von_mises_u(SortedReference.of(np.arange(3.0)), np.array([0.5, 5.0]))
     26.0
     """
     n, m, pos = ref.n, cur.size, _placed(ref, cur, placed)
     at_or_below, below = pos.at_or_below, pos.below
-    per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
-    c_below = np.arange(m + 1, dtype=np.float64)  # window values under each reference run
-    ref_sum = float(np.einsum("i,i->", per_count, c_below**2)) + ref.tie_term
-    first, run = pos.runs
-    e = run.astype(np.float64)
-    k = (at_or_below[first] - below[first]).astype(np.float64)
-    c = first.astype(np.float64)
-    ref_sum += float(np.sum(k * (e * c + e**2 / 4.0)))
-    # Window value j (0-based): pooled midrank below + (ties + 1) / 2, against rank j + 1.
-    left, right = pos.window_ranks
-    cur_below = left.astype(np.float64)
-    cur_ties = (right - left) + (at_or_below - below)
-    midrank = below + cur_below + (cur_ties + 1) / 2.0
-    cur_sum = float(np.sum((midrank - np.arange(1.0, m + 1.0)) ** 2))
-    return n * ref_sum + m * cur_sum
+    odd = np.arange(1.0, 2.0 * m, 2.0)
+    ref_sum = float(m) * float(m) * float(n) - _dot(at_or_below, odd) + ref.tie_term
+    c, e, k = pos.shared
+    ref_sum += _dot(k, e * c + e * e / 4.0)
+    # Window value j (0-based): pooled midrank below + (ties + 1) / 2 against rank j + 1,
+    # twice the difference: below + at_or_below + (left + right - 2 j - 1) (window ties).
+    twice = below + at_or_below
+    if pos.runs[0].size != m:
+        left, right = pos.window_ranks
+        twice += left + right
+        twice -= np.arange(1, 2 * m, 2)
+    diff = twice.astype(np.float64)
+    return n * ref_sum + m * _dot(diff, diff) / 4.0
 
 
 def mann_whitney_u(
@@ -404,22 +446,16 @@ def mann_whitney_u(
 ) -> tuple[float, float]:
     """Mann-Whitney U of the reference and the tie term ``sum (t^3 - t)`` over the pooled runs
     of ``t`` tied values, without pooling: a reference run of ``k`` values with ``C`` window
-    values below and ``E`` equal adds ``k (C + E / 2)`` to U; pooled runs differ from the
-    reference's own only at the window's values.
+    values below and ``E`` equal adds ``k (C + E / 2)`` to U (the ``k C`` sum to
+    ``m n - sum_j A_j``, with ``A_j`` the reference values at or below window value ``j``);
+    pooled runs differ from the reference's and the window's own only at shared values, by
+    ``(k + E)^3 - k^3 - E^3 = 3 k E (k + E)``.
 
     >>> mann_whitney_u(SortedReference.of(np.arange(10.0)), np.arange(5.0, 15.0))
     (12.5, 30.0)
     """
     n, m, pos = ref.n, cur.size, _placed(ref, cur, placed)
-    at_or_below, below = pos.at_or_below, pos.below
-    per_count = np.diff(np.concatenate([[0], at_or_below, [n]])).astype(np.float64)
-    first, run = pos.runs
-    e = run.astype(np.float64)
-    k = (at_or_below[first] - below[first]).astype(np.float64)
-    u1 = (
-        float(np.einsum("i,i->", per_count, np.arange(m + 1, dtype=np.float64)))
-        + float(np.einsum("i,i->", k, e)) / 2
-    )
-    pooled = k + e
-    ties = 12.0 * ref.tie_term - float(np.sum(k**3 - k)) + float(np.sum(pooled**3 - pooled))
+    _, e, k = pos.shared
+    u1 = float(m * n - int(np.sum(pos.at_or_below))) + _dot(k, e) / 2
+    ties = 12.0 * ref.tie_term + pos.tie_term + 3.0 * _dot(k * e, k + e)
     return u1, ties

@@ -82,3 +82,42 @@ def test_ks_asymptotic_p_matches_scipy(n1: int, n2: int) -> None:
         d = math.sqrt(c / n)
         want = float(np.clip(sps.kstwo.sf(d, np.round(n1 * n2 / (n1 + n2))), 0.0, 1.0))
         assert _close(ks_asymptotic_p(d, n1, n2), want)
+
+
+def _every_term(n: int, d: float) -> float:
+    """``smirnov(n, d)`` summing every log term (math.fsum): the oracle of the stepped sum."""
+    last = math.ceil(n - n * d) - 1
+    log_first = n * math.log1p(-d) - math.log(d)
+    logs = smirnov._log_terms(n, d, np.arange(1, last + 1, dtype=np.float64))
+    top = max(float(logs.max()), log_first)
+    total = math.fsum(np.exp(logs - top)) + math.exp(log_first - top)
+    return math.exp(top + math.log(d * total))
+
+
+@pytest.mark.parametrize("n", [4100, 9901, 33333, 250_000])
+def test_the_stepped_sum_equals_every_term(n: int) -> None:
+    stepped = 0
+    for c in np.geomspace(2.2, 369.0, 15):
+        d = math.sqrt(c / n)
+        last = math.ceil(n - n * d) - 1
+        grid = np.unique(np.linspace(1, last, smirnov.GRID).round())
+        g = smirnov._log_terms(n, d, grid)
+        keep = np.flatnonzero(g > float(g.max()) - smirnov.SKIP)
+        if keep[0] > 0 and keep[-1] < grid.size - 1:
+            lo, hi = int(grid[keep[0] - 1]), int(grid[keep[-1] + 1])
+            log_first = n * math.log1p(-d) - math.log(d)
+            stepped += smirnov._stepped_sum(n, d, lo, hi, log_first) is not None
+        assert math.isclose(smirnov.smirnov_sum(n, d), _every_term(n, d), rel_tol=1e-12)
+    assert stepped >= 5  # the stepped path is the one tested
+
+
+def test_a_step_too_coarse_for_the_bell_falls_back_to_every_term(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At n = 1001, n d^2 = 300 the terms are a narrow bell (width ~10 terms): a step of 64
+    would miss it by far, the halving check refuses it."""
+    n, d = 1001, math.sqrt(300.0 / 1001)
+    last = math.ceil(n - n * d) - 1
+    log_first = n * math.log1p(-d) - math.log(d)
+    monkeypatch.setattr(smirnov, "STEP_POINTS", 2)  # a step of (last - 1) / 4
+    assert smirnov._stepped_sum(n, d, 1, last, log_first) is None

@@ -158,3 +158,79 @@ def test_two_level_search_equals_numpy_searchsorted(seed: int) -> None:
     sides: tuple[Literal["left", "right"], ...] = ("left", "right")
     for side in sides:
         assert ref.search(keys, side).tolist() == values.searchsorted(keys, side).tolist()
+
+
+def _large_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """References and windows large enough for the block search and the packed rows:
+    continuous with crossing CDFs, rounded (ties shared with the window), a few integers,
+    windows beyond either end of the reference or straddling it, one repeated value, and
+    windows denser than the reference (intervals without reference values inside)."""
+    rng = np.random.default_rng(11)
+    out = []
+    r: np.ndarray
+    c: np.ndarray
+    for i in range(24):
+        n, m = int(rng.integers(3000, 30_000)), int(rng.integers(600, 2500))
+        kind = i % 6
+        if kind == 0:
+            r, c = rng.normal(size=n), rng.normal(rng.choice([0.0, 0.02, 0.5]), 1.0, m)
+        elif kind == 1:
+            r, c = np.round(rng.normal(size=n), 2), np.round(rng.normal(0.1, 1.0, m), 2)
+        elif kind == 2:
+            r, c = rng.integers(0, 20, n) * 1.0, rng.integers(-3, 25, m) * 1.0
+        elif kind == 3:
+            r, c = rng.uniform(0, 1, n), rng.uniform(0, 1, m) + rng.choice([-3.0, 3.0, 0.5])
+        elif kind == 4:
+            r, c = rng.normal(size=n), np.full(m, float(rng.normal()))
+        else:
+            r, c = rng.normal(0.0, 10.0, n), rng.normal(0.0, 0.1, m)
+        out.append((np.sort(r), np.sort(c)))
+    r = np.sort(rng.normal(size=20_000))
+    out.append((r, np.array([0.3])))  # a window of one value
+    out.append((r, np.sort(np.concatenate([r[::7], rng.normal(size=500)]))))  # shared values
+    return out
+
+
+LARGE = _large_pairs()
+
+
+@pytest.mark.parametrize("i", range(len(LARGE)))
+def test_large_windows_equal_scipy_and_the_merge_path(i: int) -> None:
+    r, c = LARGE[i]
+    ref = SortedReference.of(r)
+    w = wasserstein(ref, c)
+    assert w == pytest.approx(distances.wasserstein_sorted(r, c), rel=REL, abs=1e-300)
+    assert w == pytest.approx(sps.wasserstein_distance(r, c), rel=1e-9, abs=1e-12)
+    assert ks_statistic(ref, c) == hypothesis_tests.ks_statistic_sorted(r, c)
+    u1, ties = mann_whitney_u(ref, c)
+    _, t = np.unique(np.concatenate([r, c]), return_counts=True)
+    assert ties == float(np.sum(t.astype(np.float64) ** 3 - t))
+    assert u1 == sps.mannwhitneyu(r, c).statistic
+    ranks = sps.rankdata(np.concatenate([r, c]))
+    want = r.size * np.sum((ranks[: r.size] - np.arange(1, r.size + 1)) ** 2) + c.size * np.sum(
+        (ranks[r.size :] - np.arange(1, c.size + 1)) ** 2
+    )
+    assert cramer_von_mises_u(ref, c) == pytest.approx(want, rel=1e-15)
+    ed = energy_distance(ref, c)
+    assert ed == pytest.approx(sps.energy_distance(r, c), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("i", range(len(LARGE)))
+def test_large_windows_are_placed_as_numpy_places_them(i: int) -> None:
+    r, c = LARGE[i]
+    ref = SortedReference.of(r)
+    assert ref.search(c, "left").tolist() == r.searchsorted(c, "left").tolist()
+    assert ref.search(c, "right").tolist() == r.searchsorted(c, "right").tolist()
+
+
+def test_the_packed_rows_hold_the_extended_prefix_sums() -> None:
+    r = np.sort(np.round(np.random.default_rng(3).normal(size=5000), 1))  # tied
+    ref = SortedReference.of(r)
+    hi, lo = ref.weighted
+    gaps = np.diff(r).astype(np.longdouble) * np.arange(1, r.size, dtype=np.longdouble)
+    want = np.concatenate([[np.longdouble(0)], np.cumsum(gaps)])
+    assert np.array_equal(hi.astype(np.longdouble) + lo, want)
+    assert np.array_equal(ref.packed[: r.size, 0], r)
+    # Rows n and -1 stand past either end: the last row, and the first value with no sum.
+    assert ref.packed[r.size].tolist() == ref.packed[r.size - 1].tolist()
+    assert ref.packed[-1].tolist() == [r[0], 0.0, 0.0]
