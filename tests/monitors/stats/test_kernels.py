@@ -71,3 +71,17 @@ def test_permutation_test_separates_shift_from_no_shift_and_is_deterministic() -
     assert kernels.mmd_permutation_test(x, same)[1] > 0.05
     first = kernels.mmd_permutation_test(x, same, seed=5)
     assert kernels.mmd_permutation_test(x, same, seed=5) == first
+
+
+def test_labellings_are_drawn_once_read_only_and_equal_to_the_seeded_permutations() -> None:
+    first = kernels._labellings(7, 5, 20, 3)
+    assert kernels._labellings(7, 5, 20, 3) is first  # kept, not drawn again
+    assert not first.flags.writeable
+    rng = np.random.default_rng(3)
+    want = np.zeros((21, 12))
+    want[0, :7] = 1.0
+    for k in range(1, 21):
+        want[k, rng.permutation(12)[:7]] = 1.0
+    np.testing.assert_array_equal(first, want)
+    with pytest.raises(ValueError):
+        first[0, 0] = 0.0
