@@ -152,11 +152,8 @@ class NumericPair:
         the window's values not among them (binary searches: no count of the reference; none
         when the window is placed in the indexed reference already)."""
         cur, placed = self.cur, self.placed
-        if placed is not None:  # the window's positions in the reference are known already
-            first = placed.runs[0]
-            r = placed.ref.values
-            shared = r[np.minimum(placed.below[first], r.size - 1)] == cur[first]
-            return self.n_ref_unique + int(first.size - np.count_nonzero(shared))
+        if placed is not None:  # the window's runs the reference holds are known already
+            return self.n_ref_unique + int(placed.runs[0].size - placed.shared[0].size)
         unique = self.reference_unique
         if cur.size == 0 or unique.size == 0:
             return int(unique.size) + binning.sorted_value_counts(cur)[0].size
