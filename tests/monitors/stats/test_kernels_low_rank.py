@@ -78,7 +78,8 @@ def _direct_test(
     n = size - m
 
     def pair_sums(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.einsum("ki,ki->k", a, b @ kern)
+        out: np.ndarray = np.einsum("ki,ki->k", a, b @ kern)
+        return out
 
     stats = (
         pair_sums(is_first, is_first) / (m * (m - 1))
