@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from dqm.monitors.base import BaseMonitor, Metric, MonitorResult
-from dqm.monitors.columns import embedding_values, sorted_finite_values, string_column
+from dqm.monitors.columns import category_column, embedding_values, sorted_finite_values
 from dqm.monitors.drift.column import (
     ColumnOutcome,
     apply_multiple_testing,
@@ -105,7 +105,7 @@ def _pair(profile: ReferenceProfile, current: pa.Table, spec: ColumnSpec) -> tup
         pair: Pair = NumericPair(prof.sorted_values, cur, prof.std, profile=prof)
     else:
         cprof = profile.categorical(spec.name)
-        pair = CategoricalPair(window=cprof.window_counts(string_column(current, spec.name)))
+        pair = CategoricalPair(window=cprof.window_counts(category_column(current, spec.name)))
     return pair, 1.0 - pair.n_cur / current.num_rows
 
 

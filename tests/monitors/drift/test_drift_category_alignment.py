@@ -10,7 +10,9 @@ import pytest
 
 import dqm.monitors.stats.binning as binning
 from dqm.monitors.columns import category_column, category_counts, string_hashes
+from dqm.monitors.drift.monitor import DriftMonitor, DriftParams
 from dqm.monitors.profile import ROWS_PER_LEVEL, CategoricalProfile
+from dqm.monitors.schema import ColumnSpec, Schema
 from dqm.monitors.string_index import StringIndex
 
 LEVELS = ["a", "b", "B", "é", "ä", "zz", "z", "", " a", "10", "9", "ß", "日本"]
@@ -204,3 +206,23 @@ def test_category_column_keeps_dictionaries_and_casts_the_rest() -> None:
     table = pa.table({"d": pa.array(["x", None]).dictionary_encode(), "i": [1, 2]})
     assert pa.types.is_dictionary(category_column(table, "d").type)
     assert category_column(table, "i").to_pylist() == ["1", "2"]
+
+
+@pytest.mark.parametrize("method", [None, "chisquare", "psi", "kl_div", "tvd"])
+def test_drift_run_on_a_dictionary_encoded_window_equals_the_plain_strings(
+    method: str | None,
+) -> None:
+    rng = np.random.default_rng(7)
+    pool = np.array(LEVELS, dtype=object)
+    ref = pa.table({"c": pa.array(pool[rng.integers(0, len(pool) - 2, 3000)], pa.string())})
+    values = [*pool[rng.integers(1, len(pool), 500)], None]
+    plain = pa.table({"c": pa.array(values, pa.string())})
+    encoded = pa.table({"c": pa.array(values, pa.string()).dictionary_encode()})
+    assert pa.types.is_dictionary(category_column(encoded, "c").type)
+    schema = Schema(columns=[ColumnSpec(name="c", type="categorical")])
+    params = DriftParams(per_column_method={"c": method}) if method else DriftParams()
+    want = DriftMonitor().run(ref, plain, schema, params).metric("drift_score", "c")
+    got = DriftMonitor().run(ref, encoded, schema, params).metric("drift_score", "c")
+    assert got.method == want.method and got.status == want.status == "ok"
+    assert got.value == pytest.approx(want.value, rel=1e-12, abs=1e-15)
+    assert got.details == want.details
