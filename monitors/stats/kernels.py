@@ -46,6 +46,31 @@ def _as_matrix(x: FloatArray) -> FloatArray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
 
 
+@functools.lru_cache(maxsize=8)
+def _seeded_rows(n: int, size: int, seed: int) -> IntArray:
+    """``default_rng(seed).choice(n, size, replace=False)``, drawn once per sizes and seed
+    (read-only): the drift method draws the same rows run after run."""
+    rows = np.random.default_rng(seed).choice(n, size, replace=False)
+    rows.flags.writeable = False
+    return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _subsample_rows(
+    sizes: tuple[int, int], max_rows: int, seed: int
+) -> tuple[IntArray | None, IntArray | None]:
+    """:func:`mmd_subsample_test`'s rows of each side (None: all of them), drawn once per
+    sizes and seed from one generator, first side first (read-only)."""
+    rng = np.random.default_rng(seed)
+    out: list[IntArray | None] = []
+    for size in sizes:
+        rows = None if size <= max_rows else rng.choice(size, max_rows, replace=False)
+        if rows is not None:
+            rows.flags.writeable = False
+        out.append(rows)
+    return out[0], out[1]
+
+
 def median_sigma(pooled: FloatArray, seed: int = 0) -> float:
     """Median-heuristic bandwidth ``sqrt(median squared distance / 2)`` of the pooled rows.
 
@@ -60,8 +85,7 @@ def median_sigma(pooled: FloatArray, seed: int = 0) -> float:
     """
     z = _as_matrix(pooled)
     if len(z) > MEDIAN_MAX_POINTS:
-        rng = np.random.default_rng(seed)
-        z = z[rng.choice(len(z), MEDIAN_MAX_POINTS, replace=False)]
+        z = z[_seeded_rows(len(z), MEDIAN_MAX_POINTS, seed)]
     if z.shape[1] == 1 and np.isfinite(z).all():
         median = _median_sq_diff_1d(z[:, 0])
     else:
@@ -90,14 +114,25 @@ def _first_at_least(s: FloatArray, t: float) -> IntArray:
         j = j + up - down
 
 
+@functools.lru_cache(maxsize=4)
+def _bracket_pairs(n: int, pairs: int) -> tuple[IntArray, IntArray]:
+    """``pairs`` seeded random index pairs into ``n`` values, those with i != j; drawn once
+    per size (read-only): drawing them cost as much as the rest of the selection."""
+    a, b = np.random.default_rng(0).integers(0, n, (2, pairs))
+    keep = a != b
+    a, b = a[keep], b[keep]
+    a.flags.writeable = b.flags.writeable = False
+    return a, b
+
+
 def _median_sq_diff_1d(v: FloatArray) -> float:
     """``np.median`` of ``(v[i] - v[j])**2`` over i < j, exactly, without listing every pair.
 
     Squaring is monotone on |differences|, so the two middle squared distances are the
     squares of the two middle differences of the sorted values. A seeded sample of random
-    pairs brackets them (5 standard errors each side); the pairs below, at and above the
-    bracket are counted per row (searchsorted), and only the pairs strictly inside (~4% of
-    them) are listed and partitioned. A bracket that misses lists every pair instead.
+    pairs brackets them (5 standard errors each side); the pairs below the bracket and up to
+    its top are counted per row (searchsorted), and only the pairs inside it (~4% of them,
+    both ends included) are listed and partitioned. A bracket that misses lists every pair.
     """
     s = np.sort(v)
     n = len(s)
@@ -105,8 +140,8 @@ def _median_sq_diff_1d(v: FloatArray) -> float:
     if total == 0:
         return 0.0
     ranks = ((total - 1) // 2, total // 2)  # np.median averages these two order statistics
-    a, b = np.random.default_rng(0).integers(0, n, (2, _MEDIAN_BRACKET_PAIRS))
-    sample = np.abs(s[b] - s[a])[a != b]
+    a, b = _bracket_pairs(n, _MEDIAN_BRACKET_PAIRS)
+    sample = np.abs(s[b] - s[a])
     lo, hi = 0.0, math.inf
     if sample.size:
         q, half = (ranks[0] + 0.5) / total, 5.0 * math.sqrt(0.25 / sample.size)
@@ -115,28 +150,23 @@ def _median_sq_diff_1d(v: FloatArray) -> float:
             min(int((q + half) * sample.size), sample.size - 1),
         )
         if at[0] < at[1]:
-            part = np.partition(sample, at)
-            lo, hi = float(part[at[0]]), float(part[at[1]])
+            # two single-kth partitions: one call with both kth costs ~8x more here
+            part = np.partition(sample, at[1])
+            lo, hi = float(np.partition(part[: at[1]], at[0])[at[0]]), float(part[at[1]])
     start = np.arange(1, n + 1)
-    below_lo, upto_lo = _first_at_least(s, lo), _first_at_least(s, np.nextafter(lo, math.inf))
-    below_hi, upto_hi = _first_at_least(s, hi), _first_at_least(s, np.nextafter(hi, math.inf))
-    counts = [int(np.sum(c - start)) for c in (below_lo, upto_lo, below_hi, upto_hi)]
-    if not (counts[0] <= ranks[0] and ranks[1] < counts[3]):  # the sample missed: list all
-        upto_lo, below_hi, counts = start, np.full(n, n), [0, 0, total, total]
-    width = np.maximum(below_hi - upto_lo, 0)  # pairs strictly between lo and hi, per row
-    rows = np.repeat(np.arange(n), width)
-    offsets = np.arange(rows.size) - np.repeat(np.cumsum(width) - width, width)
-    inner = s[upto_lo[rows] + offsets] - s[rows]
-    # below counts[1]: at lo (the bracket holds counts[0] <= rank); from counts[2] on: at hi
-    first, second = (lo if k < counts[1] else hi for k in ranks)
-    if counts[1] <= ranks[0] < counts[2]:
-        k = ranks[0] - counts[1]
-        inner = np.partition(inner, k)  # one kth: several cost ~5x more here
-        first = float(inner[k])
-        if ranks[1] < counts[2]:
-            second = float(inner[k + 1 :].min()) if ranks[1] > ranks[0] else first
-    elif counts[1] <= ranks[1] < counts[2]:
-        second = float(inner.min())
+    from_lo = _first_at_least(s, lo)  # first j with difference >= lo
+    after_hi = _first_at_least(s, np.nextafter(hi, math.inf))  # first j with difference > hi
+    below, upto = int(np.sum(from_lo - start)), int(np.sum(after_hi - start))
+    if not (below <= ranks[0] and ranks[1] < upto):  # the sample missed: list all
+        from_lo, after_hi, below = start, np.full(n, n), 0
+    width = np.maximum(after_hi - from_lo, 0)  # pairs with lo <= difference <= hi, per row
+    ends = np.cumsum(width)
+    cols = np.arange(int(ends[-1])) + np.repeat(from_lo - (ends - width), width)
+    inner = s[cols] - np.repeat(s, width)
+    k = ranks[0] - below
+    inner = np.partition(inner, k)  # one kth: several cost ~5x more here
+    first = float(inner[k])
+    second = float(inner[k + 1 :].min()) if ranks[1] > ranks[0] else first
     return float(np.mean([first * first, second * second]))
 
 
@@ -187,24 +217,26 @@ def _pivoted_cholesky_1d(
     scale = -1.0 / (2.0 * sigma * sigma)
     gt = np.empty((max_rank, len(v)))
     residual = np.ones(len(v))  # diagonal of K - gt.T @ gt; K_ii = 1
+    square = np.empty(len(v))
     for k in range(max_rank + 1):
         if float(residual.sum()) <= max_trace:
             return gt[:k]
         if k == max_rank:
             return None
         p = int(np.argmax(residual))
-        col = v - v[p]
+        col = gt[k]  # built in place: no temporaries of N values but the product's
+        np.subtract(v, v[p], out=col)
         col *= col
         col *= scale
         np.exp(col, out=col)
         # minus the pivots' part; cut in column blocks so OpenBLAS's gemv stays one thread
         step = max(1, _BLAS_SINGLE_THREAD_MNK // max(1, k))
+        pivot_row = gt[:k, p].copy()
         for start in range(0, len(v) if k else 0, step):
-            col[start : start + step] -= gt[:k, p] @ gt[:k, start : start + step]
+            col[start : start + step] -= pivot_row @ gt[:k, start : start + step]
         col *= 1.0 / math.sqrt(residual[p])
-        gt[k] = col
-        col *= col
-        residual -= col
+        np.multiply(col, col, out=square)
+        residual -= square
     return None
 
 
@@ -343,10 +375,8 @@ def mmd_subsample_test(
     >>> x = np.arange(5000.0); mmd_subsample_test(x, x + 3000.0)[1]  # 1 / 101
     0.009900990099009901
     """
-    rng = np.random.default_rng(seed)
-    x, y = (
-        s if len(s) <= max_rows else s[rng.choice(len(s), max_rows, replace=False)] for s in (x, y)
-    )
+    rows = _subsample_rows((len(x), len(y)), max_rows, seed)
+    x, y = (s if r is None else s[r] for s, r in zip((x, y), rows, strict=True))
     if min(len(x), len(y)) < 2:
         return math.nan, math.nan
     return mmd_permutation_test(x, y, MMD_PERMUTATIONS, seed)

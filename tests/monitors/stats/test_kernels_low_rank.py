@@ -185,3 +185,43 @@ def test_subsample_test_on_a_million_row_reference_matches_the_direct_sums() -> 
     observed, permuted = _direct_test(x, y, sigma, 100, 0)
     assert stat == pytest.approx(observed, rel=1e-10, abs=1e-13)
     assert p == (1 + np.sum(permuted >= observed)) / 101
+
+
+def test_cached_row_draws_equal_the_seeded_draws_and_are_read_only() -> None:
+    rows = kernels._seeded_rows(4000, 1000, 5)
+    assert rows is kernels._seeded_rows(4000, 1000, 5) and not rows.flags.writeable
+    np.testing.assert_array_equal(rows, np.random.default_rng(5).choice(4000, 1000, replace=False))
+    first, second = kernels._subsample_rows((50_000, 3000), 2000, 7)
+    rng = np.random.default_rng(7)  # one generator: first side first
+    assert first is not None and second is not None and not first.flags.writeable
+    np.testing.assert_array_equal(first, rng.choice(50_000, 2000, replace=False))
+    np.testing.assert_array_equal(second, rng.choice(3000, 2000, replace=False))
+    # a side within the limit is kept whole and draws nothing
+    only, whole = kernels._subsample_rows((3000, 1500), 2000, 7)
+    assert whole is None and only is not None
+    np.testing.assert_array_equal(only, np.random.default_rng(7).choice(3000, 2000, replace=False))
+    a, b = kernels._bracket_pairs(300, 64)
+    want = np.random.default_rng(0).integers(0, 300, (2, 64))
+    keep = want[0] != want[1]
+    np.testing.assert_array_equal(a, want[0][keep])
+    np.testing.assert_array_equal(b, want[1][keep])
+
+
+@pytest.mark.parametrize("n", [500, 1000])
+def test_median_selection_is_exact_when_the_bracket_ends_are_tied(n: int) -> None:
+    # few distinct differences: both bracket ends land on a tied value, the listed pairs
+    # include every pair at the ends
+    for levels in (2, 3, 7):
+        z = np.random.default_rng(levels).integers(0, levels, n).astype(np.float64)
+        assert kernels._median_sq_diff_1d(z) == _direct_median_sq(z)
+
+
+def test_subsample_test_on_small_samples_uses_every_row() -> None:
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(0.0, 1.0, 300), rng.normal(0.3, 1.0, 2500)
+    stat, p = kernels.mmd_subsample_test(x, y, max_rows=2000, seed=4)
+    sub = y[np.random.default_rng(4).choice(2500, 2000, replace=False)]  # x is kept whole
+    assert (stat, p) == kernels.mmd_permutation_test(x, sub, 100, 4)
+    sigma = kernels.median_sigma(np.concatenate([x, sub]).reshape(-1, 1), 4)
+    observed = _direct_test(x, sub, sigma, 100, 4)[0]
+    assert stat == pytest.approx(observed, rel=1e-10, abs=1e-13)
