@@ -26,14 +26,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from dqm.monitors.columns import FloatArray, IntArray
 from dqm.monitors.stats.binning import sorted_value_counts
 from dqm.monitors.stats.block_search import BlockIndex
 from dqm.monitors.stats.lazy import lazy
-
-LongArray = npt.NDArray[np.longdouble]
 
 
 @dataclass(frozen=True)
@@ -143,16 +140,48 @@ class SortedReference:
         return ends - k[tied], ends
 
     @lazy
-    def weighted_sq(self) -> LongArray:
-        """``sum_{i < k} (i + 1)^2 (values[i + 1] - values[i])``, built on first use (energy
-        distance); two more entries as :attr:`packed`'s (``[n]``: the last, ``[-1]``: 0)."""
+    def weighted_sq(self) -> FloatArray:
+        """``(n + 2, 4)``: the first and second rank-weighted gap sums about an anchor, each as
+        two float64 parts (hi, lo: exactly the ``np.longdouble`` sum), for the energy
+        distance; built on first use.
+
+        Up to ``h = n // 2`` (:attr:`half`) the anchor is 0: row ``k`` holds ``sum_{i < k}
+        (i + 1)^j gap_i``. From ``h + 1`` on it is ``n``: row ``k`` holds ``-/+ sum_{i >= k}
+        (n - 1 - i)^j gap_i`` (signs such that row ``q`` minus row ``p`` is ``sum_{p <= i < q}
+        (i + 1 - n)^j gap_i``). Either way a difference of rows is about the nearer end of the
+        reference, so an interval's ``sum (i + 1 - t)^2 gap_i`` cancels no more than ``min(F,
+        1 - F)^2 / (F - G)^2`` (a reference's upper tail, where F is near 1, would otherwise
+        lose most digits). Two more rows as :attr:`packed`'s (``[n]``: the last, ``[-1]``: the
+        first)."""
         v = self.values
+        n = v.size
+        out = np.zeros((n + 2, 4))
+        if n < 2:
+            return out
+        h = n // 2
         gaps = np.diff(v).astype(np.longdouble)
-        gaps *= np.arange(1, v.size, dtype=np.longdouble) ** 2
-        out = np.zeros(v.size + 2, dtype=np.longdouble)
-        np.cumsum(gaps, out=out[1 : v.size])
-        out[v.size] = out[v.size - 1] if v.size else 0.0
+        sums = np.zeros((n, 2), dtype=np.longdouble)
+        rank = np.arange(1, h + 1, dtype=np.longdouble)  # i + 1 for the gaps below h
+        term = gaps[:h] * rank
+        np.cumsum(term, out=sums[1 : h + 1, 0])
+        term *= rank
+        np.cumsum(term, out=sums[1 : h + 1, 1])
+        rank = np.arange(1, n - 1 - h, dtype=np.longdouble)  # n - 1 - i, from i = n - 2 down
+        term = gaps[h + 1 :][::-1] * rank
+        np.cumsum(term, out=sums[h + 1 : n - 1, 0][::-1])
+        term *= rank
+        np.cumsum(term, out=sums[h + 1 : n - 1, 1][::-1])
+        sums[h + 1 :, 1] *= -1
+        out[:n, 0::2] = sums
+        sums -= out[:n, 0::2]
+        out[:n, 1::2] = sums
+        out[n] = out[n - 1]
         return out
+
+    @property
+    def half(self) -> int:
+        """Where :attr:`weighted_sq` changes anchor (rows up to ``half`` are about 0)."""
+        return self.n // 2
 
 
 @dataclass(frozen=True)
@@ -262,6 +291,21 @@ class _Gaps:
         at_p, at_q = packed.take(p, axis=0), packed.take(q, axis=0)
         return cls(placed.ranks, a, b, p, q, at_p, at_q, np.flatnonzero(q < p))
 
+    @lazy
+    def low(self) -> FloatArray:
+        """``p - t``: the reference CDF minus the window's on ``[a, r[p])``, in ranks."""
+        return self.p - self.t
+
+    @lazy
+    def high(self) -> FloatArray:
+        """``q + 1 - t``: the same on ``[r[q], b)``."""
+        return (self.q + 1) - self.t
+
+    @lazy
+    def rise(self) -> FloatArray:
+        """``at_q - at_p``: the packed rows' differences (both integrals read them)."""
+        return self.at_q - self.at_p
+
 
 def _dot(x: FloatArray | IntArray, y: FloatArray | IntArray) -> float:
     """``sum x y`` by einsum: ``np.dot`` calls BLAS, whose threads (woken from 10,000
@@ -310,14 +354,13 @@ def _abs_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | No
     g = at.gaps
     t, at_p, at_q, empty = g.t, g.at_p, g.at_q, g.empty
     # The partial gaps at both ends: F = p / n on [a, r[p]), (q + 1) / n on [r[q], b).
-    low = g.p - t
-    high = (g.q + 1) - t
+    low, high = g.low, g.high
     low_abs, high_abs = np.abs(low), np.abs(high)
     # Gaps i in [p, q) have F = (i + 1) / n. phi(k) = w[k] - t r[k] (w: the weighted prefix
     # sums) falls while i + 1 < t and rises after, so sum |i + 1 - t| gap_i is
     # phi(p) + phi(q) - 2 phi(s) at s = clip(ceil(t) - 1, p, q). At s = p or q that is
     # |phi(q) - phi(p)|, from the packed rows' differences (value, hi, lo);
-    rise = at_q - at_p
+    rise = g.rise
     step = rise[:, 1] + rise[:, 2]
     step -= t * rise[:, 0]
     np.abs(step, out=step)
@@ -345,23 +388,57 @@ def _sq_gap_integral(ref: SortedReference, cur: FloatArray, placed: Placed | Non
     """``integral (F_ref - F_cur)^2 dx`` for a sorted, NaN-free, non-empty window.
 
     As :func:`_abs_gap_integral`: on gaps ``i`` in ``[p, q)`` of an interval with window
-    rank ``t``, ``sum (i + 1 - t)^2 gap_i = W2 - 2 t W1 + t^2 W0`` from the prefix sums.
+    rank ``t``, ``sum (i + 1 - t)^2 gap_i = W2 - tau (2 W1 - tau W0)`` with ``tau = t - a``
+    and ``Wj`` the sums of ``(i + 1 - a)^j gap_i`` about the anchor ``a`` of
+    :attr:`SortedReference.weighted_sq` (0 or n). In float64: the sums' differences are
+    exact to the extended precision they were summed in, and the rounding of the products
+    is relative to ``tau^2 W0``, which the anchor keeps near the result.
     """
-    w2, n = ref.weighted_sq, ref.n
+    n = ref.n
     at = _placed(ref, cur, placed)
     g = at.gaps
-    t, at_p, at_q = g.t, g.at_p, g.at_q
-    ends = (g.p - t) ** 2 * (at_p[:, 0] - g.a) + (g.q + 1 - t) ** 2 * (g.b - at_q[:, 0])
-    # W2 - t (2 W1 - t W0): the bracket has no cancellation (it is about t W0), so float64.
-    w1 = (at_q[:, 1] - at_p[:, 1]) + (at_q[:, 2] - at_p[:, 2])
-    bracket = 2.0 * w1 - t * (at_q[:, 0] - at_p[:, 0])
-    middle = w2[g.q] - w2[g.p]
-    middle -= t.astype(np.longdouble) * bracket.astype(np.longdouble)
-    ends += middle.astype(np.float64)
+    t, p, q, at_p, at_q = g.t, g.p, g.q, g.at_p, g.at_q
+    ends = g.low * g.low
+    ends *= at_p[:, 0] - g.a
+    high = g.high * g.high
+    high *= g.b - at_q[:, 0]
+    ends += high
+    sq = ref.weighted_sq
+    rise = sq.take(q, axis=0)
+    rise -= sq.take(p, axis=0)
+    w1 = rise[:, 0] + rise[:, 1]
+    w2 = rise[:, 2] + rise[:, 3]
+    h = ref.half
+    upper = int(p.searchsorted(h, "right"))  # p ascends: from here on p > h, anchor n
+    tau = t.copy()
+    tau[upper:] -= n
+    w1 *= 2.0
+    w1 -= tau * g.rise[:, 0]
+    w1 *= tau
+    w2 -= w1
+    ends += w2
+    if upper and q[upper - 1] > h:  # p <= h < q: the one interval across the anchors' change
+        j = upper - 1
+        ends[j] += _across_half(ref, float(t[j]), int(p[j]), int(q[j])) - w2[j]
     e = g.empty
     if e.size:  # F = p / n on all of [a, b)
-        ends[e] = (g.p[e] - t[e]) ** 2 * (g.b[e] - g.a[e])
+        ends[e] = (p[e] - t[e]) ** 2 * (g.b[e] - g.a[e])
     return float(np.sum(ends)) / (float(n) * float(n))
+
+
+def _across_half(ref: SortedReference, t: float, p: int, q: int) -> float:
+    """``sum_{p <= i < q} (i + 1 - t)^2 gap_i`` for ``p <= h < q`` (``h`` =
+    :attr:`SortedReference.half`): the gaps below ``h`` about anchor 0, gap ``h`` itself, the
+    gaps from ``h + 1`` about anchor ``n``."""
+    sq, v, h = ref.weighted_sq, ref.values, ref.half
+
+    def part(lo: int, hi: int, tau: float) -> float:
+        d = sq[hi] - sq[lo]
+        w1, w2 = float(d[0] + d[1]), float(d[2] + d[3])
+        return w2 - tau * (2.0 * w1 - tau * float(v[hi] - v[lo]))
+
+    own = (h + 1 - t) ** 2 * float(v[h + 1] - v[h])
+    return part(p, h, t) + own + part(h + 1, q, t - ref.n)
 
 
 def energy_distance(ref: SortedReference, cur: FloatArray, placed: Placed | None = None) -> float:

@@ -234,3 +234,82 @@ def test_the_packed_rows_hold_the_extended_prefix_sums() -> None:
     # Rows n and -1 stand past either end: the last row, and the first value with no sum.
     assert ref.packed[r.size].tolist() == ref.packed[r.size - 1].tolist()
     assert ref.packed[-1].tolist() == [r[0], 0.0, 0.0]
+
+
+def _merged_energy(r: np.ndarray, c: np.ndarray) -> float:
+    """``sqrt(2 sum (F - G)^2 dx)`` over the pooled distinct values: the CDF difference as an
+    exact integer numerator, positive terms summed by ``math.fsum`` (an oracle to ~1e-16)."""
+    n, m = r.size, c.size
+    x = np.unique(np.concatenate([r, c]))
+    num = r.searchsorted(x[:-1], "right") * m - c.searchsorted(x[:-1], "right") * n
+    terms = num.astype(np.float64) ** 2 / (float(n) * float(m)) ** 2 * np.diff(x)
+    return math.sqrt(2.0 * math.fsum(terms.tolist()))
+
+
+def _energy_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(5)
+    n = 120_000
+    base = np.sort(rng.normal(size=n))
+    return [
+        ("drifted", base, rng.normal(0.05, 1.05, 6000)),
+        ("same", base, rng.normal(0.0, 1.0, 6000)),
+        ("tied", np.round(rng.normal(size=n), 2), np.round(rng.normal(0.01, 1.0, 4000), 2)),
+        ("integers", rng.integers(0, 20, n) * 1.0, rng.integers(-2, 22, 3000) * 1.0),
+        ("shifted", base, rng.normal(3.0, 1.0, 3000)),
+        # F near 1 over a long upper tail: the anchor at n keeps its digits
+        ("lognormal", rng.lognormal(0.0, 2.0, n), rng.lognormal(0.05, 2.0, 5000)),
+        ("reversed lognormal", -rng.lognormal(0.0, 2.0, n), -rng.lognormal(0.05, 2.0, 5000)),
+        ("above", base, rng.uniform(10.0, 11.0, 2000)),
+        ("below", base, rng.uniform(-20.0, -19.0, 2000)),
+        ("straddling", base, rng.uniform(-8.0, 8.0, 2000)),
+        ("offset", rng.normal(1e6, 1.0, n), rng.normal(1e6, 1.0, 4000)),
+        ("narrow", base, rng.normal(0.0, 0.01, 4000)),
+        ("one value", base, np.array([0.3])),
+        ("at the median", base, np.full(700, base[n // 2])),
+    ]
+
+
+ENERGY = _energy_cases()
+
+
+@pytest.mark.parametrize("i", range(len(ENERGY)))
+def test_energy_distance_equals_the_merged_sum(i: int) -> None:
+    _, r, c = ENERGY[i]
+    r, c = np.sort(r), np.sort(c)
+    got = energy_distance(SortedReference.of(r), c)
+    assert got == pytest.approx(_merged_energy(r, c), rel=1e-12)
+    assert got == pytest.approx(sps.energy_distance(r, c), rel=1e-12)
+
+
+def test_the_squared_sums_are_anchored_at_either_end() -> None:
+    r = np.sort(np.round(np.random.default_rng(4).lognormal(size=3001), 1))  # tied, odd n
+    n, h = r.size, r.size // 2
+    ref = SortedReference.of(r)
+    sq = ref.weighted_sq
+    assert ref.half == h
+    gaps = np.diff(r).astype(np.longdouble)
+    i = np.arange(n - 1, dtype=np.longdouble)
+    for k in (0, 1, 7, h - 1, h, h + 1, h + 2, n - 2, n - 1):
+        sel = slice(0, k) if k <= h else slice(k, n - 1)
+        d = (i + 1) if k <= h else -(n - 1 - i)  # (i + 1 - anchor), anchor 0 or n
+        want1 = np.sum(d[sel] * gaps[sel]) * (1 if k <= h else -1)
+        want2 = np.sum(d[sel] ** 2 * gaps[sel]) * (1 if k <= h else -1)
+        assert float(sq[k, 0]) + float(sq[k, 1]) == pytest.approx(float(want1), rel=1e-15, abs=0)
+        assert float(sq[k, 2]) + float(sq[k, 3]) == pytest.approx(float(want2), rel=1e-15, abs=0)
+        assert abs(float(sq[k, 1])) <= abs(float(sq[k, 0])) * 2.0**-52
+    assert sq[n].tolist() == sq[n - 1].tolist()
+    assert sq[-1].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("q_off", [1, 2, 40])
+def test_an_interval_across_the_anchors_change_is_summed_in_parts(q_off: int) -> None:
+    rng = np.random.default_rng(9)
+    r = np.sort(rng.normal(size=4001))
+    h = r.size // 2
+    # Two window values with reference values h - 3 .. h + q_off between them and no other
+    # window value there: that interval's sums change anchor inside it.
+    lo, hi = (r[h - 4] + r[h - 3]) / 2, (r[h + q_off] + r[h + q_off + 1]) / 2
+    c = rng.normal(size=600)
+    c = np.sort(np.concatenate([c[(c < lo) | (c > hi)], [lo, hi]]))
+    got = energy_distance(SortedReference.of(r), c)
+    assert got == pytest.approx(_merged_energy(r, c), rel=1e-12)
