@@ -84,8 +84,8 @@ def _smirnov_branch(x: float, n: int) -> bool:
 
 
 def _stirling_remainder(k: FloatArray) -> FloatArray:
-    """``s(k) = log k! - (k log k - k + log(2 pi k) / 2)`` for ascending ``k >= 1``: the
-    asymptotic series (error below 1e-16 from ``k = 16``), ``gammaln`` below 16."""
+    """``s(k) = log k! - (k log k - k + log(2 pi k) / 2)`` for ``k >= 1``: the asymptotic
+    series (error below 1e-16 from ``k = 16``), ``gammaln`` below 16."""
     inv2 = 1.0 / k
     inv2 *= inv2
     out = inv2 * (-1.0 / 1188)
@@ -93,10 +93,10 @@ def _stirling_remainder(k: FloatArray) -> FloatArray:
         out += c
         out *= inv2
     out = (1.0 / 12 - out) / k
-    small = int(np.searchsorted(k, _STIRLING_SMALL))
-    if small:
-        ks = k[:small]
-        out[:small] = special.gammaln(ks + 1.0) - (
+    small = np.flatnonzero(k < _STIRLING_SMALL)
+    if small.size:
+        ks = k[small]
+        out[small] = special.gammaln(ks + 1.0) - (
             ks * np.log(ks) - ks + 0.5 * np.log(2 * np.pi * ks)
         )
     return out
@@ -110,8 +110,10 @@ def _log_terms(n: int, x: float, j: FloatArray) -> FloatArray:
     out = np.log(j * rest)
     out *= -0.5
     out += 0.5 * math.log(nf / (2 * np.pi)) + float(_stirling_remainder(np.array([nf]))[0])
-    out -= _stirling_remainder(j)
-    out -= _stirling_remainder(rest[::-1])[::-1]
+    # s(j) + s(n - j) in one call (elementwise: the same values as two calls)
+    both = _stirling_remainder(np.concatenate([j, rest]))
+    out -= both[: j.size]
+    out -= both[j.size :]
     part = np.log1p(-nx / rest)
     part *= rest
     out += part
