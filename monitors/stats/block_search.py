@@ -73,7 +73,7 @@ class BlockIndex:
 
     @classmethod
     def of(cls, values: FloatArray) -> BlockIndex:
-        """The index of a sorted, non-empty array."""
+        """The index of a sorted array (an empty one searches with numpy, as small ones do)."""
         starts = values[::BLOCK].copy()
         k = starts.size
         marks = np.full(k * GROUP, np.inf)
@@ -89,7 +89,8 @@ class BlockIndex:
             marks=np.ascontiguousarray(marks.reshape(k, GROUP).T),
             groups=values[: full * GROUP].reshape(full, GROUP),
             tail=values[full * GROUP :],
-            interpolate=bool(np.isfinite(starts[[0, -1]]).all())
+            interpolate=k > 0
+            and bool(np.isfinite(starts[[0, -1]]).all())
             and not bool(np.any((gaps > 0) & (gaps < MIN_INTERP_GAP))),
             tied=bool(np.count_nonzero(gaps == 0) > MAX_TIED_STARTS * gaps.size),
         )

@@ -93,3 +93,15 @@ def test_long_runs_of_ties_are_searched_by_numpy() -> None:
     keys = np.repeat([0.0, 0.5, 1.0], MIN_KEYS)
     for side in SIDES:
         assert index.count(keys, side).tolist() == values.searchsorted(keys, side).tolist()
+
+
+def test_an_empty_reference_counts_zero_everywhere() -> None:
+    """A column whose reference values are all missing (e.g. a column added after the
+    reference) still warms its profile."""
+    from dqm.monitors.stats.sorted_reference import SortedReference
+
+    index = BlockIndex.of(np.zeros(0))
+    keys = np.linspace(-1.0, 1.0, MIN_KEYS + 5)
+    for side in ("left", "right"):
+        assert index.count(keys, side).tolist() == [0] * keys.size
+    SortedReference.of(np.zeros(0)).warm()
