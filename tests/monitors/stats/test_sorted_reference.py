@@ -15,6 +15,8 @@ import dqm.monitors.stats.hypothesis_tests as hypothesis_tests
 from dqm.monitors.stats.anderson_reference import anderson_darling_a2
 from dqm.monitors.stats.sorted_reference import (
     SortedReference,
+    _abs_gap_integral,
+    _abs_quantile_integral,
     cramer_von_mises_u,
     energy_distance,
     ks_statistic,
@@ -313,3 +315,55 @@ def test_an_interval_across_the_anchors_change_is_summed_in_parts(q_off: int) ->
     c = np.sort(np.concatenate([c[(c < lo) | (c > hi)], [lo, hi]]))
     got = energy_distance(SortedReference.of(r), c)
     assert got == pytest.approx(_merged_energy(r, c), rel=1e-12)
+
+
+def _quantile_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """A window no larger than the reference: sizes that divide it and sizes that do not,
+    windows whose quantiles cross the reference's many times (blocks across a window value),
+    ties, a window beyond either end, a window as large as the reference."""
+    rng = np.random.default_rng(11)
+    out = []
+    r: np.ndarray
+    c: np.ndarray
+    for k in range(60):
+        n = int(rng.integers(1, 4000))
+        m = [n, max(1, n // 10), int(rng.integers(1, n + 1))][k % 3]
+        kind = k % 5
+        if kind == 0:
+            r, c = rng.normal(0, 1, n), rng.normal(0, 1, m)  # same distribution: crossings
+        elif kind == 1:
+            r, c = rng.integers(0, 5, n) * 1.0, rng.integers(0, 6, m) * 1.0
+        elif kind == 2:
+            r, c = rng.lognormal(0, 2, n), rng.lognormal(0, 2, m) + rng.choice([-50.0, 50.0])
+        elif kind == 3:
+            r = rng.normal(0, 1, n)
+            c = rng.choice(r, m) + rng.normal(0, 1e-9, m)  # near the reference's own values
+        else:
+            r, c = rng.standard_cauchy(n), rng.standard_cauchy(m)
+        out.append((np.sort(r), np.sort(c)))
+    r = np.sort(rng.normal(size=1_000_000))
+    out.append((r, np.sort(rng.normal(0.05, 1.05, 10_000))))  # the bench's column
+    out.append((r, np.sort(rng.normal(0.0, 1.0, 9_999))))
+    return out
+
+
+QUANTILE = _quantile_cases()
+
+
+@pytest.mark.parametrize("i", range(len(QUANTILE)))
+def test_quantile_integral_equals_the_gap_integral_and_scipy(i: int) -> None:
+    r, c = QUANTILE[i]
+    ref = SortedReference.of(r)
+    got = _abs_quantile_integral(ref, c)
+    assert got == pytest.approx(_abs_gap_integral(ref, c, None), rel=1e-11, abs=1e-300)
+    assert got == pytest.approx(sps.wasserstein_distance(r, c), rel=1e-9, abs=1e-12)
+    assert wasserstein(ref, c) == got  # the window-time path for m <= n
+
+
+def test_quantile_integral_splits_the_blocks_a_window_value_falls_inside() -> None:
+    # a 4-value window inside a 400-value reference: every block holds its window value
+    r = np.arange(400.0)
+    c = np.array([50.5, 150.5, 250.5, 350.5])
+    want = float(np.mean(np.abs(r - np.repeat(c, 100))))  # each value against its block of 100
+    assert _abs_quantile_integral(SortedReference.of(r), c) == pytest.approx(want, rel=1e-15)
+    assert sps.wasserstein_distance(r, c) == pytest.approx(want, rel=1e-12)
