@@ -378,7 +378,7 @@ def _not_binary(pair: Pair) -> str | None:
 
 def _mmd(pair: Pair) -> float:
     assert isinstance(pair, NumericPair)
-    return kernels.mmd_subsample_test(pair.ref, pair.cur)[1]
+    return kernels.mmd_subsample_p_value(pair.ref, pair.cur)
 
 
 ColumnKind = Literal["numerical", "categorical"]

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas
 
 from dqm.monitors.columns import FloatArray, IntArray
 
@@ -31,6 +33,10 @@ LABELLINGS_CACHED = 4
 # The low-rank path stops factorising once every MMD² it yields is provably within this of
 # the exact one (the dense pass's own rounding error is of the same order).
 LOW_RANK_STAT_TOL = 1e-14
+# A relabelling's MMD² this close to the observed one is a tie and counts as reaching it, as
+# an exact comparison counts it: discrete samples tie exactly (relabellings with the same
+# counts of each value), and rounding would otherwise decide those ties either way.
+TIE_SLACK = 4.0 * LOW_RANK_STAT_TOL
 # Beyond this rank (or a quarter of the rows) the factorisation costs more than it saves.
 LOW_RANK_MAX = 256
 # OpenBLAS threads a matrix product above m * n * k = 65536 * 4 (and a large enough
@@ -40,6 +46,20 @@ LOW_RANK_MAX = 256
 _BLAS_SINGLE_THREAD_MNK = 65536 * 4
 # Random pairs that bracket the median pairwise distance (see _median_sq_diff_1d).
 _MEDIAN_BRACKET_PAIRS = 8192
+# The p-value path's stops (bounds on any MMD² error) before the full tolerance, a decade
+# apart (about 1.7 pivots each for 4000 normal values; 1e-5 takes ~19 of the ~35): each
+# decides the relabellings farther than twice the bound from the observed. Starting at 1e-5
+# measured fastest: shallower stops decide few relabellings without drift (the spread of
+# their MMD² is ~1e-4), and the first stop's product is the one over every relabelling.
+_STAGE_BOUNDS = tuple(10.0**-k for k in range(5, 14))
+# Landmark grid: points this many bandwidths apart; no landmarks for a sample spanning more
+# than _GRID_MAX_POINTS of them (a rank that large falls back to the dense pass anyway).
+_GRID_STEP = 1.0 / 16.0
+_GRID_MAX_POINTS = 4096
+_GRID_MAX_RANK = 96
+_GRID_RESIDUAL = 1e-15
+# Landmarks added at least this many at a time.
+_LANDMARK_BATCH = 3
 
 
 def _as_matrix(x: FloatArray) -> FloatArray:
@@ -203,31 +223,123 @@ def _unbiased_mmd2(
     return out
 
 
-def _pivoted_cholesky_1d(
-    v: FloatArray, sigma: float, max_trace: float, max_rank: int
-) -> FloatArray | None:
-    """``gt`` (rank, N) with ``gt.T @ gt`` = the Gaussian kernel matrix of ``v`` up to a PSD
-    residual of trace <= ``max_trace``; None when that takes more than ``max_rank``.
+@dataclass(frozen=True)
+class _Landmarks:
+    """The greedy pivots of ``points`` grid points ``_GRID_STEP`` bandwidths apart: their
+    positions ``at`` (bandwidths from the first grid point), the lower Cholesky factor
+    ``chol`` of their kernel matrix in pivot order, and ``trace[k]``: the grid's residual
+    trace after the first k of them (per grid point)."""
 
-    Greedy pivoting on the largest residual diagonal (Harbrecht, Peters, Schneider 2012,
-    "On the low-rank approximation by the pivoted Cholesky decomposition"); the residual
-    is the Schur complement of the pivots, so it stays PSD and its diagonal is exact to
-    rounding: ``residual`` below.
+    at: FloatArray
+    chol: FloatArray
+    trace: FloatArray
+
+    def needed(self, per_point_trace: float) -> int:
+        """How many of them bring the grid's mean residual to ``per_point_trace``."""
+        return int(np.searchsorted(-self.trace, -per_point_trace))
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_landmarks(points: int) -> _Landmarks:
+    """:class:`_Landmarks` of a grid (cached per length: a sample spanning the same number of
+    bandwidths reuses them). The pivots stop where the grid's largest residual reaches
+    ``_GRID_RESIDUAL`` (about the rounding of 1), or at ``_GRID_MAX_RANK``."""
+    grid = np.arange(points, dtype=np.float64) * _GRID_STEP
+    factor = _KernelFactor(grid, 1.0, min(points, _GRID_MAX_RANK), landmarks=False)
+    traces = [factor.trace / points]
+    while factor.rank < factor.max_rank and float(factor.residual.max()) > _GRID_RESIDUAL:
+        factor._add_pivot()
+        traces.append(factor.trace / points)
+    pivots = np.array(factor.pivots, dtype=np.int64)
+    chol = np.tril(factor.rows[:, pivots].T)  # rows past a pivot are 0 there (to rounding)
+    out = _Landmarks(grid[pivots], np.ascontiguousarray(chol), np.array(traces))
+    for a in (out.at, out.chol, out.trace):
+        a.flags.writeable = False
+    return out
+
+
+class _KernelFactor:
+    """A pivoted Cholesky factor of the Gaussian kernel matrix of ``v``, extended on demand:
+    ``rows`` (rank, N) with ``rows.T @ rows`` = the kernel matrix up to a PSD residual whose
+    diagonal is ``residual`` (``trace`` its sum).
+
+    Its first pivots are landmarks: :func:`_grid_landmarks` of a grid from the sample's
+    minimum over its range, added several at a time (one kernel block, one product, one
+    triangular solve: a handful of array passes where single pivots cost a dozen each).
+    Then greedy pivots on the sample's largest residual diagonal (Harbrecht, Peters,
+    Schneider 2012, "On the low-rank approximation by the pivoted Cholesky
+    decomposition"). Either way the factor is a Nyström factor of the pooled points with
+    the landmarks: the residual is a Schur complement, so it stays PSD, and its diagonal is
+    exact to rounding (both are forward substitutions). Extending the factor adds pivots:
+    its first rows never change.
     """
-    scale = -1.0 / (2.0 * sigma * sigma)
-    gt = np.empty((max_rank, len(v)))
-    residual = np.ones(len(v))  # diagonal of K - gt.T @ gt; K_ii = 1
-    square = np.empty(len(v))
-    for k in range(max_rank + 1):
-        if float(residual.sum()) <= max_trace:
-            return gt[:k]
-        if k == max_rank:
-            return None
+
+    def __init__(self, v: FloatArray, sigma: float, max_rank: int, landmarks: bool = True) -> None:
+        self.v, self.sigma, self.max_rank, self.rank = v, sigma, max_rank, 0
+        self.scale = -1.0 / (2.0 * sigma * sigma)
+        self.gt = np.empty((max_rank, len(v)))
+        self.residual = np.ones(len(v))  # diagonal of K - gt.T @ gt; K_ii = 1
+        self.trace = float(len(v))
+        self.pivots: list[int] = []  # the sample's own pivots (after the landmarks)
+        self._square = np.empty(len(v))
+        self._grid: _Landmarks | None = None
+        self._u = v
+        if landmarks and len(v) and max_rank:
+            lo = float(v.min())
+            span = (float(v.max()) - lo) / sigma
+            points = int(math.ceil(span / _GRID_STEP)) + 1
+            if points <= _GRID_MAX_POINTS:
+                self._grid, self._u = _grid_landmarks(points), (v - lo) * (1.0 / sigma)
+
+    @property
+    def rows(self) -> FloatArray:
+        return self.gt[: self.rank]
+
+    def extend(self, max_trace: float) -> bool:
+        """Add pivots until the residual's trace is <= ``max_trace``; False when that takes
+        more than ``max_rank`` (the factor is then left at ``max_rank``)."""
+        while self.trace > max_trace:
+            if self.rank == self.max_rank:
+                return False
+            grid = self._grid
+            if grid is not None and self.rank < grid.at.size and not self.pivots:
+                want = grid.needed(max_trace / len(self.v)) - self.rank
+                self._add_landmarks(max(want, _LANDMARK_BATCH))
+            else:
+                self._add_pivot()
+        return True
+
+    def _add_landmarks(self, count: int) -> None:
+        """The next ``count`` landmarks as a block: their kernel rows, minus the earlier
+        rows' part, solved by the block of their factor (a forward substitution)."""
+        grid = self._grid
+        assert grid is not None
+        k0 = self.rank
+        k1 = min(k0 + count, grid.at.size, self.max_rank)
+        block = self.gt[k0:k1]
+        np.subtract(self._u[None, :], grid.at[k0:k1, None], out=block)
+        block *= block
+        block *= -0.5
+        np.exp(block, out=block)
+        if k0:
+            coupling = grid.chol[k0:k1, :k0]
+            step = max(1, _BLAS_SINGLE_THREAD_MNK // ((k1 - k0) * k0))
+            for start in range(0, len(self.v), step):
+                block[:, start : start + step] -= coupling @ self.gt[:k0, start : start + step]
+        # block.T is Fortran-ordered (N, count): solved in place, X C' = B' for X = C^-1 B
+        blas.dtrsm(1.0, grid.chol[k0:k1, k0:k1], block.T, side=1, lower=1, trans_a=1, overwrite_b=1)
+        self.residual -= np.einsum("ij,ij->j", block, block)
+        self.rank = k1
+        self.trace = float(self.residual.sum())
+
+    def _add_pivot(self) -> None:
+        """One greedy pivot: the sample point with the largest residual diagonal."""
+        v, gt, residual, k = self.v, self.gt, self.residual, self.rank
         p = int(np.argmax(residual))
         col = gt[k]  # built in place: no temporaries of N values but the product's
         np.subtract(v, v[p], out=col)
         col *= col
-        col *= scale
+        col *= self.scale
         np.exp(col, out=col)
         # minus the pivots' part; cut in column blocks so OpenBLAS's gemv stays one thread
         step = max(1, _BLAS_SINGLE_THREAD_MNK // max(1, k))
@@ -235,9 +347,21 @@ def _pivoted_cholesky_1d(
         for start in range(0, len(v) if k else 0, step):
             col[start : start + step] -= pivot_row @ gt[:k, start : start + step]
         col *= 1.0 / math.sqrt(residual[p])
-        np.multiply(col, col, out=square)
-        residual -= square
-    return None
+        np.multiply(col, col, out=self._square)
+        residual -= self._square
+        self.pivots.append(p)
+        self.rank = k + 1
+        self.trace = float(residual.sum())
+
+
+def _pivoted_cholesky_1d(
+    v: FloatArray, sigma: float, max_trace: float, max_rank: int
+) -> FloatArray | None:
+    """``gt`` (rank, N) with ``gt.T @ gt`` = the Gaussian kernel matrix of ``v`` up to a PSD
+    residual of trace <= ``max_trace``; None when that takes more than ``max_rank``
+    (:class:`_KernelFactor`)."""
+    factor = _KernelFactor(v, sigma, max_rank)
+    return factor.rows if factor.extend(max_trace) else None
 
 
 def _project(gt: FloatArray, labels: FloatArray) -> FloatArray:
@@ -288,6 +412,56 @@ def _low_rank_sums(
     return within, first_rows, total
 
 
+def _low_rank_exceedances(v: FloatArray, labels: FloatArray, sigma: float, m: int) -> int | None:
+    """How many relabellings (``labels`` rows 1..) give an MMD² >= the observed split's (row
+    0): the p-value's count, from a factor only as deep as the comparisons need.
+
+    At rank k every MMD² is within ``b = weight * N * trace(residual)`` of the exact one
+    (:func:`_low_rank_sums`), and of the full-tolerance one within ``b +
+    LOW_RANK_STAT_TOL``. A relabelling whose MMD² differs from the observed by more than
+    twice that is decided: the full-depth comparison has the same outcome. The factor
+    deepens through ``_STAGE_BOUNDS`` with only the undecided rows (and row 0) projected on
+    its new pivots; the last stage is the full tolerance, where the rest compare as
+    :func:`mmd_permutation_test` compares them. So the count equals the full-depth one, and
+    a relabelling far from the observed (all of them under drift, most without) costs a
+    shallow factor. None when the rank would exceed the cap (dense pass instead).
+    """
+    n_rows = len(v)
+    n = n_rows - m
+    per_trace = _stat_weight(m, n) * n_rows
+    factor = _KernelFactor(v, sigma, min(LOW_RANK_MAX, n_rows // 4))
+    active = np.arange(len(labels))  # row 0, the observed split, stays first
+    within, first_rows = np.zeros(len(labels)), np.zeros(len(labels))
+    total, projected, exceed = 0.0, 0, 0
+    for target in (*_STAGE_BOUNDS, LOW_RANK_STAT_TOL):
+        if not factor.extend(target / per_trace):
+            return None
+        new = factor.rows[projected:]
+        projected = factor.rank
+        if new.size:
+            rows = labels if 2 * active.size > len(labels) else labels[active]
+            proj = _project(new, rows)
+            ones = new.sum(axis=1)
+            if rows is labels:
+                proj = proj[active]
+            within[active] += np.einsum("ij,ij->i", proj, proj)
+            first_rows[active] += proj @ ones
+            total += float(ones @ ones)
+        mmd2 = _unbiased_mmd2(within[active] - m, first_rows[active] - m, total - n_rows, m, n)
+        gap = mmd2[1:] - mmd2[0]
+        if target == LOW_RANK_STAT_TOL:
+            return exceed + int(np.count_nonzero(gap >= -TIE_SLACK))
+        # the full-depth gap is within twice (bound + tolerance) of this one
+        moved = 2.0 * (per_trace * factor.trace + LOW_RANK_STAT_TOL)
+        above = gap > moved
+        decided = above | (gap < -(moved + TIE_SLACK))
+        exceed += int(np.count_nonzero(above))
+        active = np.concatenate([active[:1], active[1:][~decided]])
+        if active.size == 1:
+            return exceed
+    raise AssertionError("unreachable: the last stage decides every row")
+
+
 def mmd_rbf(x: FloatArray, y: FloatArray, sigma: float | None = None) -> float:
     """Unbiased squared maximum mean discrepancy with a Gaussian (RBF) kernel.
 
@@ -318,6 +492,33 @@ def _labellings(m: int, n: int, permutations: int, seed: int) -> FloatArray:
     return labels
 
 
+def _pooled(
+    x: FloatArray, y: FloatArray, permutations: int, seed: int, sigma: float | None
+) -> tuple[FloatArray, int, int, float, FloatArray, bool]:
+    """The pooled rows, sizes, bandwidth, labellings and whether the one-feature low-rank
+    path applies."""
+    a, b = _as_matrix(x), _as_matrix(y)
+    m, n = len(a), len(b)
+    z = np.vstack([a, b])
+    if sigma is None:
+        sigma = median_sigma(z, seed)
+    labels = _labellings(m, n, permutations, seed)
+    low_rank = z.shape[1] == 1 and min(m, n) >= 2 and 0.0 < sigma < math.inf
+    return z, m, n, sigma, labels, low_rank and bool(np.isfinite(z).all())
+
+
+def _dense_mmd2(z: FloatArray, labels: FloatArray, sigma: float, m: int, n: int) -> FloatArray:
+    """Every labelling's MMD² from the blocked pass; centred: |a|^2 + |b|^2 - 2ab cancels
+    less about the mean."""
+    return _unbiased_mmd2(*_labelled_sums(z - z.mean(axis=0), labels.T, sigma), m, n)
+
+
+def _exceeding(mmd2: FloatArray) -> int:
+    """How many relabellings' MMD² (``mmd2[1:]``) reach the observed one (``mmd2[0]``), a
+    tie (within ``TIE_SLACK``) counting as reaching it."""
+    return int(np.count_nonzero(mmd2[1:] - mmd2[0] >= -TIE_SLACK))
+
+
 def mmd_permutation_test(
     x: FloatArray,
     y: FloatArray,
@@ -329,7 +530,8 @@ def mmd_permutation_test(
 
     The pooled rows are relabelled ``permutations`` times (seeded); the p-value is
     ``(1 + #{permuted MMD² >= observed}) / (1 + permutations)``, never 0 (Phipson, Smyth
-    2010). All labellings share one blocked pass over the kernel matrix.
+    2010); a permuted MMD² within ``TIE_SLACK`` of the observed is a tie and counts. All
+    labellings share one pass over the kernel matrix (or its low-rank factor).
 
     Reference: Gretton et al. (2012), "A kernel two-sample test", eq. 3 and section 5.
 
@@ -348,20 +550,41 @@ def mmd_permutation_test(
     >>> round(stat, 4), round(p, 4)
     (1.5951, 0.0099)
     """
-    a, b = _as_matrix(x), _as_matrix(y)
-    m, n = len(a), len(b)
-    z = np.vstack([a, b])
-    if sigma is None:
-        sigma = median_sigma(z, seed)
-    labels = _labellings(m, n, permutations, seed)
-    sums = None
-    if z.shape[1] == 1 and min(m, n) >= 2 and 0.0 < sigma < math.inf and np.isfinite(z).all():
-        sums = _low_rank_sums(z[:, 0], labels, sigma, m)
-    if sums is None:  # centred: |a|^2 + |b|^2 - 2ab cancels less about the mean
-        sums = _labelled_sums(z - z.mean(axis=0), labels.T, sigma)
-    mmd2 = _unbiased_mmd2(*sums, m, n)
-    exceed = int(np.sum(mmd2[1:] >= mmd2[0]))
-    return float(mmd2[0]), (1 + exceed) / (1 + permutations)
+    z, m, n, sigma, labels, low_rank = _pooled(x, y, permutations, seed, sigma)
+    sums = _low_rank_sums(z[:, 0], labels, sigma, m) if low_rank else None
+    mmd2 = _unbiased_mmd2(*sums, m, n) if sums is not None else _dense_mmd2(z, labels, sigma, m, n)
+    return float(mmd2[0]), (1 + _exceeding(mmd2)) / (1 + permutations)
+
+
+def mmd_p_value(
+    x: FloatArray,
+    y: FloatArray,
+    permutations: int = 100,
+    seed: int = 0,
+    sigma: float | None = None,
+) -> float:
+    """:func:`mmd_permutation_test`'s p-value alone, equal to it, for less: one feature
+    compares the relabellings on a factor only as deep as each comparison needs
+    (:func:`_low_rank_exceedances`).
+
+    >>> x = np.linspace(0.0, 1.0, 30); round(mmd_p_value(x, x + 2.0), 4)
+    0.0099
+    """
+    z, m, n, sigma, labels, low_rank = _pooled(x, y, permutations, seed, sigma)
+    exceed = _low_rank_exceedances(z[:, 0], labels, sigma, m) if low_rank else None
+    if exceed is None:
+        mmd2 = _dense_mmd2(z, labels, sigma, m, n)
+        exceed = _exceeding(mmd2)
+    return (1 + exceed) / (1 + permutations)
+
+
+def _subsample(
+    x: FloatArray, y: FloatArray, max_rows: int, seed: int
+) -> tuple[FloatArray, FloatArray]:
+    """At most ``max_rows`` rows per side, without replacement (seeded: ``x`` first)."""
+    rows = _subsample_rows((len(x), len(y)), max_rows, seed)
+    a, b = (s if r is None else s[r] for s, r in zip((x, y), rows, strict=True))
+    return a, b
 
 
 def mmd_subsample_test(
@@ -375,8 +598,22 @@ def mmd_subsample_test(
     >>> x = np.arange(5000.0); mmd_subsample_test(x, x + 3000.0)[1]  # 1 / 101
     0.009900990099009901
     """
-    rows = _subsample_rows((len(x), len(y)), max_rows, seed)
-    x, y = (s if r is None else s[r] for s, r in zip((x, y), rows, strict=True))
+    x, y = _subsample(x, y, max_rows, seed)
     if min(len(x), len(y)) < 2:
         return math.nan, math.nan
     return mmd_permutation_test(x, y, MMD_PERMUTATIONS, seed)
+
+
+def mmd_subsample_p_value(
+    x: FloatArray, y: FloatArray, max_rows: int = MMD_MAX_ROWS, seed: int = 0
+) -> float:
+    """:func:`mmd_subsample_test`'s p-value alone (:func:`mmd_p_value`): the drift method
+    ``mmd``.
+
+    >>> x = np.arange(5000.0); mmd_subsample_p_value(x, x + 3000.0)  # 1 / 101
+    0.009900990099009901
+    """
+    x, y = _subsample(x, y, max_rows, seed)
+    if min(len(x), len(y)) < 2:
+        return math.nan
+    return mmd_p_value(x, y, MMD_PERMUTATIONS, seed)

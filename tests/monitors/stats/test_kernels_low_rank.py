@@ -3,6 +3,7 @@ O(n^2) computations over every pair, and against the dense blocked pass it repla
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -225,3 +226,138 @@ def test_subsample_test_on_small_samples_uses_every_row() -> None:
     sigma = kernels.median_sigma(np.concatenate([x, sub]).reshape(-1, 1), 4)
     observed = _direct_test(x, sub, sigma, 100, 4)[0]
     assert stat == pytest.approx(observed, rel=1e-10, abs=1e-13)
+
+
+def _landmark_cases() -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng(21)
+    return [
+        ("normal", rng.normal(0.0, 1.0, 900)),
+        ("lognormal", rng.lognormal(0.0, 1.0, 900)),
+        ("rounded", np.round(rng.normal(0.0, 1.0, 900), 1)),
+        ("three_values", rng.integers(0, 3, 900).astype(np.float64)),
+        ("narrow", rng.normal(5.0, 1e-3, 900)),
+    ]
+
+
+@pytest.mark.parametrize(("name", "v"), _landmark_cases())
+def test_landmark_factor_is_a_psd_approximation_within_its_trace(name: str, v: np.ndarray) -> None:
+    sigma = kernels.median_sigma(v.reshape(-1, 1))
+    factor = kernels._KernelFactor(v, sigma, 200)
+    assert factor._grid is not None  # the factor starts from the grid's landmarks
+    for max_trace in (1e-2, 1e-6, 1e-12):
+        assert factor.extend(max_trace)
+        kern = np.exp(-((v[:, None] - v[None, :]) ** 2) / (2.0 * sigma**2))
+        residual = kern - factor.rows.T @ factor.rows
+        # the diagonal it keeps is the residual's (to rounding), the residual is PSD
+        np.testing.assert_allclose(factor.residual, np.diag(residual), rtol=0, atol=1e-13)
+        assert np.trace(residual) <= max_trace + 1e-12
+        assert np.linalg.eigvalsh(residual).min() > -1e-12
+
+
+def test_greedy_pivots_continue_where_the_landmarks_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    v = np.random.default_rng(3).normal(0.0, 1.0, 800)
+    sigma = kernels.median_sigma(v.reshape(-1, 1))
+    kernels._grid_landmarks.cache_clear()
+    monkeypatch.setattr(kernels, "_GRID_MAX_RANK", 6)
+    try:
+        factor = kernels._KernelFactor(v, sigma, 200)
+        assert factor._grid is not None and factor._grid.at.size == 6
+        assert factor.extend(1e-11)
+        assert factor.rank > 6 and len(factor.pivots) == factor.rank - 6
+        kern = np.exp(-((v[:, None] - v[None, :]) ** 2) / (2.0 * sigma**2))
+        residual = kern - factor.rows.T @ factor.rows
+        assert np.trace(residual) <= 1e-11 + 1e-12
+        assert np.linalg.eigvalsh(residual).min() > -1e-12
+    finally:
+        kernels._grid_landmarks.cache_clear()
+
+
+@pytest.mark.parametrize("points", [1, 2, 9, 130, 700])
+def test_grid_landmarks_factor_their_own_kernel(points: int) -> None:
+    grid = kernels._grid_landmarks(points)
+    kern = np.exp(-((grid.at[:, None] - grid.at[None, :]) ** 2) / 2.0)
+    np.testing.assert_allclose(grid.chol @ grid.chol.T, kern, rtol=0, atol=1e-14)
+    assert np.all(np.diff(grid.trace) <= 1e-15)  # each landmark lowers the grid's residual
+    # all of them, or enough for the grid's largest residual, or the cap (700 points)
+    done = grid.at.size == points or grid.trace[-1] <= kernels._GRID_RESIDUAL
+    assert done or grid.at.size == kernels._GRID_MAX_RANK
+
+
+def _p_value_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    cases = []
+    for i, name in enumerate(sorted(SAMPLES)):
+        for shift in (0.0, 0.05, 0.5):
+            rng = np.random.default_rng(100 + i)
+            m, n = int(rng.integers(50, 1500)), int(rng.integers(50, 1500))
+            cases.append((f"{name}+{shift}", SAMPLES[name](rng, m), SAMPLES[name](rng, n) + shift))
+    return cases
+
+
+@pytest.mark.parametrize(("label", "x", "y"), _p_value_cases())
+def test_p_value_path_equals_the_full_depth_test(label: str, x: np.ndarray, y: np.ndarray) -> None:
+    for seed in (0, 1):
+        full = kernels.mmd_permutation_test(x, y, permutations=100, seed=seed)[1]
+        assert kernels.mmd_p_value(x, y, permutations=100, seed=seed) == full
+
+
+def test_p_value_path_stops_early_and_deepens_only_the_close_relabellings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    projected: list[tuple[int, int]] = []
+    project = kernels._project
+
+    def counted(gt: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        projected.append((gt.shape[0], labels.shape[0]))
+        return project(gt, labels)
+
+    monkeypatch.setattr(kernels, "_project", counted)
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(0.0, 1.0, 2000), rng.normal(0.0, 1.0, 2000)
+    kernels.mmd_permutation_test(x, y)
+    full_rank = projected.pop()[0]
+    p_null = kernels.mmd_p_value(x, y)
+    assert p_null == kernels.mmd_permutation_test(x, y)[1]
+    null_stages = projected[: len(projected) - 1]
+    assert null_stages[0][1] == 101  # the first stop projects every relabelling
+    assert all(rows < 101 for _, rows in null_stages[1:])  # later ones the undecided only
+    assert sum(rank for rank, _ in null_stages) < full_rank
+    projected.clear()
+    assert kernels.mmd_p_value(x, y + 0.5) == 1 / 101
+    assert len(projected) == 1 and projected[0][0] < full_rank  # all decided at the first
+
+
+def test_subsample_p_value_equals_the_subsample_test() -> None:
+    rng = np.random.default_rng(4)
+    ref = np.sort(rng.normal(0.0, 1.0, 200_000))
+    for cur in (np.sort(rng.normal(0.05, 1.05, 10_000)), np.sort(rng.normal(0.0, 1.0, 3_000))):
+        assert kernels.mmd_subsample_p_value(ref, cur) == kernels.mmd_subsample_test(ref, cur)[1]
+    assert math.isnan(kernels.mmd_subsample_p_value(ref, np.array([1.0])))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relabellings_that_tie_the_observed_split_count_as_reaching_it(seed: int) -> None:
+    # Two values: a relabelling's MMD² depends only on how many ones its first group holds,
+    # so whole classes of relabellings tie the observed statistic exactly.
+    rng = np.random.default_rng(seed)
+    x, y = (rng.random(40) < 0.5).astype(np.float64), (rng.random(50) < 0.5).astype(np.float64)
+    z = np.concatenate([x, y])
+    sigma = kernels.median_sigma(z.reshape(-1, 1), seed)
+    e = math.exp(-1.0 / (2.0 * sigma**2))
+    ones = int(z.sum())
+
+    def mmd2(k: int) -> float:  # first group of 40 holding k ones, by counts (one float path)
+        a, b = (40 - k, k), (50 - (ones - k), ones - k)
+
+        def within(c: tuple[int, int]) -> float:
+            return c[0] * (c[0] - 1) + c[1] * (c[1] - 1) + 2 * c[0] * c[1] * e
+
+        cross = a[0] * b[0] + a[1] * b[1] + (a[0] * b[1] + a[1] * b[0]) * e
+        return within(a) / (40 * 39) + within(b) / (50 * 49) - 2.0 * cross / (40 * 50)
+
+    labels = kernels._labellings(40, 50, 100, seed)
+    k = (labels @ z).round().astype(int)
+    stats = np.array([mmd2(int(c)) for c in k])
+    want = (1 + int(np.sum(stats[1:] >= stats[0]))) / 101
+    assert np.sum(k[1:] == k[0]) > 0  # the case has ties
+    assert kernels.mmd_permutation_test(x, y, seed=seed)[1] == want
+    assert kernels.mmd_p_value(x, y, seed=seed) == want
