@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas
 
 from dqm.monitors.columns import FloatArray, IntArray
 
@@ -227,16 +226,32 @@ def _unbiased_mmd2(
 class _Landmarks:
     """The greedy pivots of ``points`` grid points ``_GRID_STEP`` bandwidths apart: their
     positions ``at`` (bandwidths from the first grid point), the lower Cholesky factor
-    ``chol`` of their kernel matrix in pivot order, and ``trace[k]``: the grid's residual
-    trace after the first k of them (per grid point)."""
+    ``chol`` of their kernel matrix in pivot order and its ``inverse`` (lower triangular:
+    its diagonal blocks invert the factor's), and ``trace[k]``: the grid's residual trace
+    after the first k of them (per grid point)."""
 
     at: FloatArray
     chol: FloatArray
+    inverse: FloatArray
     trace: FloatArray
 
     def needed(self, per_point_trace: float) -> int:
         """How many of them bring the grid's mean residual to ``per_point_trace``."""
         return int(np.searchsorted(-self.trace, -per_point_trace))
+
+
+def _lower_inverse(chol: FloatArray) -> FloatArray:
+    """The inverse of a lower-triangular matrix by forward substitution, a row at a time in
+    numpy: LAPACK's trtri/trsm run on OpenBLAS's threads, which then spin for ~0.1 s and take
+    the other core from the column threads (a run's next tenth of a second at twice the CPU)."""
+    r = len(chol)
+    out = np.zeros((r, r))
+    for i in range(r):
+        out[i, i] = 1.0
+        if i:
+            out[i, :i] = -(chol[i, :i] @ out[:i, :i])
+        out[i, : i + 1] /= chol[i, i]
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -252,8 +267,11 @@ def _grid_landmarks(points: int) -> _Landmarks:
         traces.append(factor.trace / points)
     pivots = np.array(factor.pivots, dtype=np.int64)
     chol = np.tril(factor.rows[:, pivots].T)  # rows past a pivot are 0 there (to rounding)
-    out = _Landmarks(grid[pivots], np.ascontiguousarray(chol), np.array(traces))
-    for a in (out.at, out.chol, out.trace):
+    # applied as products: as accurate here as forward substitution (residual diagonals within
+    # 3e-15 of a long-double one on normal, lognormal and rounded samples, trsm 2e-15)
+    inverse = _lower_inverse(chol)
+    out = _Landmarks(grid[pivots], np.ascontiguousarray(chol), inverse, np.array(traces))
+    for a in (out.at, out.chol, out.inverse, out.trace):
         a.flags.writeable = False
     return out
 
@@ -321,13 +339,17 @@ class _KernelFactor:
         block *= block
         block *= -0.5
         np.exp(block, out=block)
-        if k0:
-            coupling = grid.chol[k0:k1, :k0]
-            step = max(1, _BLAS_SINGLE_THREAD_MNK // ((k1 - k0) * k0))
-            for start in range(0, len(self.v), step):
-                block[:, start : start + step] -= coupling @ self.gt[:k0, start : start + step]
-        # block.T is Fortran-ordered (N, count): solved in place, X C' = B' for X = C^-1 B
-        blas.dtrsm(1.0, grid.chol[k0:k1, k0:k1], block.T, side=1, lower=1, trans_a=1, overwrite_b=1)
+        # minus the earlier rows' part, then times the inverse of the landmarks' diagonal block
+        # of the factor (a block of its inverse); products cut in column blocks so OpenBLAS
+        # stays one thread (a threaded trsm here took 40% more CPU for 25% less wall time,
+        # and its threads then spin on the core the other column threads need)
+        coupling, inverse = grid.chol[k0:k1, :k0], grid.inverse[k0:k1, k0:k1]
+        step = max(1, _BLAS_SINGLE_THREAD_MNK // ((k1 - k0) * max(k0, k1 - k0)))
+        for start in range(0, len(self.v), step):
+            part = block[:, start : start + step]
+            if k0:
+                part -= coupling @ self.gt[:k0, start : start + step]
+            part[...] = inverse @ part
         self.residual -= np.einsum("ij,ij->j", block, block)
         self.rank = k1
         self.trace = float(self.residual.sum())
