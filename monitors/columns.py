@@ -117,6 +117,7 @@ def category_counts(table: pa.Table, column: str) -> tuple[ObjectArray, IntArray
 _HASH_PRIME = np.uint64(0x100000001B3)
 _HASH_LENGTH = np.uint64(0x9E3779B97F4A7C15)
 _FMIX = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+_SHIFT = np.uint64(33)
 # The low r bytes of a little-endian word (r = 0 .. 8).
 _BYTE_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(9)], dtype=np.uint64)
 
@@ -147,16 +148,29 @@ class StringBytes:
         stored = np.frombuffer(buffers[1], dtype=np.int64 if large else np.int32)
         offsets = stored[values.offset : values.offset + n + 1].astype(np.int64)
         start, stop = int(offsets[0]), int(offsets[-1])
-        data = _NO_BYTES if buffers[2] is None else np.frombuffer(buffers[2], np.uint8)
-        data = data[start:stop]
+        whole = _NO_BYTES if buffers[2] is None else np.frombuffer(buffers[2], np.uint8)
+        data = whole[start:stop]
         lengths = np.diff(offsets)
-        if int(lengths.min()) == int(lengths.max()):  # one length: a reshape, no gather
+        if int(lengths.min()) == int(lengths.max()):  # one length: strided reads, no gather
             size = int(lengths[0])
             width = -(-size // 8)
-            block = np.zeros((n, 8 * width), dtype=np.uint8)
-            block[:, :size] = data.reshape(n, size)
-            packed = block.view("<u8").reshape(-1) if width else _NO_WORDS
-            return cls(lengths, np.arange(n + 1, dtype=np.int64) * width, packed, width)
+            first = np.arange(n + 1, dtype=np.int64) * width
+            if width == 0:
+                return cls(lengths, first, _NO_WORDS, 0)
+            # Word k of every string is one strided view of the bytes (unaligned 8-byte
+            # reads at k * 8 + i * size, copied contiguous first: 3x faster than into the
+            # strided column); the last word reads past its string, into the next one or
+            # the buffer's end, and is masked. The strings whose last word would end past
+            # the buffer (the last one or few) are read from a zero-padded copy.
+            block = np.empty((n, width), dtype=np.uint64)
+            source = whole[start:]
+            inside = min(n, max(0, (source.size - 8 * width) // size + 1))
+            _strided_words(block[:inside], source, size)
+            if inside < n:
+                tail = np.zeros((n - inside) * size + 8, dtype=np.uint8)
+                tail[: (n - inside) * size] = data[inside * size :]
+                _strided_words(block[inside:], tail, size)
+            return cls(lengths, first, block.reshape(-1), width)
         words = (lengths + 7) // 8
         first = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(words, out=first[1:])
@@ -182,13 +196,15 @@ class StringBytes:
         FNV-1a's 64-bit prime, then MurmurHash3's 64-bit finalizer. Equal strings have equal
         hashes; unequal ones may collide, so a lookup by hash must compare the strings it
         matched (:meth:`same`)."""
-        hashes = self.lengths.astype(np.uint64) * _HASH_LENGTH
-        if self.width >= 0:
+        if self.width >= 0:  # one length: the same start for every string
+            start = int(self.lengths[0]) * int(_HASH_LENGTH) % (1 << 64) if len(self) else 0
+            hashes = np.full(len(self), start, dtype=np.uint64)
             block = self.packed.reshape(len(self), self.width)
             for k in range(self.width):
                 hashes ^= block[:, k]
                 hashes *= _HASH_PRIME
         else:
+            hashes = self.lengths.astype(np.uint64) * _HASH_LENGTH
             words = self.first[1:] - self.first[:-1]
             rows = np.flatnonzero(words > 0)
             k = 0
@@ -197,11 +213,12 @@ class StringBytes:
                 hashes[rows] = (hashes[rows] ^ self.packed[at]) * _HASH_PRIME
                 k += 1
                 rows = rows[words[rows] > k]
-        hashes ^= hashes >> np.uint64(33)
-        hashes *= _FMIX[0]
-        hashes ^= hashes >> np.uint64(33)
-        hashes *= _FMIX[1]
-        hashes ^= hashes >> np.uint64(33)
+        shifted = np.empty_like(hashes)
+        for factor in (*_FMIX, None):
+            np.right_shift(hashes, _SHIFT, out=shifted)
+            hashes ^= shifted
+            if factor is not None:
+                hashes *= factor
         return hashes
 
     def same(self, rows: IntArray | None, other: StringBytes, other_rows: IntArray) -> BoolArray:
@@ -242,6 +259,21 @@ class StringBytes:
             k += 1
             active = active[~differ & (length[active] > 8 * k)]
         return equal
+
+
+def _strided_words(block: npt.NDArray[np.uint64], source: npt.NDArray[np.uint8], size: int) -> None:
+    """Fill ``block`` (one row per string, its words as columns) from strings of ``size``
+    bytes stored back to back at the start of ``source``, which holds the last string's last
+    word in full (a read past a string's end is masked)."""
+    rows = block.shape[0]
+    if rows == 0:
+        return
+    for k in range(block.shape[1]):
+        word = np.ndarray((rows,), "<u8", buffer=source, offset=8 * k, strides=(size,))
+        if 8 * (k + 1) <= size:
+            block[:, k] = word.copy()
+        else:
+            block[:, k] = word & _BYTE_MASKS[size - 8 * k]
 
 
 _NO_WORDS = np.zeros(0, dtype=np.uint64)

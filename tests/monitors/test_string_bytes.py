@@ -38,9 +38,18 @@ def _strings(seed: int, n: int) -> list[str]:
 
 
 def _layouts(strings: list[str]) -> list[pa.Array]:
-    """The same strings as string, large_string, and a slice of a longer array."""
+    """The same strings as string, large_string, a slice of a longer array, and an array
+    whose data buffer ends where the last string does (no padding to read past)."""
     padded = pa.array(["prefix-junk", *strings, "x" * 50])
-    return [pa.array(strings), pa.array(strings, pa.large_string()), padded.slice(1, len(strings))]
+    offsets = np.cumsum([0] + [len(s.encode()) for s in strings]).astype(np.int32)
+    buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer("".join(strings).encode())]
+    exact = pa.Array.from_buffers(pa.string(), len(strings), buffers)
+    return [
+        pa.array(strings),
+        pa.array(strings, pa.large_string()),
+        padded.slice(1, len(strings)),
+        exact,
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
