@@ -179,3 +179,19 @@ def test_large_reference_sums_agree_with_direct_sums() -> None:
     direct = (np.sum(s), np.sum(s * np.log(s)), np.sum(np.log(s)))
     assert w.absent_sums() == pytest.approx(direct, rel=1e-11)
     assert w.absent_share() == pytest.approx(direct[0], rel=1e-11)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_jensenshannon_is_bit_for_bit_its_spelt_out_sum(seed: int) -> None:
+    # The score is built in place (one buffer, np.add.reduce): the same operations in the
+    # same order as the plain expression, so the same bits, above and below DIRECT_MAX_KEYS.
+    rng = np.random.default_rng(seed)
+    levels = [f"k{i}" for i in range(int(rng.choice([40, 3000])))]
+    ref = [levels[i] for i in rng.integers(0, len(levels), 6000)]
+    cur = [levels[i] for i in rng.integers(0, len(levels), 500)] + ["new"] * int(seed % 2)
+    w = _window(ref, cur)
+    p, q, q_new = w.seen_shares
+    m = (p + q) / 2.0
+    js = float(np.sum(p * np.log(p / m))) + float(np.sum(q * np.log(q / m)))
+    js += math.log(2.0) * (w.absent_share() + float(np.sum(q_new)))
+    assert sparse_counts.jensenshannon(w) == math.sqrt(max(js, 0.0) / 2.0)
