@@ -114,16 +114,16 @@ class CategoricalProfile:
         # Many categories: nearly every row is its own category in the window, so counting
         # distinct values first (an Arrow hash table per run) saves no lookup. Every row is
         # looked up and counted by its reference position.
-        values = window.combine_chunks()
+        values = window.chunk(0) if window.num_chunks == 1 else window.combine_chunks()
         if values.null_count:
             values = pc.drop_null(values)
         found = index.find(values)
-        known = found >= 0
-        all_known = bool(known.all())
-        seen, seen_counts = _tally(found if all_known else found[known], self.counts.size)
-        if all_known:
+        if int(found.min()) >= 0:  # every row a reference category (n > 0 here)
+            seen, seen_counts = _tally(found, self.counts.size)
             new_keys, new_counts = _NO_KEYS, _NO_COUNTS
         else:
+            known = found >= 0
+            seen, seen_counts = _tally(found[known], self.counts.size)
             counted = pc.value_counts(values.filter(pa.array(~known)))
             new_keys = np.asarray(counted.field("values").to_pylist(), dtype=object)
             new_counts = np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
