@@ -154,22 +154,21 @@ class StringBytes:
         if int(lengths.min()) == int(lengths.max()):  # one length: strided reads, no gather
             size = int(lengths[0])
             width = -(-size // 8)
-            first = np.arange(n + 1, dtype=np.int64) * width
             if width == 0:
-                return cls(lengths, first, _NO_WORDS, 0)
+                return cls(lengths, np.zeros(n + 1, dtype=np.int64), _NO_WORDS, 0)
+            first = np.arange(0, (n + 1) * width, width, dtype=np.int64)
             # Word k of every string is one strided view of the bytes (unaligned 8-byte
             # reads at k * 8 + i * size, copied contiguous first: 3x faster than into the
             # strided column); the last word reads past its string, into the next one or
             # the buffer's end, and is masked. The strings whose last word would end past
-            # the buffer (the last one or few) are read from a zero-padded copy.
+            # the buffer (the last one, or up to 7 of one byte) are read one by one.
             block = np.empty((n, width), dtype=np.uint64)
             source = whole[start:]
             inside = min(n, max(0, (source.size - 8 * width) // size + 1))
             _strided_words(block[:inside], source, size)
-            if inside < n:
-                tail = np.zeros((n - inside) * size + 8, dtype=np.uint8)
-                tail[: (n - inside) * size] = data[inside * size :]
-                _strided_words(block[inside:], tail, size)
+            for i in range(inside, n):  # a few strings at most (8 bytes past the buffer)
+                row = data[i * size : (i + 1) * size].tobytes().ljust(8 * width, b"\0")
+                block[i] = np.frombuffer(row, dtype="<u8")
             return cls(lengths, first, block.reshape(-1), width)
         words = (lengths + 7) // 8
         first = np.zeros(n + 1, dtype=np.int64)

@@ -59,7 +59,7 @@ def test_hashes_follow_the_definition_in_every_layout(seed: int) -> None:
     for values in _layouts(strings):
         assert string_hashes(values).tolist() == want
     # One length (reshaped, not gathered) and several lengths hash a string alike.
-    for size in (0, 3, 8, 13, 16):
+    for size in (0, 1, 2, 3, 8, 13, 16, 17):
         same_length = [s for s in strings if len(s.encode()) == size] or ["q" * size]
         for values in _layouts(same_length):
             data = StringBytes.of(values)
@@ -96,3 +96,22 @@ def test_same_is_string_equality(seed: int) -> None:
                     every = np.arange(len(mine)) % len(theirs)
                     want_all = [mine[i] == theirs[j] for i, j in enumerate(every)]
                     assert left.same(None, right, every).tolist() == want_all
+
+
+@pytest.mark.parametrize("size", range(1, 18))
+def test_one_length_words_up_to_the_buffers_end(size: int) -> None:
+    # A data buffer that ends with the last string: the strings whose last word would read
+    # past it (up to 7 for 1-byte strings, all when there are few) are read one by one.
+    for n in (1, 2, 5, 9, 40):
+        strings = ["".join(chr(97 + (i * 7 + j) % 26) for j in range(size)) for i in range(n)]
+        for values in _layouts(strings):
+            data = StringBytes.of(values)
+            assert data.width == -(-size // 8)
+            want = [
+                int.from_bytes(s.encode().ljust(8 * data.width, b"\0")[8 * k : 8 * k + 8], "little")
+                for s in strings
+                for k in range(data.width)
+            ]
+            assert data.packed.tolist() == want
+            assert data.first.tolist() == [i * data.width for i in range(n + 1)]
+            assert data.hashes().tolist() == [_hash(s) for s in strings]
