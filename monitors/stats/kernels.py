@@ -132,12 +132,22 @@ def _first_at_least(s: FloatArray, t: float) -> IntArray:
         at = s[np.minimum(j, n - 1)]
         up = (j < n) & (at - s < t)
         down = (j > i + 1) & (s[j - 1] - s >= t)
-        if not (up.any() or down.any()):
+        any_up, any_down = bool(up.any()), bool(down.any())
+        if not (any_up or any_down):
             return j
-        if up.any():  # past the run of s[j]: all of it is below t
+        if any_up:  # past the run of s[j]: all of it is below t
             j = np.where(up, np.searchsorted(s, at, side="right"), j)
-        if down.any():  # back to the start of the run of s[j - 1]: all of it reaches t
+        if any_down:  # back to the start of the run of s[j - 1]: all of it reaches t
             j = np.where(down, np.maximum(np.searchsorted(s, s[j - 1], side="left"), i + 1), j)
+
+
+def _bracketed(s: FloatArray, lo: float, hi: float) -> tuple[IntArray, IntArray, int, int]:
+    """Per row i of sorted ``s``, the first j with ``s[j] - s[i] >= lo`` and the first with
+    ``> hi``; and how many pairs i < j differ by less than ``lo`` and by at most ``hi``."""
+    start = np.arange(1, len(s) + 1)
+    from_lo = _first_at_least(s, lo)
+    after_hi = _first_at_least(s, np.nextafter(hi, math.inf))
+    return from_lo, after_hi, int(np.sum(from_lo - start)), int(np.sum(after_hi - start))
 
 
 @functools.lru_cache(maxsize=4)
@@ -181,12 +191,9 @@ def _median_sq_diff_1d(v: FloatArray) -> float:
             # two single-kth partitions: one call with both kth costs ~8x more here
             part = np.partition(sample, at[1])
             lo, hi = float(np.partition(part[: at[1]], at[0])[at[0]]), float(part[at[1]])
-    start = np.arange(1, n + 1)
-    from_lo = _first_at_least(s, lo)  # first j with difference >= lo
-    after_hi = _first_at_least(s, np.nextafter(hi, math.inf))  # first j with difference > hi
-    below, upto = int(np.sum(from_lo - start)), int(np.sum(after_hi - start))
+    from_lo, after_hi, below, upto = _bracketed(s, lo, hi)
     if not (below <= ranks[0] and ranks[1] < upto):  # the sample missed: list all
-        from_lo, after_hi, below = start, np.full(n, n), 0
+        from_lo, after_hi, below = np.arange(1, n + 1), np.full(n, n), 0
         lo, hi = 0.0, math.inf
     elif math.isfinite(hi):
         # Narrow the bracket before listing it: differences inside it are nearly uniform, so
@@ -203,9 +210,7 @@ def _median_sq_diff_1d(v: FloatArray) -> float:
             cut_hi = lo + (hi - lo) * min(f1 + pad, 1.0)
             if not (lo <= cut_lo <= cut_hi <= hi and (lo < cut_lo or cut_hi < hi)):
                 break
-            new_lo = _first_at_least(s, cut_lo)
-            new_hi = _first_at_least(s, np.nextafter(cut_hi, math.inf))
-            new_below, new_upto = int(np.sum(new_lo - start)), int(np.sum(new_hi - start))
+            new_lo, new_hi, new_below, new_upto = _bracketed(s, cut_lo, cut_hi)
             if not (new_below <= ranks[0] and ranks[1] < new_upto):
                 break
             lo, hi, from_lo, after_hi = cut_lo, cut_hi, new_lo, new_hi
